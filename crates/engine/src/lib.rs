@@ -1,0 +1,2 @@
+//! The local engine: runs CodePipeline pipelines on this machine.
+pub mod script;

@@ -1,0 +1,1 @@
+//! Shell scripts for CodeBuild-style phases. Written by a helper.

@@ -1,0 +1,129 @@
+//! SQLite persistence through sqlx: pipeline versions, executions, stage and action executions,
+//! logs, events, the audit log and the engines that own executions.
+//!
+//! Architecture invariant: this crate stores and reads rows; it knows no execution rules. Which
+//! execution may enter a stage, what a stop does, when an approval expires: all of that is the
+//! engine's, which composes these row operations inside the transactions it opens.
+//!
+//! Several processes share one database file (a `pipewright run` in one terminal, `pipewright
+//! approve` in another, later the desktop app), so the database runs in WAL mode with a busy
+//! timeout, and every write transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
+//! reads and then writes can fail with SQLITE_BUSY when another process wrote in between, which no
+//! busy timeout retries.
+
+mod rows;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use rows::*;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+pub use sqlx::{SqliteConnection, Transaction};
+use sqlx::{Sqlite, SqlitePool};
+
+pub type Tx = Transaction<'static, Sqlite>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("stored JSON in {what} is unreadable: {source}")]
+    Json { what: &'static str, source: serde_json::Error },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The database of one data directory. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|source| Error::Open { path: path.display().to_string(), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode loses no committed transaction on a process crash, only on a
+            // power loss, and saves an fsync per commit.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Open { path: path.display().to_string(), source })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction (`BEGIN IMMEDIATE`, see the crate documentation).
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A read transaction: a consistent snapshot across several queries.
+    pub async fn read(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising plain data (maps, strings, numbers) into a string cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    text: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|source| Error::Json { what, source })
+}
+
+/// Allocates the next number of a named counter (execution start order, stage entry order).
+pub async fn next_counter(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
+    let value: i64 = sqlx::query_scalar(
+        "INSERT INTO counters (name, value) VALUES (?, 1)
+         ON CONFLICT (name) DO UPDATE SET value = value + 1
+         RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_migrates_and_reopens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pipewright.db");
+        let store = Store::open(&path).await.expect("open");
+        let mut tx = store.write().await.expect("tx");
+        assert_eq!(next_counter(&mut tx, "x").await.expect("counter"), 1);
+        assert_eq!(next_counter(&mut tx, "x").await.expect("counter"), 2);
+        tx.commit().await.expect("commit");
+        drop(store);
+        let store = Store::open(&path).await.expect("reopen");
+        let mut tx = store.write().await.expect("tx");
+        assert_eq!(next_counter(&mut tx, "x").await.expect("counter"), 3);
+    }
+}

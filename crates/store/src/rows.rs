@@ -1,0 +1,998 @@
+//! Row types and the queries over them, one section per table. Every function takes a connection
+//! (or an open transaction) so callers decide what is atomic.
+
+use sqlx::{FromRow, SqliteConnection};
+
+use crate::{Result, from_json, to_json};
+
+// ---------------------------------------------------------------------------------------------
+// pipelines, pipeline_versions
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PipelineRow {
+    pub name: String,
+    pub latest_version: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PipelineVersionRow {
+    pub pipeline: String,
+    pub version: i64,
+    pub declaration: String,
+    pub settings: Option<String>,
+    pub created_ms: i64,
+    pub created_by: String,
+}
+
+/// Stores a new version of a pipeline (creating the pipeline at version 1) and returns its number.
+pub async fn add_pipeline_version(
+    conn: &mut SqliteConnection,
+    name: &str,
+    declaration: &str,
+    settings: Option<&str>,
+    actor: &str,
+    now: i64,
+) -> Result<i64> {
+    let version: i64 = sqlx::query_scalar(
+        "INSERT INTO pipelines (name, latest_version, created_ms, updated_ms) VALUES (?, 1, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET latest_version = latest_version + 1, updated_ms = excluded.updated_ms
+         RETURNING latest_version",
+    )
+    .bind(name)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO pipeline_versions (pipeline, version, declaration, settings, created_ms, created_by)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(declaration)
+    .bind(settings)
+    .bind(now)
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    Ok(version)
+}
+
+/// A version of a pipeline; the latest when `version` is None.
+pub async fn pipeline_version(
+    conn: &mut SqliteConnection,
+    name: &str,
+    version: Option<i64>,
+) -> Result<Option<PipelineVersionRow>> {
+    let row = match version {
+        Some(version) => {
+            sqlx::query_as("SELECT * FROM pipeline_versions WHERE pipeline = ? AND version = ?")
+                .bind(name)
+                .bind(version)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT v.* FROM pipeline_versions v JOIN pipelines p
+                 ON v.pipeline = p.name AND v.version = p.latest_version WHERE p.name = ?",
+            )
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    };
+    Ok(row)
+}
+
+pub async fn pipeline(conn: &mut SqliteConnection, name: &str) -> Result<Option<PipelineRow>> {
+    Ok(sqlx::query_as("SELECT * FROM pipelines WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+pub async fn pipelines(conn: &mut SqliteConnection) -> Result<Vec<PipelineRow>> {
+    Ok(sqlx::query_as("SELECT * FROM pipelines ORDER BY name").fetch_all(&mut *conn).await?)
+}
+
+pub async fn delete_pipeline(conn: &mut SqliteConnection, name: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM pipelines WHERE name = ?").bind(name).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ?").bind(name).execute(&mut *conn).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// disabled_transitions
+
+#[derive(Clone, Debug, FromRow)]
+pub struct DisabledTransitionRow {
+    pub pipeline: String,
+    pub stage: String,
+    pub reason: String,
+    pub disabled_by: String,
+    pub disabled_ms: i64,
+}
+
+pub async fn disable_transition(
+    conn: &mut SqliteConnection,
+    row: &DisabledTransitionRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO disabled_transitions (pipeline, stage, reason, disabled_by, disabled_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (pipeline, stage) DO UPDATE SET reason = excluded.reason,
+           disabled_by = excluded.disabled_by, disabled_ms = excluded.disabled_ms",
+    )
+    .bind(&row.pipeline)
+    .bind(&row.stage)
+    .bind(&row.reason)
+    .bind(&row.disabled_by)
+    .bind(row.disabled_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn enable_transition(conn: &mut SqliteConnection, pipeline: &str, stage: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ? AND stage = ?")
+        .bind(pipeline)
+        .bind(stage)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn disabled_transitions(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+) -> Result<Vec<DisabledTransitionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM disabled_transitions WHERE pipeline = ?")
+        .bind(pipeline)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// engines
+
+#[derive(Clone, Debug, FromRow)]
+pub struct EngineRow {
+    pub id: String,
+    pub pid: i64,
+    pub proc_start: i64,
+    pub started_ms: i64,
+    pub heartbeat_ms: i64,
+}
+
+pub async fn register_engine(conn: &mut SqliteConnection, row: &EngineRow) -> Result<()> {
+    sqlx::query("INSERT INTO engines (id, pid, proc_start, started_ms, heartbeat_ms) VALUES (?, ?, ?, ?, ?)")
+        .bind(&row.id)
+        .bind(row.pid)
+        .bind(row.proc_start)
+        .bind(row.started_ms)
+        .bind(row.heartbeat_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn engines(conn: &mut SqliteConnection) -> Result<Vec<EngineRow>> {
+    Ok(sqlx::query_as("SELECT * FROM engines").fetch_all(&mut *conn).await?)
+}
+
+pub async fn heartbeat(conn: &mut SqliteConnection, id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE engines SET heartbeat_ms = ? WHERE id = ?").bind(now).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+pub async fn remove_engine(conn: &mut SqliteConnection, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM engines WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// executions
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub seq: i64,
+    pub pipeline: String,
+    pub version: i64,
+    pub status: String,
+    pub summary: Option<String>,
+    pub execution_type: String,
+    pub trigger_type: String,
+    pub trigger_detail: Option<String>,
+    pub variables: String,
+    pub client_token: Option<String>,
+    pub owner: Option<String>,
+    pub stop_mode: Option<String>,
+    pub stop_reason: Option<String>,
+    pub started_ms: i64,
+    pub updated_ms: i64,
+    pub ended_ms: Option<i64>,
+}
+
+impl ExecutionRow {
+    pub fn variables(&self) -> Result<indexmap::IndexMap<String, String>> {
+        from_json("executions.variables", &self.variables)
+    }
+}
+
+pub async fn insert_execution(conn: &mut SqliteConnection, row: &ExecutionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO executions (id, seq, pipeline, version, status, summary, execution_type, trigger_type,
+           trigger_detail, variables, client_token, owner, stop_mode, stop_reason, started_ms, updated_ms, ended_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(row.seq)
+    .bind(&row.pipeline)
+    .bind(row.version)
+    .bind(&row.status)
+    .bind(&row.summary)
+    .bind(&row.execution_type)
+    .bind(&row.trigger_type)
+    .bind(&row.trigger_detail)
+    .bind(&row.variables)
+    .bind(&row.client_token)
+    .bind(&row.owner)
+    .bind(&row.stop_mode)
+    .bind(&row.stop_reason)
+    .bind(row.started_ms)
+    .bind(row.updated_ms)
+    .bind(row.ended_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn execution(conn: &mut SqliteConnection, id: &str) -> Result<Option<ExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM executions WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?)
+}
+
+/// Newest first.
+pub async fn executions(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    limit: i64,
+) -> Result<Vec<ExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM executions WHERE pipeline = ? ORDER BY seq DESC LIMIT ?")
+        .bind(pipeline)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+pub async fn execution_by_client_token(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    token: &str,
+) -> Result<Option<ExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM executions WHERE pipeline = ? AND client_token = ?")
+        .bind(pipeline)
+        .bind(token)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Executions that are not finished (InProgress or Stopping), across all pipelines.
+pub async fn unfinished_executions(conn: &mut SqliteConnection) -> Result<Vec<ExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM executions WHERE ended_ms IS NULL ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+pub async fn set_execution_status(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: &str,
+    summary: Option<&str>,
+    now: i64,
+    ended: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE executions SET status = ?, summary = COALESCE(?, summary), updated_ms = ?,
+           ended_ms = CASE WHEN ? THEN ? ELSE NULL END
+         WHERE id = ?",
+    )
+    .bind(status)
+    .bind(summary)
+    .bind(now)
+    .bind(ended)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_execution_owner(conn: &mut SqliteConnection, id: &str, owner: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE executions SET owner = ? WHERE id = ?").bind(owner).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Records a stop request; false when one was already recorded.
+pub async fn request_stop(
+    conn: &mut SqliteConnection,
+    id: &str,
+    mode: &str,
+    reason: Option<&str>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE executions SET stop_mode = ?, stop_reason = ? WHERE id = ? AND stop_mode IS NULL",
+    )
+    .bind(mode)
+    .bind(reason)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Upgrades a stop-and-wait to stop-and-abandon (a second stop may abandon, as on AWS).
+pub async fn escalate_stop(conn: &mut SqliteConnection, id: &str, reason: Option<&str>) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE executions SET stop_mode = 'abandon', stop_reason = COALESCE(?, stop_reason)
+         WHERE id = ? AND stop_mode = 'wait'",
+    )
+    .bind(reason)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn clear_stop(conn: &mut SqliteConnection, id: &str) -> Result<()> {
+    sqlx::query("UPDATE executions SET stop_mode = NULL, stop_reason = NULL WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Executions whose artifacts gc must keep: the newest `keep` of each pipeline, and every
+/// unfinished one.
+pub async fn kept_executions(conn: &mut SqliteConnection, keep: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM (SELECT id, ended_ms, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY seq DESC) AS n
+                         FROM executions)
+         WHERE n <= ? OR ended_ms IS NULL",
+    )
+    .bind(keep)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Deletes finished executions beyond the newest `keep` of each pipeline (cascades to their
+/// stages, actions, logs and artifact references). Returns how many were deleted.
+pub async fn delete_old_executions(conn: &mut SqliteConnection, keep: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM executions WHERE ended_ms IS NOT NULL AND id NOT IN (
+           SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY seq DESC) AS n FROM executions)
+           WHERE n <= ?)",
+    )
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------------
+// stage_executions, stage_waits
+
+#[derive(Clone, Debug, FromRow)]
+pub struct StageExecutionRow {
+    pub execution_id: String,
+    pub pipeline: String,
+    pub stage: String,
+    pub status: String,
+    pub attempt: i64,
+    pub entered_seq: i64,
+    pub started_ms: i64,
+    pub updated_ms: i64,
+    pub ended_ms: Option<i64>,
+}
+
+/// Records that an execution entered a stage (first time, or again on retry).
+pub async fn enter_stage(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+    pipeline: &str,
+    stage: &str,
+    now: i64,
+) -> Result<StageExecutionRow> {
+    let entered_seq = crate::next_counter(conn, "stage_entry").await?;
+    Ok(sqlx::query_as(
+        "INSERT INTO stage_executions (execution_id, pipeline, stage, status, attempt, entered_seq, started_ms, updated_ms)
+         VALUES (?, ?, ?, 'InProgress', 1, ?, ?, ?)
+         ON CONFLICT (execution_id, stage) DO UPDATE SET status = 'InProgress', attempt = attempt + 1,
+           entered_seq = excluded.entered_seq, updated_ms = excluded.updated_ms, ended_ms = NULL
+         RETURNING *",
+    )
+    .bind(execution_id)
+    .bind(pipeline)
+    .bind(stage)
+    .bind(entered_seq)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn set_stage_status(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+    stage: &str,
+    status: &str,
+    now: i64,
+    ended: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE stage_executions SET status = ?, updated_ms = ?, ended_ms = CASE WHEN ? THEN ? ELSE NULL END
+         WHERE execution_id = ? AND stage = ?",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(ended)
+    .bind(now)
+    .bind(execution_id)
+    .bind(stage)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn stage_executions(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<StageExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM stage_executions WHERE execution_id = ? ORDER BY entered_seq")
+        .bind(execution_id)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// For each stage of a pipeline, the execution that entered it last.
+pub async fn latest_stage_executions(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+) -> Result<Vec<StageExecutionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT s.* FROM stage_executions s
+         JOIN (SELECT stage, MAX(entered_seq) AS m FROM stage_executions WHERE pipeline = ? GROUP BY stage) l
+           ON s.stage = l.stage AND s.entered_seq = l.m
+         WHERE s.pipeline = ?",
+    )
+    .bind(pipeline)
+    .bind(pipeline)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Executions currently inside a stage (InProgress or Stopping there).
+pub async fn stage_occupants(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    stage: &str,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT execution_id FROM stage_executions
+         WHERE pipeline = ? AND stage = ? AND status IN ('InProgress', 'Stopping')",
+    )
+    .bind(pipeline)
+    .bind(stage)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct StageWaitRow {
+    pub execution_id: String,
+    pub pipeline: String,
+    pub stage: String,
+    pub since_seq: i64,
+    pub superseded_by: Option<String>,
+}
+
+/// Starts waiting at a stage; waiting again at the same stage keeps the original arrival order.
+pub async fn wait_for_stage(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+    pipeline: &str,
+    stage: &str,
+) -> Result<StageWaitRow> {
+    if let Some(row) = stage_wait(conn, execution_id).await?
+        && row.stage == stage
+    {
+        return Ok(row);
+    }
+    let since_seq = crate::next_counter(conn, "stage_wait").await?;
+    Ok(sqlx::query_as(
+        "INSERT INTO stage_waits (execution_id, pipeline, stage, since_seq) VALUES (?, ?, ?, ?)
+         ON CONFLICT (execution_id) DO UPDATE SET stage = excluded.stage, since_seq = excluded.since_seq,
+           superseded_by = NULL
+         RETURNING *",
+    )
+    .bind(execution_id)
+    .bind(pipeline)
+    .bind(stage)
+    .bind(since_seq)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn stage_wait(conn: &mut SqliteConnection, execution_id: &str) -> Result<Option<StageWaitRow>> {
+    Ok(sqlx::query_as("SELECT * FROM stage_waits WHERE execution_id = ?")
+        .bind(execution_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Everything waiting at a stage, in arrival order.
+pub async fn stage_waiters(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    stage: &str,
+) -> Result<Vec<StageWaitRow>> {
+    Ok(sqlx::query_as("SELECT * FROM stage_waits WHERE pipeline = ? AND stage = ? ORDER BY since_seq")
+        .bind(pipeline)
+        .bind(stage)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+pub async fn mark_superseded(conn: &mut SqliteConnection, execution_id: &str, by: &str) -> Result<()> {
+    sqlx::query("UPDATE stage_waits SET superseded_by = ? WHERE execution_id = ? AND superseded_by IS NULL")
+        .bind(by)
+        .bind(execution_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn stop_waiting(conn: &mut SqliteConnection, execution_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM stage_waits WHERE execution_id = ?").bind(execution_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// action_executions
+
+#[derive(Clone, Debug, Default, FromRow)]
+pub struct ActionExecutionRow {
+    pub id: String,
+    pub execution_id: String,
+    pub pipeline: String,
+    pub stage: String,
+    pub action: String,
+    pub run_order: i64,
+    pub attempt: i64,
+    pub status: String,
+    pub summary: Option<String>,
+    pub error_code: Option<String>,
+    pub simulated: bool,
+    pub action_type: String,
+    pub resolved_config: Option<String>,
+    pub input_artifacts: Option<String>,
+    pub output_artifacts: Option<String>,
+    pub output_variables: Option<String>,
+    pub external_url: Option<String>,
+    pub token: Option<String>,
+    pub approval_status: Option<String>,
+    pub approval_summary: Option<String>,
+    pub approved_by: Option<String>,
+    pub decided_ms: Option<i64>,
+    pub expires_ms: Option<i64>,
+    pub pid: Option<i64>,
+    pub proc_start: Option<i64>,
+    pub started_ms: i64,
+    pub updated_ms: i64,
+    pub ended_ms: Option<i64>,
+}
+
+pub async fn insert_action_execution(conn: &mut SqliteConnection, row: &ActionExecutionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO action_executions (id, execution_id, pipeline, stage, action, run_order, attempt, status,
+           summary, error_code, simulated, action_type, resolved_config, input_artifacts, output_artifacts,
+           output_variables, external_url, token, expires_ms, started_ms, updated_ms, ended_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(&row.execution_id)
+    .bind(&row.pipeline)
+    .bind(&row.stage)
+    .bind(&row.action)
+    .bind(row.run_order)
+    .bind(row.attempt)
+    .bind(&row.status)
+    .bind(&row.summary)
+    .bind(&row.error_code)
+    .bind(row.simulated)
+    .bind(&row.action_type)
+    .bind(&row.resolved_config)
+    .bind(&row.input_artifacts)
+    .bind(&row.output_artifacts)
+    .bind(&row.output_variables)
+    .bind(&row.external_url)
+    .bind(&row.token)
+    .bind(row.expires_ms)
+    .bind(row.started_ms)
+    .bind(row.updated_ms)
+    .bind(row.ended_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What an action execution ended with.
+#[derive(Clone, Debug, Default)]
+pub struct ActionEnd {
+    pub status: String,
+    pub summary: Option<String>,
+    pub error_code: Option<String>,
+    pub output_artifacts: Option<serde_json::Value>,
+    pub output_variables: Option<serde_json::Value>,
+    pub external_url: Option<String>,
+}
+
+pub async fn finish_action_execution(
+    conn: &mut SqliteConnection,
+    id: &str,
+    end: &ActionEnd,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE action_executions SET status = ?, summary = COALESCE(?, summary), error_code = ?,
+           output_artifacts = COALESCE(?, output_artifacts), output_variables = COALESCE(?, output_variables),
+           external_url = COALESCE(?, external_url), pid = NULL, proc_start = NULL, updated_ms = ?, ended_ms = ?
+         WHERE id = ?",
+    )
+    .bind(&end.status)
+    .bind(&end.summary)
+    .bind(&end.error_code)
+    .bind(end.output_artifacts.as_ref().map(to_json))
+    .bind(end.output_variables.as_ref().map(to_json))
+    .bind(&end.external_url)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Remembers the process group of a running action so a later process can kill it after a crash.
+pub async fn set_action_process(
+    conn: &mut SqliteConnection,
+    id: &str,
+    pid: Option<(i64, i64)>,
+) -> Result<()> {
+    sqlx::query("UPDATE action_executions SET pid = ?, proc_start = ? WHERE id = ?")
+        .bind(pid.map(|p| p.0))
+        .bind(pid.map(|p| p.1))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_action_inputs(
+    conn: &mut SqliteConnection,
+    id: &str,
+    resolved_config: Option<&serde_json::Value>,
+    input_artifacts: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query("UPDATE action_executions SET resolved_config = ?, input_artifacts = ? WHERE id = ?")
+        .bind(resolved_config.map(to_json))
+        .bind(to_json(input_artifacts))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn action_execution(conn: &mut SqliteConnection, id: &str) -> Result<Option<ActionExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM action_executions WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?)
+}
+
+/// Every action execution of an execution, oldest first.
+pub async fn action_executions(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<ActionExecutionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM action_executions WHERE execution_id = ? ORDER BY started_ms, rowid")
+        .bind(execution_id)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// Every action execution of a pipeline, newest first.
+pub async fn pipeline_action_executions(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    limit: i64,
+) -> Result<Vec<ActionExecutionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM action_executions WHERE pipeline = ? ORDER BY started_ms DESC, rowid DESC LIMIT ?",
+    )
+    .bind(pipeline)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Records an approver's decision if the token matches and nothing was decided yet. Returns the
+/// row as it is afterwards (so the caller can tell a wrong token from a decision made twice).
+pub async fn decide_approval(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+    token: &str,
+    status: &str,
+    summary: Option<&str>,
+    by: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE action_executions SET approval_status = ?, approval_summary = ?, approved_by = ?, decided_ms = ?
+         WHERE pipeline = ? AND stage = ? AND action = ? AND token = ? AND approval_status IS NULL
+           AND status = 'InProgress'",
+    )
+    .bind(status)
+    .bind(summary)
+    .bind(by)
+    .bind(now)
+    .bind(pipeline)
+    .bind(stage)
+    .bind(action)
+    .bind(token)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The approval behind a token, decided or not.
+pub async fn approval_by_token(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+    token: &str,
+) -> Result<Option<ActionExecutionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM action_executions WHERE pipeline = ? AND stage = ? AND action = ? AND token = ?",
+    )
+    .bind(pipeline)
+    .bind(stage)
+    .bind(action)
+    .bind(token)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Manual approvals waiting for a decision, across all pipelines (the approvals inbox).
+pub async fn pending_approvals(conn: &mut SqliteConnection) -> Result<Vec<ActionExecutionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM action_executions WHERE token IS NOT NULL AND status = 'InProgress' ORDER BY started_ms",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// logs
+
+#[derive(Clone, Debug, FromRow)]
+pub struct LogRow {
+    pub action_execution_id: String,
+    pub seq: i64,
+    pub time_ms: i64,
+    pub stream: String,
+    pub line: String,
+}
+
+pub async fn append_logs(conn: &mut SqliteConnection, rows: &[LogRow]) -> Result<()> {
+    for row in rows {
+        sqlx::query("INSERT INTO logs (action_execution_id, seq, time_ms, stream, line) VALUES (?, ?, ?, ?, ?)")
+            .bind(&row.action_execution_id)
+            .bind(row.seq)
+            .bind(row.time_ms)
+            .bind(&row.stream)
+            .bind(&row.line)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Log lines of an action execution after `after_seq`, oldest first.
+pub async fn logs(
+    conn: &mut SqliteConnection,
+    action_execution_id: &str,
+    after_seq: i64,
+) -> Result<Vec<LogRow>> {
+    Ok(sqlx::query_as("SELECT * FROM logs WHERE action_execution_id = ? AND seq > ? ORDER BY seq LIMIT 10000")
+        .bind(action_execution_id)
+        .bind(after_seq)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// execution_revisions, execution_artifacts
+
+#[derive(Clone, Debug, FromRow)]
+pub struct RevisionRow {
+    pub execution_id: String,
+    pub action: String,
+    pub artifact: String,
+    pub revision_id: String,
+    pub summary: Option<String>,
+    pub url: Option<String>,
+    pub created_ms: i64,
+}
+
+pub async fn add_revision(conn: &mut SqliteConnection, row: &RevisionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO execution_revisions (execution_id, action, artifact, revision_id, summary, url, created_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.execution_id)
+    .bind(&row.action)
+    .bind(&row.artifact)
+    .bind(&row.revision_id)
+    .bind(&row.summary)
+    .bind(&row.url)
+    .bind(row.created_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn revisions(conn: &mut SqliteConnection, execution_id: &str) -> Result<Vec<RevisionRow>> {
+    Ok(sqlx::query_as("SELECT * FROM execution_revisions WHERE execution_id = ? ORDER BY created_ms")
+        .bind(execution_id)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ArtifactRow {
+    pub execution_id: String,
+    pub name: String,
+    pub digest: String,
+    pub files: i64,
+    pub bytes: i64,
+}
+
+pub async fn add_artifact(conn: &mut SqliteConnection, row: &ArtifactRow) -> Result<()> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO execution_artifacts (execution_id, name, digest, files, bytes) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&row.execution_id)
+    .bind(&row.name)
+    .bind(&row.digest)
+    .bind(row.files)
+    .bind(row.bytes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn artifacts(conn: &mut SqliteConnection, execution_id: &str) -> Result<Vec<ArtifactRow>> {
+    Ok(sqlx::query_as("SELECT * FROM execution_artifacts WHERE execution_id = ? ORDER BY name")
+        .bind(execution_id)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// Digests referenced by any remaining execution.
+pub async fn referenced_digests(conn: &mut SqliteConnection) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT digest FROM execution_artifacts").fetch_all(&mut *conn).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// events
+
+#[derive(Clone, Debug, FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub detail_type: String,
+    pub pipeline: String,
+    pub execution_id: Option<String>,
+    pub body: String,
+}
+
+impl EventRow {
+    pub fn body(&self) -> Result<serde_json::Value> {
+        from_json("events.body", &self.body)
+    }
+}
+
+pub async fn append_event(
+    conn: &mut SqliteConnection,
+    time_ms: i64,
+    detail_type: &str,
+    pipeline: &str,
+    execution_id: Option<&str>,
+    body: &serde_json::Value,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO events (time_ms, detail_type, pipeline, execution_id, body) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(time_ms)
+    .bind(detail_type)
+    .bind(pipeline)
+    .bind(execution_id)
+    .bind(to_json(body))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Events after `after_seq`, oldest first, optionally of one execution only.
+pub async fn events_after(
+    conn: &mut SqliteConnection,
+    after_seq: i64,
+    execution_id: Option<&str>,
+    limit: i64,
+) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM events WHERE seq > ? AND (? IS NULL OR execution_id = ?) ORDER BY seq LIMIT ?",
+    )
+    .bind(after_seq)
+    .bind(execution_id)
+    .bind(execution_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub async fn last_event_seq(conn: &mut SqliteConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&mut *conn).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub actor: String,
+    pub operation: String,
+    pub pipeline: Option<String>,
+    pub parameters: String,
+    pub outcome: String,
+    pub message: Option<String>,
+}
+
+pub async fn append_audit(conn: &mut SqliteConnection, row: &AuditRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (time_ms, actor, operation, pipeline, parameters, outcome, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.time_ms)
+    .bind(&row.actor)
+    .bind(&row.operation)
+    .bind(&row.pipeline)
+    .bind(&row.parameters)
+    .bind(&row.outcome)
+    .bind(&row.message)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn audit(conn: &mut SqliteConnection, pipeline: Option<&str>, limit: i64) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as("SELECT * FROM audit WHERE (? IS NULL OR pipeline = ?) ORDER BY seq DESC LIMIT ?")
+        .bind(pipeline)
+        .bind(pipeline)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?)
+}
