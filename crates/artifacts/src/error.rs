@@ -24,7 +24,9 @@ pub enum Error {
     },
 
     /// A pattern, base directory or path is absolute or has a `..` component.
-    #[error("`{pattern}` is absolute or has a `..` component; artifact paths must stay inside the artifact")]
+    #[error(
+        "`{pattern}` is absolute or has a `..` component; artifact paths must stay inside the artifact"
+    )]
     PathEscapes {
         /// The refused pattern or path, as written.
         pattern: String,
@@ -154,7 +156,10 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::Io`], used with `map_err`.
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io {
             action,

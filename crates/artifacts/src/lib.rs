@@ -40,6 +40,11 @@
 //! * **Copy**: every file is copied. Always correct, and the only choice on filesystems such as
 //!   ext4 when running unprivileged.
 //!
+//! [`ArtifactStore::open`] detects the mechanism by trying Reflink, then Overlay, on probe files in
+//! `root/tmp`. Tests and users can force one; [`Handoff::from_env`] reads the [`HANDOFF_ENV`]
+//! override for the caller to pass on. Forcing a mechanism the filesystem cannot do is an error
+//! rather than a silent fallback, so a misconfigured machine is noticed.
+//!
 //! A hard link from the store into the working copy would be free, but it is not a working copy:
 //! the link and the stored file are the same inode, so appending to it, truncating it or chmodding
 //! it changes the stored artifact for everybody. Making stored files read-only does not help,

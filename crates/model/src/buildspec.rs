@@ -96,7 +96,10 @@ impl BuildspecError {
             out.push_str(&format!("line {line}, column {column}: "));
         }
         if let Some(path) = &self.path {
-            out.push_str(&format!("at {}: ", if path.is_empty() { "/" } else { path }));
+            out.push_str(&format!(
+                "at {}: ",
+                if path.is_empty() { "/" } else { path }
+            ));
         }
         out.push_str(&self.message);
         out
@@ -186,7 +189,9 @@ fn check_version(version: &serde_saphyr::Spanned<String>) -> Result<(), Buildspe
              (0.1 runs each command in its own shell, 0.2 runs all commands in one shell)"
         )
     } else {
-        format!("unsupported buildspec version `{found}`; only version {SUPPORTED_VERSION} is supported")
+        format!(
+            "unsupported buildspec version `{found}`; only version {SUPPORTED_VERSION} is supported"
+        )
     };
     Err(BuildspecError::at(&version.referenced, "/version", message))
 }
@@ -213,10 +218,26 @@ fn parse_raw(text: &str) -> Result<RawBuildspec, BuildspecError> {
             column: location.as_ref().map(|l| l.column()),
             // An empty path means the error is about the document as a whole (or its syntax),
             // where a path adds nothing to the position.
-            path: path.filter(|path| !path.is_empty()),
+            path: path
+                .map(|path| without_span_fields(&path))
+                .filter(|path| !path.is_empty()),
             message: yaml_message(&error),
         }
     })
+}
+
+/// `Spanned<T>` deserialises as a struct whose `value` field holds the `T`, which would show up in
+/// paths as `/phases/value/build`; the user wrote `/phases/build`.
+fn without_span_fields(path: &str) -> String {
+    for spanned in ["/version", "/phases"] {
+        if let Some(rest) = path
+            .strip_prefix(spanned)
+            .and_then(|rest| rest.strip_prefix("/value"))
+        {
+            return format!("{spanned}{rest}");
+        }
+    }
+    path.to_owned()
 }
 
 /// serde_path_to_error prints `phases.build.commands[0]`; Pipewright's diagnostics use JSON
@@ -238,14 +259,16 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// The first line of serde-saphyr's message, without its own position suffix or source snippet,
-/// because the position is reported in separate fields.
+/// serde-saphyr's user-facing message without its position, source snippet or any line breaks,
+/// because the position is reported in separate fields and the message ends up on one log line.
 fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let text = error.to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    match first.rfind(" at line ") {
-        Some(cut) => first[..cut].to_owned(),
-        None => first.to_owned(),
+    use serde_saphyr::MessageFormatter;
+    let text = serde_saphyr::UserMessageFormatter.format_message(error.without_snippet());
+    let message = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if message.is_empty() {
+        "invalid YAML".to_owned()
+    } else {
+        message
     }
 }
 
@@ -294,7 +317,10 @@ impl RawEnv {
 /// A variable written as `NAME:` with nothing after it is null in YAML; as an environment variable
 /// it can only mean the empty string.
 fn values_or_empty(map: Option<IndexMap<String, Option<String>>>) -> IndexMap<String, String> {
-    map.unwrap_or_default().into_iter().map(|(key, value)| (key, value.unwrap_or_default())).collect()
+    map.unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| (key, value.unwrap_or_default()))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -495,7 +521,10 @@ cache:
         let spec = parse(FULL).expect("parses");
         assert_eq!(spec.version, "0.2");
         assert_eq!(spec.env.shell.as_deref(), Some("bash"));
-        assert_eq!(spec.env.parameter_store["LOGIN_PASSWORD"], "/CodeBuild/dockerLoginPassword");
+        assert_eq!(
+            spec.env.parameter_store["LOGIN_PASSWORD"],
+            "/CodeBuild/dockerLoginPassword"
+        );
         assert_eq!(spec.env.secrets_manager["TOKEN"], "prod/token:key");
         assert_eq!(spec.env.exported_variables, ["IMAGE_TAG", "BUILD_ID"]);
 
@@ -508,12 +537,19 @@ cache:
         assert_eq!(pre_build.commands, [r#"echo "it's $HOME""#]);
         let build = spec.phases.build.as_ref().expect("build");
         assert_eq!(build.on_failure, OnFailure::Continue);
-        assert_eq!(build.commands[0], "if [ -f Makefile ]; then\n  make all\nfi\n");
+        assert_eq!(
+            build.commands[0],
+            "if [ -f Makefile ]; then\n  make all\nfi\n"
+        );
         assert_eq!(build.finally, ["echo cleaning up"]);
         let post_build = spec.phases.post_build.as_ref().expect("post_build");
         assert_eq!(post_build.commands, ["echo Build completed on `date`"]);
 
-        let names: Vec<&str> = spec.phases_in_order().into_iter().map(|(name, _)| name).collect();
+        let names: Vec<&str> = spec
+            .phases_in_order()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         assert_eq!(names, ["INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"]);
 
         let artifacts = spec.artifacts.as_ref().expect("artifacts");
@@ -522,18 +558,28 @@ cache:
         assert!(artifacts.discard_paths);
         assert_eq!(artifacts.base_directory.as_deref(), Some("build"));
         assert_eq!(artifacts.exclude_paths, ["**/*.tmp"]);
-        let secondary: Vec<&str> =
-            artifacts.secondary_artifacts.keys().map(String::as_str).collect();
+        let secondary: Vec<&str> = artifacts
+            .secondary_artifacts
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(secondary, ["artifact1", "artifact2"]);
         assert!(!artifacts.secondary_artifacts["artifact1"].discard_paths);
-        assert_eq!(artifacts.secondary_artifacts["artifact2"].files, ["directory/file2"]);
+        assert_eq!(
+            artifacts.secondary_artifacts["artifact2"].files,
+            ["directory/file2"]
+        );
     }
 
     #[test]
     fn scalar_variables_become_the_strings_they_were_written_as() {
         let spec = parse(FULL).expect("parses");
-        let variables: Vec<(&str, &str)> =
-            spec.env.variables.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let variables: Vec<(&str, &str)> = spec
+            .env
+            .variables
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(
             variables,
             [
@@ -550,7 +596,11 @@ cache:
     fn only_present_phases_are_listed() {
         let spec = parse("version: 0.2\nphases:\n  build:\n    commands: [make]\n  install:\n    commands: [true]\n")
             .expect("parses");
-        let names: Vec<&str> = spec.phases_in_order().into_iter().map(|(name, _)| name).collect();
+        let names: Vec<&str> = spec
+            .phases_in_order()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         assert_eq!(names, ["INSTALL", "BUILD"]);
         assert_eq!(spec.env, Env::default());
         assert_eq!(spec.artifacts, None);
@@ -570,7 +620,11 @@ cache:
                 "version: 0.2\nphases:\n  build:\n    commands: [make]\nartifacts:\n  files: [a]\n  discard-paths: {text}\n"
             );
             let spec = parse(&yaml).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!(spec.artifacts.map(|a| a.discard_paths), Some(expected), "{text}");
+            assert_eq!(
+                spec.artifacts.map(|a| a.discard_paths),
+                Some(expected),
+                "{text}"
+            );
         }
     }
 
@@ -594,7 +648,11 @@ cache:
             .expect_err("a mapping is not a command");
         assert_eq!(error.line, Some(5), "{error}");
         assert!(error.column.is_some(), "{error}");
-        assert_eq!(error.path.as_deref(), Some("/phases/build/commands/0"), "{error}");
+        assert_eq!(
+            error.path.as_deref(),
+            Some("/phases/build/commands/0"),
+            "{error}"
+        );
         let shown = error.to_string();
         assert!(shown.starts_with("line 5, column "), "{shown}");
         assert!(shown.contains("at /phases/build/commands/0: "), "{shown}");
@@ -602,16 +660,22 @@ cache:
 
     #[test]
     fn a_bad_on_failure_value_is_reported_where_it_is() {
-        let error = parse("version: 0.2\nphases:\n  build:\n    on-failure: RETRY\n    commands: [make]\n")
-            .expect_err("RETRY is not supported");
+        let error =
+            parse("version: 0.2\nphases:\n  build:\n    on-failure: RETRY\n    commands: [make]\n")
+                .expect_err("RETRY is not supported");
         assert_eq!(error.line, Some(4), "{error}");
-        assert_eq!(error.path.as_deref(), Some("/phases/build/on-failure"), "{error}");
+        assert_eq!(
+            error.path.as_deref(),
+            Some("/phases/build/on-failure"),
+            "{error}"
+        );
         assert!(error.message.contains("ABORT or CONTINUE"), "{error}");
     }
 
     #[test]
     fn a_yaml_syntax_error_has_a_position() {
-        let error = parse("version: 0.2\nphases:\n  build:\n    commands: [make\n").expect_err("syntax");
+        let error =
+            parse("version: 0.2\nphases:\n  build:\n    commands: [make\n").expect_err("syntax");
         assert!(error.line.is_some(), "{error}");
         assert!(!error.message.contains('\n'), "{error}");
     }

@@ -25,6 +25,7 @@ pub use sqlx::{SqliteConnection, Transaction};
 use sqlx::{Sqlite, SqlitePool};
 
 pub type Tx = Transaction<'static, Sqlite>;
+pub type PoolConnection = sqlx::pool::PoolConnection<Sqlite>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -75,6 +76,11 @@ impl Store {
     /// A write transaction (`BEGIN IMMEDIATE`, see the crate documentation).
     pub async fn write(&self) -> Result<Tx> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A connection for reads that need no snapshot across queries.
+    pub async fn acquire(&self) -> Result<PoolConnection> {
+        Ok(self.pool.acquire().await?)
     }
 
     /// A read transaction: a consistent snapshot across several queries.

@@ -1,0 +1,285 @@
+//! Data the facade returns, shaped like the CodePipeline API's responses (field names, nesting,
+//! status words), so a user who knows `aws codepipeline` reads ours without a manual. Timestamps
+//! print as the AWS CLI prints them (ISO 8601); the wire protocol server converts them to epoch
+//! seconds.
+
+use indexmap::IndexMap;
+use pipewright_model::PipelineDeclaration;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Milliseconds since the epoch, printed as an RFC 3339 time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&pipewright_engine::clock::rfc3339(self.0))
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineMetadata {
+    pub pipeline_arn: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPipelineOutput {
+    pub pipeline: PipelineDeclaration,
+    pub metadata: PipelineMetadata,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineSummary {
+    pub name: String,
+    pub version: i64,
+    pub pipeline_type: String,
+    pub execution_mode: String,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    /// Not in AWS's ListPipelines: the latest execution, so a list view needs one call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_execution: Option<PipelineExecutionSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPipelinesOutput {
+    pub pipelines: Vec<PipelineSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRevision {
+    pub action_name: String,
+    pub revision_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_summary: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionTrigger {
+    pub trigger_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StopExecutionTrigger {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineExecutionSummary {
+    pub pipeline_execution_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_summary: Option<String>,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    pub source_revisions: Vec<SourceRevision>,
+    pub trigger: ExecutionTrigger,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_trigger: Option<StopExecutionTrigger>,
+    pub execution_mode: String,
+    pub execution_type: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPipelineExecutionsOutput {
+    pub pipeline_execution_summaries: Vec<PipelineExecutionSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedPipelineVariable {
+    pub name: String,
+    pub resolved_value: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactRevision {
+    pub name: String,
+    pub revision_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_summary: Option<String>,
+    pub created: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineExecution {
+    pub pipeline_name: String,
+    pub pipeline_version: i64,
+    pub pipeline_execution_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_summary: Option<String>,
+    pub artifact_revisions: Vec<ArtifactRevision>,
+    pub variables: Vec<ResolvedPipelineVariable>,
+    pub trigger: ExecutionTrigger,
+    pub execution_mode: String,
+    pub execution_type: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPipelineExecutionOutput {
+    pub pipeline_execution: PipelineExecution,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionState {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_changed_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_changed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageExecution {
+    pub pipeline_execution_id: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecutionState {
+    pub action_execution_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub last_status_change: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_execution_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<ErrorDetails>,
+    /// Not in AWS: the local settings marked the action simulated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorDetails {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionState {
+    pub action_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_execution: Option<ActionExecutionState>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageState {
+    pub stage_name: String,
+    pub inbound_transition_state: TransitionState,
+    pub action_states: Vec<ActionState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_execution: Option<StageExecution>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPipelineStateOutput {
+    pub pipeline_name: String,
+    pub pipeline_version: i64,
+    pub stage_states: Vec<StageState>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecutionDetail {
+    pub pipeline_execution_id: String,
+    pub action_execution_id: String,
+    pub pipeline_version: i64,
+    pub stage_name: String,
+    pub action_name: String,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    pub status: String,
+    pub input: ActionExecutionInput,
+    pub output: ActionExecutionOutput,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecutionInput {
+    pub action_type_id: Value,
+    pub configuration: IndexMap<String, String>,
+    pub resolved_configuration: IndexMap<String, String>,
+    pub input_artifacts: Vec<ArtifactDetail>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactDetail {
+    pub name: String,
+    /// Where the artifact is: the local store's digest (AWS gives an S3 location).
+    pub s3location: Value,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecutionOutput {
+    pub output_artifacts: Vec<ArtifactDetail>,
+    pub execution_result: ActionExecutionResult,
+    pub output_variables: IndexMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecutionResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_execution_summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_execution_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<ErrorDetails>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListActionExecutionsOutput {
+    pub action_execution_details: Vec<ActionExecutionDetail>,
+}
+
+/// A manual approval waiting for a decision (the approvals inbox).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingApproval {
+    pub pipeline_name: String,
+    pub stage_name: String,
+    pub action_name: String,
+    pub pipeline_execution_id: String,
+    pub token: String,
+    pub waiting_since: Timestamp,
+    pub expires: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_entity_link: Option<String>,
+}

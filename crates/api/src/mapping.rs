@@ -1,0 +1,182 @@
+//! Rows of the store turned into the AWS-shaped DTOs.
+
+use indexmap::IndexMap;
+use pipewright_engine::settings::LocalSettings;
+use pipewright_model::PipelineDeclaration;
+use pipewright_store::{self as db, SqliteConnection};
+use serde_json::{Value, json};
+
+use crate::dto::*;
+use crate::{Error, Result};
+
+fn json_map(text: Option<&str>) -> IndexMap<String, String> {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+}
+
+fn artifacts(text: Option<&str>) -> Vec<ArtifactDetail> {
+    let list: Vec<Value> = text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+    list.into_iter()
+        .filter_map(|item| {
+            let name = item.get("name")?.as_str()?.to_owned();
+            Some(ArtifactDetail { name, s3location: json!({"bucket": "pipewright-local", "key": item.get("digest")}) })
+        })
+        .collect()
+}
+
+pub async fn execution_summary(
+    conn: &mut SqliteConnection,
+    execution: &db::ExecutionRow,
+    declaration: &PipelineDeclaration,
+) -> Result<PipelineExecutionSummary> {
+    let source_revisions = db::revisions(conn, &execution.id)
+        .await?
+        .into_iter()
+        .map(|r| SourceRevision { action_name: r.artifact, revision_id: r.revision_id, revision_summary: r.summary })
+        .collect();
+    Ok(PipelineExecutionSummary {
+        pipeline_execution_id: execution.id.clone(),
+        status: execution.status.clone(),
+        status_summary: execution.summary.clone(),
+        start_time: Timestamp(execution.started_ms),
+        last_update_time: Timestamp(execution.updated_ms),
+        source_revisions,
+        trigger: ExecutionTrigger { trigger_type: execution.trigger_type.clone(), trigger_detail: execution.trigger_detail.clone() },
+        stop_trigger: execution.stop_reason.clone().map(|reason| StopExecutionTrigger { reason }),
+        execution_mode: declaration.execution_mode().to_string(),
+        execution_type: execution.execution_type.clone(),
+    })
+}
+
+pub async fn execution(
+    conn: &mut SqliteConnection,
+    execution: &db::ExecutionRow,
+    declaration: &PipelineDeclaration,
+) -> Result<PipelineExecution> {
+    let artifact_revisions = db::revisions(conn, &execution.id)
+        .await?
+        .into_iter()
+        .map(|r| ArtifactRevision { name: r.artifact, revision_id: r.revision_id, revision_summary: r.summary, created: Timestamp(r.created_ms) })
+        .collect();
+    let variables = execution
+        .variables()?
+        .into_iter()
+        .map(|(name, resolved_value)| ResolvedPipelineVariable { name, resolved_value })
+        .collect();
+    Ok(PipelineExecution {
+        pipeline_name: execution.pipeline.clone(),
+        pipeline_version: execution.version,
+        pipeline_execution_id: execution.id.clone(),
+        status: execution.status.clone(),
+        status_summary: execution.summary.clone(),
+        artifact_revisions,
+        variables,
+        trigger: ExecutionTrigger { trigger_type: execution.trigger_type.clone(), trigger_detail: execution.trigger_detail.clone() },
+        execution_mode: declaration.execution_mode().to_string(),
+        execution_type: execution.execution_type.clone(),
+    })
+}
+
+fn error_details(row: &db::ActionExecutionRow) -> Option<ErrorDetails> {
+    (row.status == "Failed" || row.status == "Abandoned").then(|| ErrorDetails {
+        code: row.error_code.clone().unwrap_or_else(|| "JobFailed".to_owned()),
+        message: row.summary.clone().unwrap_or_default(),
+    })
+}
+
+pub async fn pipeline_state(
+    conn: &mut SqliteConnection,
+    declaration: &PipelineDeclaration,
+    _settings: &LocalSettings,
+    version: i64,
+    pipeline: &db::PipelineRow,
+) -> Result<GetPipelineStateOutput> {
+    let latest = db::latest_stage_executions(conn, &pipeline.name).await?;
+    let disabled = db::disabled_transitions(conn, &pipeline.name).await?;
+    let mut stage_states = Vec::new();
+    for stage in &declaration.stages {
+        let stage_latest = latest.iter().find(|s| s.stage == stage.name);
+        let rows = match stage_latest {
+            Some(s) => db::action_executions(conn, &s.execution_id).await?,
+            None => Vec::new(),
+        };
+        let action_states = stage
+            .actions
+            .iter()
+            .map(|action| {
+                let row = rows.iter().rev().find(|r| r.stage == stage.name && r.action == action.name);
+                ActionState {
+                    action_name: action.name.clone(),
+                    latest_execution: row.map(|row| ActionExecutionState {
+                        action_execution_id: row.id.clone(),
+                        status: row.status.clone(),
+                        summary: row.summary.clone(),
+                        last_status_change: Timestamp(row.updated_ms),
+                        token: row.token.clone().filter(|_| row.status == "InProgress"),
+                        external_execution_url: row.external_url.clone(),
+                        error_details: error_details(row),
+                        simulated: row.simulated,
+                    }),
+                }
+            })
+            .collect();
+        let transition = disabled.iter().find(|t| t.stage == stage.name);
+        stage_states.push(StageState {
+            stage_name: stage.name.clone(),
+            inbound_transition_state: TransitionState {
+                enabled: transition.is_none(),
+                last_changed_by: transition.map(|t| t.disabled_by.clone()),
+                last_changed_at: transition.map(|t| Timestamp(t.disabled_ms)),
+                disabled_reason: transition.map(|t| t.reason.clone()),
+            },
+            action_states,
+            latest_execution: stage_latest
+                .map(|s| StageExecution { pipeline_execution_id: s.execution_id.clone(), status: s.status.clone() }),
+        });
+    }
+    Ok(GetPipelineStateOutput {
+        pipeline_name: pipeline.name.clone(),
+        pipeline_version: version,
+        stage_states,
+        created: Timestamp(pipeline.created_ms),
+        updated: Timestamp(pipeline.updated_ms),
+    })
+}
+
+pub async fn action_execution(conn: &mut SqliteConnection, row: &db::ActionExecutionRow) -> Result<ActionExecutionDetail> {
+    let version = db::execution(conn, &row.execution_id).await?.map(|e| e.version).unwrap_or(0);
+    let declaration: Option<PipelineDeclaration> = db::pipeline_version(conn, &row.pipeline, Some(version))
+        .await?
+        .and_then(|v| serde_json::from_str(&v.declaration).ok());
+    let configuration = declaration
+        .as_ref()
+        .and_then(|d| d.stage(&row.stage))
+        .and_then(|s| s.action(&row.action))
+        .and_then(|a| a.configuration.clone())
+        .unwrap_or_default();
+    let action_type_id: Value = serde_json::from_str(&row.action_type).map_err(|e| Error::new("StoreError", e.to_string()))?;
+    Ok(ActionExecutionDetail {
+        pipeline_execution_id: row.execution_id.clone(),
+        action_execution_id: row.id.clone(),
+        pipeline_version: version,
+        stage_name: row.stage.clone(),
+        action_name: row.action.clone(),
+        start_time: Timestamp(row.started_ms),
+        last_update_time: Timestamp(row.updated_ms),
+        status: row.status.clone(),
+        input: ActionExecutionInput {
+            action_type_id,
+            resolved_configuration: json_map(row.resolved_config.as_deref()),
+            configuration,
+            input_artifacts: artifacts(row.input_artifacts.as_deref()),
+        },
+        output: ActionExecutionOutput {
+            output_artifacts: artifacts(row.output_artifacts.as_deref()),
+            execution_result: ActionExecutionResult {
+                external_execution_summary: row.summary.clone(),
+                external_execution_url: row.external_url.clone(),
+                error_details: error_details(row),
+            },
+            output_variables: json_map(row.output_variables.as_deref()),
+        },
+    })
+}

@@ -1,0 +1,392 @@
+//! The store itself: ingest, checkout, zip conversion and garbage collection.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::digest::{Digest, hash_tree};
+use crate::error::Error;
+use crate::fsutil::{self, DIR_MODE, file_mode};
+use crate::handoff::{self, Handoff};
+use crate::mounts;
+use crate::selection::{EntryKind, Selection};
+use crate::symlinks;
+
+/// The content-addressed artifact store rooted at one directory. Cheap to clone; clones share
+/// their state.
+#[derive(Debug, Clone)]
+pub struct ArtifactStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    root: PathBuf,
+    handoff: Handoff,
+    /// Scratch directories of ingests in progress in this process, which `gc` must not remove.
+    active_tmp: Mutex<HashSet<PathBuf>>,
+}
+
+/// What an ingest stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    /// The artifact's digest.
+    pub digest: Digest,
+    /// How many regular files it holds.
+    pub files: u64,
+    /// The total size of those files.
+    pub bytes: u64,
+}
+
+/// What a garbage collection removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Artifacts removed.
+    pub removed: u64,
+    /// Bytes of regular files removed, artifacts and leftover scratch directories together.
+    pub bytes: u64,
+    /// Leftover scratch directories (interrupted ingests, probes) removed.
+    pub temp_dirs: u64,
+}
+
+/// A writable working copy of an artifact. Release it with [`Checkout::release`]; dropping it
+/// releases it too, but silently ignores errors.
+#[derive(Debug)]
+pub struct Checkout {
+    path: PathBuf,
+    /// The overlay's upper and work directories, for Overlay checkouts.
+    overlay: Option<PathBuf>,
+    released: bool,
+}
+
+impl ArtifactStore {
+    /// Opens the store at `root`, creating its directories if needed, and settles the handoff
+    /// mechanism: `preferred` if given (an error if the filesystem cannot do it), otherwise the
+    /// first of Reflink, Overlay and Copy that works, found by trying each in `root/tmp`.
+    pub fn open(root: &Path, preferred: Option<Handoff>) -> Result<Self, Error> {
+        fs::create_dir_all(root).map_err(Error::io("create directory", root))?;
+        // Overlay options and mountinfo comparisons need absolute, symlink-free paths.
+        let root = fs::canonicalize(root).map_err(Error::io("resolve", root))?;
+        for dir in [root.join("objects"), root.join("tmp")] {
+            fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
+        }
+        let handoff = handoff::choose(&root, &root.join("tmp"), preferred)?;
+        Ok(ArtifactStore {
+            inner: Arc::new(Inner {
+                root,
+                handoff,
+                active_tmp: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    /// The mechanism checkouts use.
+    pub fn handoff(&self) -> Handoff {
+        self.inner.handoff
+    }
+
+    /// The store's root directory (canonical).
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    fn objects(&self) -> PathBuf {
+        self.inner.root.join("objects")
+    }
+
+    fn object_path(&self, digest: &Digest) -> PathBuf {
+        self.objects().join(digest.hex())
+    }
+
+    /// Stores the files of `dir` chosen by `selection` as an immutable artifact. Identical trees
+    /// get the same digest and are stored once.
+    pub fn ingest(&self, dir: &Path, selection: &Selection) -> Result<Ingested, Error> {
+        let planned = selection.plan(dir)?;
+        let scratch = self.scratch()?;
+        let mut link_sources = HashMap::new();
+        for entry in &planned {
+            let target = scratch.path.join(&entry.dest);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
+            }
+            match entry.kind {
+                EntryKind::Dir => {
+                    fs::create_dir_all(&target).map_err(Error::io("create directory", &target))?;
+                }
+                EntryKind::File => {
+                    let meta = fs::metadata(&entry.source)
+                        .map_err(Error::io("read metadata of", &entry.source))?;
+                    let mode = file_mode(
+                        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0,
+                    );
+                    // `fs::copy` lets the kernel copy (or, on copy-on-write filesystems, clone)
+                    // the data; the mode is normalised right after.
+                    fs::copy(&entry.source, &target)
+                        .map_err(Error::io("copy into the store", &entry.source))?;
+                    fsutil::set_mode(&target, mode)?;
+                }
+                EntryKind::Symlink => {
+                    let link = fs::read_link(&entry.source)
+                        .map_err(Error::io("read symlink", &entry.source))?;
+                    let link_dir = entry.dest.parent().unwrap_or(Path::new(""));
+                    if !symlinks::lexically_inside(link_dir, &link) {
+                        return Err(Error::SymlinkEscapes {
+                            link: entry.source.clone(),
+                            target: link,
+                        });
+                    }
+                    std::os::unix::fs::symlink(&link, &target)
+                        .map_err(Error::io("create symlink", &target))?;
+                    link_sources.insert(entry.dest.clone(), entry.source.clone());
+                }
+            }
+        }
+        if let Some(escape) = symlinks::find_escape(&scratch.path)? {
+            return Err(Error::SymlinkEscapes {
+                link: link_sources.remove(&escape.link).unwrap_or(escape.link),
+                target: escape.target,
+            });
+        }
+        self.publish(scratch)
+    }
+
+    /// Stores the contents of the zip at `zip_path` as an artifact. Entries with absolute paths,
+    /// `..` components or symlinks leaving the artifact are refused, and nothing is stored then.
+    pub fn import_zip(&self, zip_path: &Path) -> Result<Ingested, Error> {
+        let scratch = self.scratch()?;
+        crate::zip::import(zip_path, &scratch.path)?;
+        self.publish(scratch)
+    }
+
+    /// Writes the artifact as the zip CodePipeline puts in S3.
+    pub fn export_zip(&self, digest: &Digest, out: impl Write + Seek) -> Result<(), Error> {
+        let tree = self.tree(digest)?;
+        crate::zip::export(&tree, out)
+    }
+
+    /// Normalises, hashes and publishes a finished scratch tree.
+    fn publish(&self, scratch: Scratch<'_>) -> Result<Ingested, Error> {
+        fsutil::set_mode(&scratch.path, DIR_MODE)?;
+        for entry in walkdir::WalkDir::new(&scratch.path)
+            .min_depth(1)
+            .follow_links(false)
+        {
+            let entry = entry.map_err(|e| crate::digest::walk_error(e, &scratch.path))?;
+            if entry.file_type().is_dir() {
+                fsutil::set_mode(entry.path(), DIR_MODE)?;
+            }
+        }
+        let digest = hash_tree(&scratch.path)?;
+        let (files, bytes) = fsutil::tree_size(&scratch.path)?;
+        let object = self.object_path(&digest);
+        // The rename publishes the whole tree at once. If the object exists already (the same
+        // tree was stored before, perhaps concurrently), the rename fails and the copy is dropped.
+        if let Err(e) = fs::rename(&scratch.path, &object)
+            && !object.is_dir()
+        {
+            return Err(Error::Io {
+                action: "publish an artifact at",
+                path: object,
+                source: e,
+            });
+        }
+        drop(scratch);
+        Ok(Ingested {
+            digest,
+            files,
+            bytes,
+        })
+    }
+
+    /// A fresh scratch directory under `tmp/`, registered so `gc` leaves it alone and removed
+    /// when dropped (after a successful publish there is nothing left to remove).
+    fn scratch(&self) -> Result<Scratch<'_>, Error> {
+        let path = self
+            .inner
+            .root
+            .join("tmp")
+            .join(uuid::Uuid::new_v4().to_string());
+        fs::create_dir(&path).map_err(Error::io("create directory", &path))?;
+        self.active().insert(path.clone());
+        Ok(Scratch { store: self, path })
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+        // A panic while holding the lock leaves the set consistent, so poisoning is ignored.
+        self.inner
+            .active_tmp
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A writable working copy of `digest` at `dest`, which must not exist (its parent must).
+    /// Nothing done in the working copy reaches the stored artifact.
+    pub fn checkout(&self, digest: &Digest, dest: &Path) -> Result<Checkout, Error> {
+        let tree = self.tree(digest)?;
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let parent = fs::canonicalize(&parent).map_err(Error::io("resolve the parent of", dest))?;
+        let name = dest.file_name().ok_or_else(|| Error::UnsupportedPath {
+            path: dest.to_owned(),
+            reason: "a checkout destination needs a final path component",
+        })?;
+        let dest = parent.join(name);
+        if fs::symlink_metadata(&dest).is_ok() {
+            return Err(Error::DestinationExists { path: dest });
+        }
+        let overlay = handoff::materialise(self.inner.handoff, &tree, &dest)?;
+        Ok(Checkout {
+            path: dest,
+            overlay,
+            released: false,
+        })
+    }
+
+    /// Path of the stored, read-only tree of `digest`. Read from it; never write to it.
+    pub fn tree(&self, digest: &Digest) -> Result<PathBuf, Error> {
+        let path = self.object_path(digest);
+        if path.is_dir() {
+            Ok(path)
+        } else {
+            Err(Error::NotFound {
+                digest: digest.clone(),
+                root: self.inner.root.clone(),
+            })
+        }
+    }
+
+    /// Whether `digest` is stored.
+    pub fn contains(&self, digest: &Digest) -> bool {
+        self.object_path(digest).is_dir()
+    }
+
+    /// Re-hashes the stored tree of `digest` and says whether it still matches its name.
+    pub fn verify(&self, digest: &Digest) -> Result<bool, Error> {
+        Ok(hash_tree(&self.tree(digest)?)? == *digest)
+    }
+
+    /// Every digest stored, sorted.
+    pub fn list(&self) -> Result<Vec<Digest>, Error> {
+        let objects = self.objects();
+        let mut digests = Vec::new();
+        for entry in fs::read_dir(&objects).map_err(Error::io("list", &objects))? {
+            let entry = entry.map_err(Error::io("list", &objects))?;
+            // Anything that is not named like an object is not one; it is skipped, not an error.
+            if let Some(digest) = entry
+                .file_name()
+                .to_str()
+                .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok())
+            {
+                digests.push(digest);
+            }
+        }
+        digests.sort();
+        Ok(digests)
+    }
+
+    /// Removes every stored artifact not in `keep`, and scratch directories left by interrupted
+    /// ingests. Scratch directories of ingests running in this process are left alone; the caller
+    /// must not run `gc` while another process ingests into the same store, and must keep every
+    /// artifact that a live checkout uses.
+    pub fn gc(&self, keep: &HashSet<Digest>) -> Result<GcReport, Error> {
+        let mut report = GcReport::default();
+        for digest in self.list()? {
+            if keep.contains(&digest) {
+                continue;
+            }
+            let path = self.object_path(&digest);
+            let (_, bytes) = fsutil::tree_size(&path)?;
+            fsutil::remove_tree(&path).map_err(Error::io("remove", &path))?;
+            report.removed += 1;
+            report.bytes += bytes;
+        }
+        let tmp = self.inner.root.join("tmp");
+        let active = self.active().clone();
+        for entry in fs::read_dir(&tmp).map_err(Error::io("list", &tmp))? {
+            let path = entry.map_err(Error::io("list", &tmp))?.path();
+            if active.contains(&path) {
+                continue;
+            }
+            // A probe interrupted by a crash may still have its overlay mounted.
+            for mount in mounts::mounts_under(&path)? {
+                mounts::unmount(&mount)?;
+            }
+            let (_, bytes) = fsutil::tree_size(&path).unwrap_or((0, 0));
+            fsutil::remove_tree(&path).map_err(Error::io("remove", &path))?;
+            report.temp_dirs += 1;
+            report.bytes += bytes;
+        }
+        Ok(report)
+    }
+
+    /// Unmounts the overlay mounts a dead process left at or under `dir` (as listed in
+    /// `/proc/self/mountinfo`), then removes `dir`. A missing `dir` is not an error.
+    pub fn remove_workspace(dir: &Path) -> Result<(), Error> {
+        let dir = match fs::canonicalize(dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("resolve", dir)(e)),
+        };
+        for mount in mounts::mounts_under(&dir)? {
+            mounts::unmount(&mount)?;
+        }
+        fsutil::remove_tree(&dir).map_err(Error::io("remove", &dir))
+    }
+}
+
+/// A scratch directory that removes itself unless it was renamed away.
+struct Scratch<'a> {
+    store: &'a ArtifactStore,
+    path: PathBuf,
+}
+
+impl Drop for Scratch<'_> {
+    fn drop(&mut self) {
+        let _ = fsutil::remove_tree(&self.path);
+        self.store.active().remove(&self.path);
+    }
+}
+
+impl Checkout {
+    /// The writable directory the action works in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Unmounts (Overlay) and removes the working copy.
+    pub fn release(mut self) -> Result<(), Error> {
+        self.released = true;
+        release(&self.path, self.overlay.as_deref())
+    }
+}
+
+fn release(path: &Path, overlay: Option<&Path>) -> Result<(), Error> {
+    if let Some(sibling) = overlay {
+        mounts::unmount(path)?;
+        // Removing the mount point only once it is no longer a mount point: deleting through a
+        // live overlay would only write whiteouts to the upper layer, but it would be wasted work.
+        if mounts::is_mount_point(path)? {
+            return Err(Error::Io {
+                action: "unmount",
+                path: path.to_owned(),
+                source: std::io::Error::other("still mounted after unmount"),
+            });
+        }
+        fsutil::remove_tree(path).map_err(Error::io("remove", path))?;
+        fsutil::remove_tree(sibling).map_err(Error::io("remove", sibling))
+    } else {
+        fsutil::remove_tree(path).map_err(Error::io("remove", path))
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if !self.released {
+            let _ = release(&self.path, self.overlay.as_deref());
+        }
+    }
+}

@@ -1,0 +1,628 @@
+//! The driver of one execution: feeds the machine, carries out its effects (database rows and
+//! events in one transaction each, actions on tokio tasks), and asks the scheduler for stages.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use pipewright_artifacts::{ArtifactStore, Digest};
+use pipewright_model::{Action, PipelineDeclaration, variables};
+use pipewright_store::{self as db, ActionEnd, ActionExecutionRow, SqliteConnection};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Inner;
+use crate::events::{self, Subject};
+use crate::machine::{Effect, Input, Machine};
+use crate::runners::{self, ActionRun, Outcome};
+use crate::scheduler::{self, Entry, Waiter};
+use crate::settings::LocalSettings;
+use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
+use crate::{Error, Result};
+
+/// How often an execution waiting for a stage asks again. Releases by this process wake it
+/// sooner; releases by another process are seen within this time.
+const STAGE_POLL: Duration = Duration::from_millis(200);
+
+/// Minutes a manual approval waits when the declaration does not say (7 days, as on AWS).
+const DEFAULT_APPROVAL_MINUTES: u32 = 7 * 24 * 60;
+
+/// Everything fixed about one execution.
+#[derive(Debug)]
+pub(crate) struct ExecutionContext {
+    pub id: String,
+    pub pipeline: String,
+    pub version: i64,
+    pub declaration: Arc<PipelineDeclaration>,
+    pub settings: Arc<LocalSettings>,
+    pub variables: IndexMap<String, String>,
+}
+
+struct Running {
+    action_execution_id: String,
+    cancel: CancellationToken,
+}
+
+struct Finished {
+    stage: usize,
+    action: usize,
+    action_execution_id: String,
+    outcome: Outcome,
+}
+
+pub(crate) struct Driver {
+    inner: Arc<Inner>,
+    ctx: Arc<ExecutionContext>,
+    machine: Machine,
+    running: HashMap<(usize, usize), Running>,
+    waiting_for: Option<usize>,
+    /// Artifacts produced so far in this execution, by name.
+    artifacts: HashMap<String, Digest>,
+    /// Output variables by action namespace.
+    namespaces: HashMap<String, IndexMap<String, String>>,
+    resumed: bool,
+    done_tx: mpsc::UnboundedSender<Finished>,
+    done_rx: mpsc::UnboundedReceiver<Finished>,
+}
+
+impl Driver {
+    pub fn new(inner: Arc<Inner>, ctx: Arc<ExecutionContext>, machine: Machine, resumed: bool) -> Driver {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Driver {
+            inner,
+            ctx,
+            machine,
+            running: HashMap::new(),
+            waiting_for: None,
+            artifacts: HashMap::new(),
+            namespaces: HashMap::new(),
+            resumed,
+            done_tx,
+            done_rx,
+        }
+    }
+
+    /// Loads the artifacts and output variables an earlier run of this execution produced (for
+    /// a retry).
+    pub async fn load_earlier_outputs(&mut self) -> Result<()> {
+        let mut conn = self.inner.store.pool().acquire().await.map_err(db::Error::from)?;
+        for row in db::artifacts(&mut conn, &self.ctx.id).await? {
+            if let Ok(digest) = row.digest.parse::<Digest>() {
+                self.artifacts.insert(row.name, digest);
+            }
+        }
+        for row in db::action_executions(&mut conn, &self.ctx.id).await? {
+            if row.status != "Succeeded" {
+                continue;
+            }
+            let namespace = self
+                .ctx
+                .declaration
+                .stage(&row.stage)
+                .and_then(|s| s.action(&row.action))
+                .and_then(|a| a.namespace.clone());
+            if let (Some(namespace), Some(vars)) = (namespace, row.output_variables.as_deref()) {
+                let vars: IndexMap<String, String> = serde_json::from_str(vars).unwrap_or_default();
+                self.namespaces.insert(namespace, vars);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn run(mut self, first: Input, mut inbox: mpsc::UnboundedReceiver<Input>) {
+        let mut pending = vec![first];
+        loop {
+            for input in std::mem::take(&mut pending) {
+                let effects = self.machine.handle(input);
+                for effect in effects {
+                    if let Err(error) = self.apply(effect, &mut pending).await {
+                        eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+                    }
+                }
+            }
+            if !pending.is_empty() {
+                continue;
+            }
+            if self.machine.is_done() && self.running.is_empty() {
+                break;
+            }
+            let wake = self.inner.stage_released.notified();
+            tokio::select! {
+                Some(input) = inbox.recv() => pending.push(input),
+                Some(finished) = self.done_rx.recv() => {
+                    if let Some(input) = self.action_finished(finished).await {
+                        pending.push(input);
+                    }
+                }
+                () = tokio::time::sleep(STAGE_POLL), if self.waiting_for.is_some() => self.try_enter(&mut pending).await,
+                () = wake, if self.waiting_for.is_some() => self.try_enter(&mut pending).await,
+            }
+        }
+        // Abandoned actions may still be winding down; their results are not needed.
+        self.inner.forget(&self.ctx.id).await;
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        Subject { pipeline: &self.ctx.pipeline, version: self.ctx.version, execution_id: &self.ctx.id }
+    }
+
+    fn stage_name(&self, stage: usize) -> &str {
+        &self.ctx.declaration.stages[stage].name
+    }
+
+    fn action_decl(&self, stage: usize, action: usize) -> &Action {
+        &self.ctx.declaration.stages[stage].actions[action]
+    }
+
+    async fn apply(&mut self, effect: Effect, pending: &mut Vec<Input>) -> Result<()> {
+        match effect {
+            Effect::WaitForStage(stage) => {
+                let mut tx = self.inner.store.write().await?;
+                db::wait_for_stage(&mut tx, &self.ctx.id, &self.ctx.pipeline, self.stage_name(stage)).await?;
+                tx.commit().await.map_err(db::Error::from)?;
+                self.waiting_for = Some(stage);
+                self.try_enter(pending).await;
+            }
+            Effect::StopWaiting => {
+                let mut tx = self.inner.store.write().await?;
+                db::stop_waiting(&mut tx, &self.ctx.id).await?;
+                tx.commit().await.map_err(db::Error::from)?;
+                self.waiting_for = None;
+            }
+            Effect::StageStatus { stage, status } => {
+                let now = self.inner.clock.now_ms();
+                let mut tx = self.inner.store.write().await?;
+                if status != StageStatus::InProgress {
+                    db::set_stage_status(&mut tx, &self.ctx.id, self.stage_name(stage), status.as_str(), now, status.is_final()).await?;
+                }
+                let state = events::stage_state(status, self.resumed);
+                let detail = events::stage_detail(&self.subject(), self.stage_name(stage), state);
+                self.inner.emit(&mut tx, events::STAGE_DETAIL_TYPE, &self.subject(), detail).await?;
+                tx.commit().await.map_err(db::Error::from)?;
+                self.inner.published();
+                if status.is_final() {
+                    self.inner.stage_released.notify_waiters();
+                }
+            }
+            Effect::RunAction { stage, action } => self.start_action(stage, action).await?,
+            Effect::AbandonAction { stage, action } => {
+                if let Some(running) = self.running.remove(&(stage, action)) {
+                    running.cancel.cancel();
+                    let end = ActionEnd {
+                        status: ActionStatus::Abandoned.as_str().to_owned(),
+                        summary: Some("Abandoned: the execution was stopped".to_owned()),
+                        error_code: Some("Abandoned".to_owned()),
+                        ..Default::default()
+                    };
+                    self.record_action_end(stage, action, &running.action_execution_id, &end, ActionStatus::Abandoned).await?;
+                }
+            }
+            Effect::ExecutionStatus { status, summary } => {
+                let now = self.inner.clock.now_ms();
+                let mut tx = self.inner.store.write().await?;
+                db::set_execution_status(&mut tx, &self.ctx.id, status.as_str(), summary.as_deref(), now, status.is_final()).await?;
+                if status.is_final() {
+                    db::clear_stop(&mut tx, &self.ctx.id).await?;
+                    db::set_execution_owner(&mut tx, &self.ctx.id, None).await?;
+                }
+                let resumed = self.resumed && status == ExecutionStatus::InProgress;
+                let detail = events::pipeline_detail(&self.subject(), events::execution_state(status, resumed));
+                self.inner.emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &self.subject(), detail).await?;
+                tx.commit().await.map_err(db::Error::from)?;
+                self.inner.published();
+            }
+            Effect::Rollback { stage } => {
+                let note = format!(
+                    "Stage {} failed and its onFailure result is ROLLBACK; the local engine does not roll back yet, so the execution ends Failed",
+                    self.stage_name(stage)
+                );
+                let now = self.inner.clock.now_ms();
+                let mut tx = self.inner.store.write().await?;
+                db::set_execution_status(&mut tx, &self.ctx.id, ExecutionStatus::Failed.as_str(), Some(&note), now, true).await?;
+                tx.commit().await.map_err(db::Error::from)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the scheduler whether the execution may enter the stage it waits for.
+    async fn try_enter(&mut self, pending: &mut Vec<Input>) {
+        let Some(stage) = self.waiting_for else { return };
+        match self.decide_entry(stage).await {
+            Ok(Some(input)) => {
+                self.waiting_for = None;
+                pending.push(input);
+            }
+            Ok(None) => {}
+            Err(error) => eprintln!("pipewright: execution {}: {error}", self.ctx.id),
+        }
+    }
+
+    async fn decide_entry(&mut self, stage: usize) -> Result<Option<Input>> {
+        let name = self.stage_name(stage).to_owned();
+        let pipeline = self.ctx.pipeline.clone();
+        let me = self.ctx.id.clone();
+        let mut tx = self.inner.store.write().await?;
+        let Some(wait) = db::stage_wait(&mut tx, &me).await? else { return Ok(None) };
+        if let Some(by) = wait.superseded_by {
+            db::stop_waiting(&mut tx, &me).await?;
+            tx.commit().await.map_err(db::Error::from)?;
+            return Ok(Some(Input::Superseded { by }));
+        }
+        let transition_enabled = stage == 0
+            || !db::disabled_transitions(&mut tx, &pipeline).await?.iter().any(|t| t.stage == name);
+        let occupied = db::stage_occupants(&mut tx, &pipeline, &name).await?.iter().any(|id| *id != me);
+        let mut waiters = Vec::new();
+        for row in db::stage_waiters(&mut tx, &pipeline, &name).await? {
+            let execution_seq = db::execution(&mut tx, &row.execution_id).await?.map(|e| e.seq).unwrap_or(0);
+            waiters.push(Waiter { execution_id: row.execution_id, execution_seq, since_seq: row.since_seq });
+        }
+        let decision = scheduler::decide(&self.ctx.declaration.execution_mode(), transition_enabled, occupied, &waiters, &me);
+        for older in &decision.supersede {
+            db::mark_superseded(&mut tx, older, &me).await?;
+        }
+        let input = match decision.entry {
+            Entry::Wait => None,
+            Entry::Superseded { by } => {
+                db::stop_waiting(&mut tx, &me).await?;
+                Some(Input::Superseded { by })
+            }
+            Entry::Enter => {
+                db::stop_waiting(&mut tx, &me).await?;
+                let now = self.inner.clock.now_ms();
+                let row = db::enter_stage(&mut tx, &me, &pipeline, &name, now).await?;
+                self.resumed = row.attempt > 1;
+                Some(Input::StageEntered(stage))
+            }
+        };
+        tx.commit().await.map_err(db::Error::from)?;
+        if !decision.supersede.is_empty() {
+            self.inner.stage_released.notify_waiters();
+        }
+        Ok(input)
+    }
+
+    /// Resolves `#{...}` references for one action.
+    fn lookup(&self, namespace: &str, name: &str) -> Option<String> {
+        match namespace {
+            variables::PIPELINE_NAMESPACE => self.ctx.variables.get(name).cloned(),
+            variables::CODEPIPELINE_NAMESPACE if name == "PipelineExecutionId" => Some(self.ctx.id.clone()),
+            other => self.namespaces.get(other)?.get(name).cloned(),
+        }
+    }
+
+    /// The action with every variable reference substituted, or the first reference that
+    /// cannot be resolved.
+    fn resolve(&self, action: &Action) -> std::result::Result<Action, String> {
+        let mut resolved = action.clone();
+        let substitute = |text: &str| {
+            variables::substitute(text, |ns, name| self.lookup(ns, name))
+                .map_err(|missing| format!("the variable {} cannot be resolved", missing.text()))
+        };
+        if let Some(config) = resolved.configuration.as_mut() {
+            for value in config.values_mut() {
+                *value = substitute(value)?;
+            }
+        }
+        if let Some(commands) = resolved.commands.as_mut() {
+            for command in commands.iter_mut() {
+                *command = substitute(command)?;
+            }
+        }
+        if let Some(env) = resolved.environment_variables.as_mut() {
+            for variable in env.iter_mut() {
+                variable.value = substitute(&variable.value)?;
+            }
+        }
+        Ok(resolved)
+    }
+
+    async fn start_action(&mut self, stage: usize, action: usize) -> Result<()> {
+        let decl = self.action_decl(stage, action).clone();
+        let stage_name = self.stage_name(stage).to_owned();
+        let now = self.inner.clock.now_ms();
+        let action_execution_id = uuid::Uuid::new_v4().to_string();
+        let attempt = {
+            let mut conn = self.inner.store.pool().acquire().await.map_err(db::Error::from)?;
+            db::action_executions(&mut conn, &self.ctx.id)
+                .await?
+                .iter()
+                .filter(|r| r.stage == stage_name && r.action == decl.name)
+                .count() as i64
+                + 1
+        };
+        let approval = decl.is_manual_approval().then(|| {
+            let minutes = decl.timeout_in_minutes.unwrap_or(DEFAULT_APPROVAL_MINUTES);
+            (uuid::Uuid::new_v4().to_string(), now + i64::from(minutes) * 60_000)
+        });
+        let settings = self.ctx.settings.action(&stage_name, &decl.name).cloned();
+        let inputs: Vec<(String, Option<Digest>)> =
+            decl.inputs().iter().map(|i| (i.name.clone(), self.artifacts.get(&i.name).cloned())).collect();
+        let row = ActionExecutionRow {
+            id: action_execution_id.clone(),
+            execution_id: self.ctx.id.clone(),
+            pipeline: self.ctx.pipeline.clone(),
+            stage: stage_name.clone(),
+            action: decl.name.clone(),
+            run_order: i64::from(decl.run_order()),
+            attempt,
+            status: ActionStatus::InProgress.as_str().to_owned(),
+            simulated: settings.as_ref().is_some_and(|s| s.simulate),
+            action_type: serde_json::to_string(&decl.action_type_id).unwrap_or_default(),
+            input_artifacts: Some(
+                json!(inputs.iter().map(|(n, d)| json!({"name": n, "digest": d.as_ref().map(|d| d.to_string())})).collect::<Vec<_>>())
+                    .to_string(),
+            ),
+            token: approval.as_ref().map(|(token, _)| token.clone()),
+            expires_ms: approval.as_ref().map(|(_, expires)| *expires),
+            started_ms: now,
+            updated_ms: now,
+            ..Default::default()
+        };
+        let mut tx = self.inner.store.write().await?;
+        db::insert_action_execution(&mut tx, &row).await?;
+        let detail = events::action_detail(&self.subject(), &stage_name, &decl.name, "STARTED", &decl.action_type_id);
+        self.inner.emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        self.inner.published();
+
+        let log = self.inner.logs.action(&action_execution_id, 0);
+        let cancel = CancellationToken::new();
+        self.running.insert((stage, action), Running { action_execution_id: action_execution_id.clone(), cancel: cancel.clone() });
+
+        // Problems found before anything runs fail the action with a message that names them.
+        let prepared = self.resolve(&decl).and_then(|resolved| {
+            let mut present = Vec::new();
+            for (name, digest) in inputs {
+                let digest = digest.ok_or_else(|| format!("the input artifact {name} was not produced in this execution"))?;
+                present.push((name, digest));
+            }
+            Ok((resolved, present))
+        });
+        let done = self.done_tx.clone();
+        let (resolved, present) = match prepared {
+            Ok(prepared) => prepared,
+            Err(message) => {
+                log.note(message.clone());
+                let _ = done.send(Finished { stage, action, action_execution_id, outcome: Outcome::failed("InvalidConfiguration", message) });
+                return Ok(());
+            }
+        };
+        if let Some(config) = &resolved.configuration {
+            let mut tx = self.inner.store.write().await?;
+            db::set_action_inputs(&mut tx, &action_execution_id, Some(&json!(config)), &json!(present.iter().map(|(n, d)| json!({"name": n, "digest": d.to_string()})).collect::<Vec<_>>())).await?;
+            tx.commit().await.map_err(db::Error::from)?;
+        }
+        let workspace = self.inner.workspaces.join(&action_execution_id);
+        let mut env = vec![
+            ("CODEBUILD_BUILD_ID".to_owned(), format!("{}:{}", self.ctx.pipeline, action_execution_id)),
+            ("CODEBUILD_INITIATOR".to_owned(), format!("codepipeline/{}", self.ctx.pipeline)),
+            ("CODEPIPELINE_EXECUTION_ID".to_owned(), self.ctx.id.clone()),
+        ];
+        env.extend(resolved.environment_variables().iter().map(|v| (v.name.clone(), v.value.clone())));
+        let store = self.inner.store.clone();
+        let process_row = action_execution_id.clone();
+        let on_process = runners::ProcessHook(Arc::new(move |id: Option<crate::process::ProcessId>| {
+            let store = store.clone();
+            let row = process_row.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tx) = store.write().await {
+                    let _ = db::set_action_process(&mut tx, &row, id.map(|p| (p.pid, p.start))).await;
+                    let _ = tx.commit().await;
+                }
+            });
+        }));
+        let run = ActionRun {
+            execution_id: self.ctx.id.clone(),
+            action_execution_id: action_execution_id.clone(),
+            pipeline: self.ctx.pipeline.clone(),
+            stage: stage_name,
+            timeout: (!decl.is_manual_approval()).then_some(decl.timeout_in_minutes).flatten().map(|m| Duration::from_secs(u64::from(m) * 60)),
+            action: resolved,
+            settings,
+            inputs: present,
+            workspace: workspace.clone(),
+            env,
+            log: log.clone(),
+            cancel,
+            approval,
+            on_process,
+        };
+        let inner = self.inner.clone();
+        let is_approval = decl.is_manual_approval();
+        tokio::spawn(async move {
+            // Approvals wait for people, not processors: they take no slot.
+            let permit = if is_approval { None } else { inner.slots.clone().acquire_owned().await.ok() };
+            let outcome = match std::fs::create_dir_all(&workspace) {
+                Ok(()) => runners::run(&inner.services, run).await,
+                Err(error) => Outcome::failed("InternalError", format!("cannot create {}: {error}", workspace.display())),
+            };
+            drop(permit);
+            let _ = ArtifactStore::remove_workspace(&workspace);
+            log.flush().await;
+            let _ = done.send(Finished { stage, action, action_execution_id, outcome });
+        });
+        Ok(())
+    }
+
+    async fn action_finished(&mut self, finished: Finished) -> Option<Input> {
+        let Finished { stage, action, action_execution_id, outcome } = finished;
+        // Abandoned actions were recorded when they were abandoned.
+        let running = self.running.get(&(stage, action))?;
+        if running.action_execution_id != action_execution_id {
+            return None;
+        }
+        self.running.remove(&(stage, action));
+        let status = outcome.status;
+        if status == ActionStatus::Succeeded {
+            for (name, ingested) in &outcome.outputs {
+                self.artifacts.insert(name.clone(), ingested.digest.clone());
+            }
+            if let Some(namespace) = self.action_decl(stage, action).namespace.clone() {
+                self.namespaces.insert(namespace, outcome.variables.clone());
+            }
+        }
+        let end = ActionEnd {
+            status: status.as_str().to_owned(),
+            summary: outcome.summary.clone(),
+            error_code: outcome.error_code.clone(),
+            output_artifacts: Some(Value::Array(
+                outcome
+                    .outputs
+                    .iter()
+                    .map(|(name, i)| json!({"name": name, "digest": i.digest.to_string(), "files": i.files, "bytes": i.bytes}))
+                    .collect(),
+            )),
+            output_variables: Some(json!(outcome.variables)),
+            external_url: outcome.external_url.clone(),
+        };
+        if let Err(error) = self.record_outputs(&outcome).await {
+            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+        }
+        if let Err(error) = self.record_action_end(stage, action, &action_execution_id, &end, status).await {
+            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+        }
+        Some(Input::ActionFinished { stage, action, status })
+    }
+
+    async fn record_outputs(&self, outcome: &Outcome) -> Result<()> {
+        if outcome.status != ActionStatus::Succeeded {
+            return Ok(());
+        }
+        let now = self.inner.clock.now_ms();
+        let mut tx = self.inner.store.write().await?;
+        for (name, ingested) in &outcome.outputs {
+            let row = db::ArtifactRow {
+                execution_id: self.ctx.id.clone(),
+                name: name.clone(),
+                digest: ingested.digest.to_string(),
+                files: ingested.files as i64,
+                bytes: ingested.bytes as i64,
+            };
+            db::add_artifact(&mut tx, &row).await?;
+        }
+        if let Some(revision) = &outcome.revision {
+            let row = db::RevisionRow {
+                execution_id: self.ctx.id.clone(),
+                action: String::new(),
+                artifact: revision.artifact.clone(),
+                revision_id: revision.revision_id.clone(),
+                summary: revision.summary.clone(),
+                url: None,
+                created_ms: now,
+            };
+            db::add_revision(&mut tx, &row).await?;
+        }
+        tx.commit().await.map_err(db::Error::from)?;
+        Ok(())
+    }
+
+    async fn record_action_end(
+        &self,
+        stage: usize,
+        action: usize,
+        action_execution_id: &str,
+        end: &ActionEnd,
+        status: ActionStatus,
+    ) -> Result<()> {
+        let decl = self.action_decl(stage, action);
+        let now = self.inner.clock.now_ms();
+        let mut tx = self.inner.store.write().await?;
+        db::finish_action_execution(&mut tx, action_execution_id, end, now).await?;
+        let detail = events::action_detail(&self.subject(), self.stage_name(stage), &decl.name, events::action_state(status), &decl.action_type_id);
+        self.inner.emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        self.inner.published();
+        Ok(())
+    }
+}
+
+/// Settles what a dead process left: its running actions Failed (Abandoned when a stop was asked
+/// for), their processes killed, its stage and execution Failed (or Stopped).
+pub(crate) async fn settle_interrupted(
+    conn: &mut SqliteConnection,
+    inner: &Inner,
+    execution: &db::ExecutionRow,
+    why: &str,
+) -> Result<()> {
+    let now = inner.clock.now_ms();
+    let stopping = execution.stop_mode.is_some();
+    let subject = Subject { pipeline: &execution.pipeline, version: execution.version, execution_id: &execution.id };
+    let declaration = db::pipeline_version(conn, &execution.pipeline, Some(execution.version))
+        .await?
+        .and_then(|v| serde_json::from_str::<PipelineDeclaration>(&v.declaration).ok());
+    for row in db::action_executions(conn, &execution.id).await? {
+        if row.status != "InProgress" {
+            continue;
+        }
+        if let (Some(pid), Some(start)) = (row.pid, row.proc_start) {
+            crate::process::ProcessId { pid, start }.kill_group();
+        }
+        let status = if stopping { ActionStatus::Abandoned } else { ActionStatus::Failed };
+        let end = ActionEnd {
+            status: status.as_str().to_owned(),
+            summary: Some(why.to_owned()),
+            error_code: Some("Interrupted".to_owned()),
+            ..Default::default()
+        };
+        db::finish_action_execution(conn, &row.id, &end, now).await?;
+        let type_id = declaration
+            .as_ref()
+            .and_then(|d| d.stage(&row.stage))
+            .and_then(|s| s.action(&row.action))
+            .map(|a| a.action_type_id.clone());
+        if let Some(type_id) = type_id {
+            let detail = events::action_detail(&subject, &row.stage, &row.action, events::action_state(status), &type_id);
+            inner.emit(conn, events::ACTION_DETAIL_TYPE, &subject, detail).await?;
+        }
+    }
+    let (stage_status, exec_status) =
+        if stopping { (StageStatus::Stopped, ExecutionStatus::Stopped) } else { (StageStatus::Failed, ExecutionStatus::Failed) };
+    for stage in db::stage_executions(conn, &execution.id).await? {
+        if stage.status == "InProgress" || stage.status == "Stopping" {
+            db::set_stage_status(conn, &execution.id, &stage.stage, stage_status.as_str(), now, true).await?;
+            let detail = events::stage_detail(&subject, &stage.stage, events::stage_state(stage_status, false));
+            inner.emit(conn, events::STAGE_DETAIL_TYPE, &subject, detail).await?;
+        }
+    }
+    db::stop_waiting(conn, &execution.id).await?;
+    db::set_execution_status(conn, &execution.id, exec_status.as_str(), Some(why), now, true).await?;
+    db::clear_stop(conn, &execution.id).await?;
+    db::set_execution_owner(conn, &execution.id, None).await?;
+    let detail = events::pipeline_detail(&subject, events::execution_state(exec_status, false));
+    inner.emit(conn, events::PIPELINE_DETAIL_TYPE, &subject, detail).await?;
+    Ok(())
+}
+
+/// Finds the stage an execution ended at and the statuses of its actions' latest runs, for retry.
+pub(crate) async fn ended_stage(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+    declaration: &PipelineDeclaration,
+    stage_name: &str,
+) -> Result<(usize, Vec<Option<ActionStatus>>)> {
+    let stage_index = declaration
+        .stages
+        .iter()
+        .position(|s| s.name == stage_name)
+        .ok_or_else(|| Error::StageNotFound(stage_name.to_owned()))?;
+    let rows = db::action_executions(conn, execution_id).await?;
+    let statuses = declaration.stages[stage_index]
+        .actions
+        .iter()
+        .map(|action| {
+            rows.iter()
+                .rev()
+                .find(|r| r.stage == stage_name && r.action == action.name)
+                .and_then(|r| ActionStatus::parse(&r.status))
+        })
+        .collect();
+    Ok((stage_index, statuses))
+}
+
+pub(crate) fn workspace_root(data_dir: &std::path::Path, engine_id: &str) -> PathBuf {
+    data_dir.join("work").join(engine_id)
+}

@@ -1,0 +1,419 @@
+//! The engine of one process: it registers itself, owns the executions it starts or resumes,
+//! applies stop requests made from any process, and settles what dead processes left behind.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use pipewright_artifacts::{ArtifactStore, Handoff};
+use pipewright_model::PipelineDeclaration;
+use pipewright_store::{self as db, SqliteConnection, Store};
+use serde_json::Value;
+use tokio::sync::{Mutex, Notify, Semaphore, mpsc, watch};
+
+use crate::clock::{Clock, SystemClock, rfc3339};
+use crate::driver::{Driver, ExecutionContext, settle_interrupted, workspace_root};
+use crate::events::{self, Subject};
+use crate::logs::LogSink;
+use crate::machine::{Input, Machine, Plan, StopMode};
+use crate::process::ProcessId;
+use crate::runners::Services;
+use crate::settings::LocalSettings;
+use crate::status::ExecutionStatus;
+use crate::{Error, Result};
+
+/// How often the engine looks for stop requests made by other processes, and beats its heart.
+const CONTROL_POLL: Duration = Duration::from_millis(200);
+
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub data_dir: PathBuf,
+    /// Actions running at once in this process (manual approvals do not count). Default: cores.
+    pub max_parallel_actions: Option<usize>,
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Forces an artifact handoff mechanism (also `PIPEWRIGHT_HANDOFF`).
+    pub handoff: Option<Handoff>,
+}
+
+impl EngineOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineOptions { data_dir: data_dir.into(), max_parallel_actions: None, clock: None, handoff: None }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub id: String,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub services: Services,
+    pub logs: LogSink,
+    pub slots: Arc<Semaphore>,
+    pub workspaces: PathBuf,
+    /// Woken whenever this process frees a stage, so its waiting executions ask again at once.
+    pub stage_released: Notify,
+    /// The last event sequence number this process stored.
+    pub last_event: watch::Sender<i64>,
+    drivers: Mutex<HashMap<String, DriverHandle>>,
+}
+
+#[derive(Debug)]
+struct DriverHandle {
+    inbox: mpsc::UnboundedSender<Input>,
+    applied_stop: Option<StopMode>,
+    done: watch::Receiver<bool>,
+}
+
+/// A cheap handle; clones share the engine.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Inner {
+    /// Stores an event in the caller's transaction.
+    pub async fn emit(&self, conn: &mut SqliteConnection, detail_type: &str, subject: &Subject<'_>, detail: Value) -> Result<i64> {
+        let now = self.clock.now_ms();
+        let body = events::envelope(detail_type, subject, &rfc3339(now), detail);
+        let seq = db::append_event(conn, now, detail_type, subject.pipeline, Some(subject.execution_id), &body).await?;
+        self.last_event.send_if_modified(|last| {
+            let newer = seq > *last;
+            if newer {
+                *last = seq;
+            }
+            newer
+        });
+        Ok(seq)
+    }
+
+    /// Called after a commit that stored events: nothing to do beyond `emit`'s watch update,
+    /// which subscribers only act on by reading committed rows.
+    pub fn published(&self) {}
+
+    pub async fn forget(&self, execution_id: &str) {
+        self.drivers.lock().await.remove(execution_id);
+    }
+}
+
+impl Engine {
+    /// Opens the engine of this process over a data directory's store: registers it, settles
+    /// executions that dead processes left, and starts watching for stop requests.
+    pub async fn open(store: Store, options: EngineOptions) -> Result<Engine> {
+        let clock = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        let handoff = match options.handoff {
+            Some(handoff) => Some(handoff),
+            None => Handoff::from_env().map_err(Error::Artifacts)?,
+        };
+        let artifacts = ArtifactStore::open(&options.data_dir.join("artifacts"), handoff).map_err(Error::Artifacts)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let me = ProcessId::current();
+        let now = clock.now_ms();
+        let mut tx = store.write().await?;
+        db::register_engine(&mut tx, &db::EngineRow { id: id.clone(), pid: me.pid, proc_start: me.start, started_ms: now, heartbeat_ms: now }).await?;
+        let last = db::last_event_seq(&mut tx).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        let workspaces = workspace_root(&options.data_dir, &id);
+        std::fs::create_dir_all(&workspaces).map_err(|e| Error::Io(format!("cannot create {}: {e}", workspaces.display())))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let inner = Arc::new(Inner {
+            id,
+            store: store.clone(),
+            clock: clock.clone(),
+            services: Services { store: store.clone(), artifacts, clock: clock.clone() },
+            logs: LogSink::start(store.clone(), clock.clone()),
+            slots: Arc::new(Semaphore::new(options.max_parallel_actions.unwrap_or(cores).max(1))),
+            workspaces,
+            stage_released: Notify::new(),
+            last_event: watch::Sender::new(last),
+            drivers: Mutex::new(HashMap::new()),
+        });
+        recover(&store, &inner, &options.data_dir).await?;
+        tokio::spawn(control_loop(Arc::downgrade(&inner)));
+        Ok(Engine { inner })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.inner.services.artifacts
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Changes whenever this process stores an event (the newest sequence number).
+    pub fn event_watch(&self) -> watch::Receiver<i64> {
+        self.inner.last_event.subscribe()
+    }
+
+    /// Starts an execution of the given version of a pipeline and drives it in this process.
+    pub async fn start(
+        &self,
+        pipeline: &str,
+        version: Option<i64>,
+        overrides: &IndexMap<String, String>,
+        trigger: (&str, Option<&str>),
+        client_token: Option<&str>,
+    ) -> Result<String> {
+        let mut tx = self.inner.store.write().await?;
+        if let Some(token) = client_token
+            && let Some(existing) = db::execution_by_client_token(&mut tx, pipeline, token).await?
+        {
+            return Ok(existing.id);
+        }
+        let row = db::pipeline_version(&mut tx, pipeline, version).await?.ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
+        let declaration = parse_declaration(&row.declaration)?;
+        let settings = parse_settings(row.settings.as_deref())?;
+        let variables = resolve_pipeline_variables(&declaration, overrides)?;
+        let now = self.inner.clock.now_ms();
+        let id = uuid::Uuid::new_v4().to_string();
+        let seq = db::next_counter(&mut tx, "execution").await?;
+        let execution = db::ExecutionRow {
+            id: id.clone(),
+            seq,
+            pipeline: pipeline.to_owned(),
+            version: row.version,
+            status: ExecutionStatus::InProgress.as_str().to_owned(),
+            summary: None,
+            execution_type: "STANDARD".to_owned(),
+            trigger_type: trigger.0.to_owned(),
+            trigger_detail: trigger.1.map(str::to_owned),
+            variables: serde_json::to_string(&variables).unwrap_or_default(),
+            client_token: client_token.map(str::to_owned),
+            owner: Some(self.inner.id.clone()),
+            stop_mode: None,
+            stop_reason: None,
+            started_ms: now,
+            updated_ms: now,
+            ended_ms: None,
+        };
+        db::insert_execution(&mut tx, &execution).await?;
+        let subject = Subject { pipeline, version: row.version, execution_id: &id };
+        let detail = events::pipeline_detail(&subject, "STARTED");
+        self.inner.emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        let ctx = Arc::new(ExecutionContext { id: id.clone(), pipeline: pipeline.to_owned(), version: row.version, declaration: Arc::new(declaration.clone()), settings: Arc::new(settings), variables });
+        let machine = Machine::new(Plan::new(&declaration));
+        self.spawn(ctx, machine, Input::Start, false).await;
+        Ok(id)
+    }
+
+    /// Retries a failed or stopped stage of an execution (RetryStageExecution): the execution
+    /// resumes in this process.
+    pub async fn retry(&self, pipeline: &str, stage: &str, execution_id: &str, all_actions: bool) -> Result<()> {
+        let mut tx = self.inner.store.write().await?;
+        let execution = db::execution(&mut tx, execution_id)
+            .await?
+            .filter(|e| e.pipeline == pipeline)
+            .ok_or_else(|| Error::ExecutionNotFound(execution_id.to_owned()))?;
+        let version = db::pipeline_version(&mut tx, pipeline, Some(execution.version)).await?.ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
+        let declaration = parse_declaration(&version.declaration)?;
+        if declaration.stage(stage).is_none() {
+            return Err(Error::StageNotFound(stage.to_owned()));
+        }
+        let stages = db::stage_executions(&mut tx, execution_id).await?;
+        let stage_row = stages.iter().find(|s| s.stage == stage);
+        let status = ExecutionStatus::parse(&execution.status).unwrap_or(ExecutionStatus::Failed);
+        let retryable = matches!(status, ExecutionStatus::Failed | ExecutionStatus::Stopped)
+            && stage_row.is_some_and(|s| s.status == "Failed" || s.status == "Stopped");
+        if !retryable {
+            return Err(Error::StageNotRetryable(format!(
+                "stage {stage} of execution {execution_id} is not failed or stopped (the execution is {})",
+                execution.status
+            )));
+        }
+        let latest = db::latest_stage_executions(&mut tx, pipeline).await?;
+        if latest.iter().any(|s| s.stage == stage && s.execution_id != execution_id) {
+            return Err(Error::NotLatestExecution(format!(
+                "a newer execution has run stage {stage} since {execution_id}; only the latest execution of a stage can retry it"
+            )));
+        }
+        let (index, statuses) = crate::driver::ended_stage(&mut tx, execution_id, &declaration, stage).await?;
+        db::set_execution_owner(&mut tx, execution_id, Some(&self.inner.id)).await?;
+        db::clear_stop(&mut tx, execution_id).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        let ctx = Arc::new(ExecutionContext {
+            id: execution_id.to_owned(),
+            pipeline: pipeline.to_owned(),
+            version: execution.version,
+            declaration: Arc::new(declaration.clone()),
+            settings: Arc::new(parse_settings(version.settings.as_deref())?),
+            variables: execution.variables()?,
+        });
+        let machine = Machine::ended_at(Plan::new(&declaration), status, index, statuses);
+        self.spawn(ctx, machine, Input::Retry { stage: index, all_actions }, true).await;
+        Ok(())
+    }
+
+    async fn spawn(&self, ctx: Arc<ExecutionContext>, machine: Machine, first: Input, resumed: bool) {
+        let (inbox, rx) = mpsc::unbounded_channel();
+        let (done_tx, done) = watch::channel(false);
+        self.inner.drivers.lock().await.insert(ctx.id.clone(), DriverHandle { inbox, applied_stop: None, done });
+        let mut driver = Driver::new(self.inner.clone(), ctx, machine, resumed);
+        tokio::spawn(async move {
+            if resumed && let Err(error) = driver.load_earlier_outputs().await {
+                eprintln!("pipewright: {error}");
+            }
+            driver.run(first, rx).await;
+            let _ = done_tx.send(true);
+        });
+    }
+
+    /// Waits until an execution this process drives has settled (its actions included).
+    pub async fn finished(&self, execution_id: &str) {
+        let done = self.inner.drivers.lock().await.get(execution_id).map(|d| d.done.clone());
+        if let Some(mut done) = done {
+            let _ = done.wait_for(|finished| *finished).await;
+        }
+    }
+
+    /// Stops every execution this process drives (abandoning running actions) and waits for
+    /// them: what a Ctrl-C on `pipewright run` does.
+    pub async fn stop_all(&self, reason: &str) -> Result<()> {
+        let ids: Vec<String> = self.inner.drivers.lock().await.keys().cloned().collect();
+        for id in &ids {
+            let mut tx = self.inner.store.write().await?;
+            if !db::request_stop(&mut tx, id, "abandon", Some(reason)).await? {
+                db::escalate_stop(&mut tx, id, Some(reason)).await?;
+            }
+            tx.commit().await.map_err(db::Error::from)?;
+        }
+        apply_stop_requests(&self.inner).await?;
+        for id in ids {
+            self.finished(&id).await;
+        }
+        Ok(())
+    }
+
+    /// Unregisters the engine. Executions it still drives are settled by the next process.
+    pub async fn close(&self) -> Result<()> {
+        let mut tx = self.inner.store.write().await?;
+        db::remove_engine(&mut tx, &self.inner.id).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        let _ = std::fs::remove_dir_all(&self.inner.workspaces);
+        Ok(())
+    }
+}
+
+fn parse_declaration(text: &str) -> Result<PipelineDeclaration> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("stored declaration: {e}")))
+}
+
+fn parse_settings(text: Option<&str>) -> Result<LocalSettings> {
+    match text {
+        Some(text) => serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("stored local settings: {e}"))),
+        None => Ok(LocalSettings::default()),
+    }
+}
+
+/// Pipeline variables with their defaults, overridden for this execution. An override must name
+/// a declared variable, and a variable with no default must be given, as on AWS.
+pub fn resolve_pipeline_variables(
+    declaration: &PipelineDeclaration,
+    overrides: &IndexMap<String, String>,
+) -> Result<IndexMap<String, String>> {
+    for name in overrides.keys() {
+        if !declaration.variables().iter().any(|v| &v.name == name) {
+            return Err(Error::Validation(format!("the pipeline declares no variable named '{name}'")));
+        }
+    }
+    let mut resolved = IndexMap::new();
+    for variable in declaration.variables() {
+        let value = overrides.get(&variable.name).or(variable.default_value.as_ref()).ok_or_else(|| {
+            Error::Validation(format!("the variable '{}' has no default value; give one with --var {}=VALUE", variable.name, variable.name))
+        })?;
+        resolved.insert(variable.name.clone(), value.clone());
+    }
+    Ok(resolved)
+}
+
+/// Settles executions whose owning process is gone. Safe to call from any process at any time:
+/// an execution whose owner still runs is never touched.
+async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
+    let mut tx = store.write().await?;
+    let engines = db::engines(&mut tx).await?;
+    let dead: Vec<db::EngineRow> =
+        engines.into_iter().filter(|e| !ProcessId { pid: e.pid, start: e.proc_start }.is_alive()).collect();
+    let live_ids: Vec<String> = db::engines(&mut tx).await?.into_iter().filter(|e| !dead.iter().any(|d| d.id == e.id)).map(|e| e.id).collect();
+    for execution in db::unfinished_executions(&mut tx).await? {
+        let owner_alive = execution.owner.as_ref().is_some_and(|owner| live_ids.contains(owner));
+        if owner_alive {
+            continue;
+        }
+        let pid = execution
+            .owner
+            .as_ref()
+            .and_then(|owner| dead.iter().find(|d| &d.id == owner))
+            .map(|d| d.pid.to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let why = format!("Interrupted: the Pipewright process running this execution (pid {pid}) ended before it finished");
+        settle_interrupted(&mut tx, inner, &execution, &why).await?;
+    }
+    for engine in &dead {
+        db::remove_engine(&mut tx, &engine.id).await?;
+    }
+    tx.commit().await.map_err(db::Error::from)?;
+    for engine in dead {
+        let dir = workspace_root(data_dir, &engine.id);
+        if dir.exists() {
+            let _ = ArtifactStore::remove_workspace(&dir);
+        }
+    }
+    Ok(())
+}
+
+/// Forwards stop requests (from any process) to the drivers of this process's executions.
+async fn apply_stop_requests(inner: &Inner) -> Result<()> {
+    let mut drivers = inner.drivers.lock().await;
+    if drivers.is_empty() {
+        return Ok(());
+    }
+    let mut conn = inner.store.pool().acquire().await.map_err(db::Error::from)?;
+    for (id, handle) in drivers.iter_mut() {
+        let Some(execution) = db::execution(&mut conn, id).await? else { continue };
+        let mode = match execution.stop_mode.as_deref() {
+            Some("abandon") => StopMode::Abandon,
+            Some(_) => StopMode::Wait,
+            None => continue,
+        };
+        if handle.applied_stop != Some(mode) {
+            handle.applied_stop = Some(mode);
+            let _ = handle.inbox.send(Input::Stop(mode));
+        }
+    }
+    Ok(())
+}
+
+async fn control_loop(inner: std::sync::Weak<Inner>) {
+    let mut ticks: u32 = 0;
+    loop {
+        tokio::time::sleep(CONTROL_POLL).await;
+        let Some(inner) = inner.upgrade() else { return };
+        if let Err(error) = apply_stop_requests(&inner).await {
+            eprintln!("pipewright: {error}");
+        }
+        ticks = ticks.wrapping_add(1);
+        if ticks.is_multiple_of(5)
+            && let Ok(mut tx) = inner.store.write().await
+        {
+            let _ = db::heartbeat(&mut tx, &inner.id, inner.clock.now_ms()).await;
+            let _ = tx.commit().await;
+        }
+    }
+}
+
+/// Runs crash recovery without opening an engine: read-only commands call this so they never
+/// show an execution as running when the process that ran it is gone.
+pub async fn settle_dead_owners(store: &Store, data_dir: &Path) -> Result<()> {
+    let engine = Engine::open(store.clone(), EngineOptions::new(data_dir)).await?;
+    engine.close().await
+}

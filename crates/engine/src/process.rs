@@ -1,0 +1,141 @@
+//! Running an action's shell: its own process group (so cancelling kills the whole tree, not just
+//! the shell), output streamed line by line to the action's log while it runs, a timeout, and the
+//! identity of the process recorded so that a later process can kill it after a crash.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use crate::logs::{ActionLog, Stream};
+
+#[derive(Clone, Debug)]
+pub struct ProcessSpec {
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessEnd {
+    Exited(i32),
+    /// Killed by a signal it did not get from us.
+    Signalled(i32),
+    TimedOut,
+    Cancelled,
+}
+
+/// Identifies a process across pid reuse: the pid and its start time in clock ticks since boot
+/// (field 22 of `/proc/PID/stat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessId {
+    pub pid: i64,
+    pub start: i64,
+}
+
+impl ProcessId {
+    pub fn of(pid: i64) -> Option<ProcessId> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces; fields after it are
+        // plain. Field 22 is the 20th after the closing parenthesis.
+        let after = &stat[stat.rfind(')')? + 1..];
+        let start = after.split_whitespace().nth(19)?.parse().ok()?;
+        Some(ProcessId { pid, start })
+    }
+
+    pub fn current() -> ProcessId {
+        let pid = i64::from(std::process::id());
+        ProcessId::of(pid).unwrap_or(ProcessId { pid, start: 0 })
+    }
+
+    /// Whether this very process (not a later one with the same pid) still runs.
+    pub fn is_alive(self) -> bool {
+        ProcessId::of(self.pid).is_some_and(|now| now.start == self.start)
+    }
+
+    /// Kills the process group this process leads, if it is still the same process.
+    pub fn kill_group(self) {
+        if self.is_alive() {
+            kill_group(self.pid);
+        }
+    }
+}
+
+fn kill_group(pid: i64) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        // The group may already be gone; there is nothing to do about an error here.
+        let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    }
+}
+
+/// Runs the process to its end. `started` receives its identity as soon as it runs.
+pub async fn run(
+    spec: ProcessSpec,
+    log: &ActionLog,
+    cancel: CancellationToken,
+    started: impl FnOnce(ProcessId),
+) -> std::io::Result<ProcessEnd> {
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    let pid = i64::from(child.id().unwrap_or_default());
+    started(ProcessId::of(pid).unwrap_or(ProcessId { pid, start: 0 }));
+    let stdout = child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), Stream::Stdout)));
+    let stderr = child.stderr.take().map(|err| tokio::spawn(pump(err, log.clone(), Stream::Stderr)));
+    let deadline = async {
+        match spec.timeout {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    let end = tokio::select! {
+        status = child.wait() => {
+            let status = status?;
+            use std::os::unix::process::ExitStatusExt;
+            match (status.code(), status.signal()) {
+                (Some(code), _) => ProcessEnd::Exited(code),
+                (None, Some(signal)) => ProcessEnd::Signalled(signal),
+                (None, None) => ProcessEnd::Exited(-1),
+            }
+        }
+        () = cancel.cancelled() => ProcessEnd::Cancelled,
+        () = deadline => ProcessEnd::TimedOut,
+    };
+    // Whatever ended the shell, its children (background jobs, a build tool's workers) must not
+    // outlive the action.
+    kill_group(pid);
+    let _ = child.wait().await;
+    for pump in [stdout, stderr].into_iter().flatten() {
+        let _ = pump.await;
+    }
+    Ok(end)
+}
+
+async fn pump(reader: impl AsyncRead + Unpin, log: ActionLog, stream: Stream) {
+    let mut lines = BufReader::new(reader).lines();
+    loop {
+        match lines.next_line().await {
+            Ok(Some(line)) => log.line(stream, line),
+            Ok(None) => break,
+            // Output that is not UTF-8 is logged lossily rather than lost.
+            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                log.line(stream, "<a line of output that is not UTF-8 was skipped>".to_owned())
+            }
+            Err(_) => break,
+        }
+    }
+}

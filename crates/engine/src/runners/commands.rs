@@ -1,0 +1,58 @@
+//! The `Commands` action (category Compute, V2), and any action the local settings map to
+//! commands: the commands run in one shell in a working copy of the first input artifact;
+//! `outputArtifacts[].files` choose what is kept and `outputVariables` are read from the shell's
+//! environment when it ends.
+
+use pipewright_artifacts::Selection;
+
+use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script, script_failure};
+use crate::process::ProcessEnd;
+use crate::script::{OnFailure, Phase, Script};
+
+pub async fn run(services: &Services, run: &ActionRun, commands: &[String]) -> Outcome {
+    let sources = match Sources::check_out(services, run) {
+        Ok(sources) => sources,
+        Err(message) => return Outcome::failed("ArtifactError", message),
+    };
+    let outcome = run_in(services, run, commands, &sources).await;
+    sources.release();
+    outcome
+}
+
+async fn run_in(services: &Services, run: &ActionRun, commands: &[String], sources: &Sources) -> Outcome {
+    let variables_file = run.workspace.join("exported-variables");
+    let script = Script {
+        phases: vec![Phase {
+            name: "BUILD".to_owned(),
+            commands: commands.to_vec(),
+            finally: Vec::new(),
+            on_failure: OnFailure::Abort,
+        }],
+        exported_variables: run.action.output_variables().to_vec(),
+        variables_file: variables_file.clone(),
+    };
+    let mut env = run.env.clone();
+    env.extend(sources.env.iter().cloned());
+    let end = match run_script(run, "sh", script.render(), sources.primary.clone(), env).await {
+        Ok(end) => end,
+        Err(message) => return Outcome::failed("CommandFailed", message),
+    };
+    if end != ProcessEnd::Exited(0) {
+        return script_failure(end, run.timeout);
+    }
+    let mut selections = Vec::new();
+    for output in run.action.outputs() {
+        let patterns = output.files.clone().unwrap_or_else(|| vec!["**/*".to_owned()]);
+        match Selection::globs(patterns, None, false, Vec::new()) {
+            Ok(selection) => selections.push((output.name.clone(), selection)),
+            Err(error) => return Outcome::failed("ArtifactError", format!("output artifact {}: {error}", output.name)),
+        }
+    }
+    let mut outcome = Outcome::succeeded(None);
+    match ingest_outputs(services, run, &sources.primary, selections) {
+        Ok(outputs) => outcome.outputs = outputs,
+        Err(message) => return Outcome::failed("ArtifactError", message),
+    }
+    outcome.variables = read_variables(&variables_file);
+    outcome
+}

@@ -1,0 +1,299 @@
+//! Local action runners: how each action provider runs on this machine. `run` picks the runner for
+//! an action; a provider with no runner fails the action with a message saying how to map it, never
+//! a silent skip.
+
+mod codebuild;
+mod commands;
+mod manual;
+mod s3_deploy;
+mod source;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use pipewright_artifacts::{ArtifactStore, Checkout, Digest, Ingested, Selection};
+use pipewright_model::{Action, ActionCategory};
+use pipewright_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::logs::ActionLog;
+use crate::process::{ProcessEnd, ProcessId, ProcessSpec};
+use crate::settings::ActionSettings;
+use crate::status::ActionStatus;
+
+/// What the engine gives every runner.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub store: Store,
+    pub artifacts: ArtifactStore,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One action execution, ready to run: variables are already substituted.
+#[derive(Debug)]
+pub struct ActionRun {
+    pub execution_id: String,
+    pub action_execution_id: String,
+    pub pipeline: String,
+    pub stage: String,
+    pub action: Action,
+    pub settings: Option<ActionSettings>,
+    /// Input artifacts in declaration order: the first is the primary one.
+    pub inputs: Vec<(String, Digest)>,
+    /// An empty directory that belongs to this action execution alone.
+    pub workspace: PathBuf,
+    /// Environment every process of the action gets (CODEBUILD_* and the action's variables).
+    pub env: Vec<(String, String)>,
+    pub log: ActionLog,
+    pub cancel: CancellationToken,
+    pub timeout: Option<Duration>,
+    /// Manual approvals: the token and when it expires.
+    pub approval: Option<(String, i64)>,
+    /// Called with the identity of each process the action starts (for crash recovery).
+    pub on_process: ProcessHook,
+}
+
+/// Told the identity of each process an action starts (and `None` when it ends), so the
+/// driver can record it for crash recovery.
+#[derive(Clone)]
+pub struct ProcessHook(pub Arc<dyn Fn(Option<ProcessId>) + Send + Sync>);
+
+impl std::fmt::Debug for ProcessHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProcessHook")
+    }
+}
+
+/// A source revision (artifactRevisions in GetPipelineExecution).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revision {
+    pub artifact: String,
+    pub revision_id: String,
+    pub summary: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: ActionStatus,
+    pub summary: Option<String>,
+    pub error_code: Option<String>,
+    pub outputs: Vec<(String, Ingested)>,
+    pub variables: IndexMap<String, String>,
+    pub revision: Option<Revision>,
+    pub external_url: Option<String>,
+    pub simulated: bool,
+}
+
+impl Outcome {
+    pub fn succeeded(summary: impl Into<Option<String>>) -> Outcome {
+        Outcome {
+            status: ActionStatus::Succeeded,
+            summary: summary.into(),
+            error_code: None,
+            outputs: Vec::new(),
+            variables: IndexMap::new(),
+            revision: None,
+            external_url: None,
+            simulated: false,
+        }
+    }
+
+    pub fn failed(code: &str, summary: impl Into<String>) -> Outcome {
+        Outcome {
+            status: ActionStatus::Failed,
+            summary: Some(summary.into()),
+            error_code: Some(code.to_owned()),
+            ..Outcome::succeeded(None)
+        }
+    }
+}
+
+/// Which runner an action gets, as a name for messages and for validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunnerKind {
+    Simulated,
+    MappedCommands,
+    Commands,
+    CodeBuild,
+    Manual,
+    GitSource,
+    LocalSource,
+    S3Deploy,
+}
+
+/// The runner for an action, or None when the provider has no local runner and the settings map
+/// it to nothing.
+pub fn runner_for(action: &Action, settings: Option<&ActionSettings>) -> Option<RunnerKind> {
+    use ActionCategory::*;
+    if settings.is_some_and(|s| s.simulate) {
+        return Some(RunnerKind::Simulated);
+    }
+    if settings.is_some_and(|s| s.commands.is_some()) {
+        return Some(RunnerKind::MappedCommands);
+    }
+    let t = &action.action_type_id;
+    Some(match (&t.category, t.provider.as_str()) {
+        (Compute, "Commands") => RunnerKind::Commands,
+        (Build | Test, "CodeBuild") => RunnerKind::CodeBuild,
+        (Approval, "Manual") => RunnerKind::Manual,
+        (Source, "CodeStarSourceConnection" | "CodeCommit" | "GitHub") => RunnerKind::GitSource,
+        (Source, "S3") => RunnerKind::LocalSource,
+        (Deploy, "S3") => RunnerKind::S3Deploy,
+        _ => return None,
+    })
+}
+
+/// Runs the action to its end. Never panics on what the action does; every failure becomes a
+/// Failed outcome with a summary that says what happened.
+pub async fn run(services: &Services, run: ActionRun) -> Outcome {
+    let settings = run.settings.clone();
+    match runner_for(&run.action, settings.as_ref()) {
+        Some(RunnerKind::Simulated) => {
+            run.log.note("Simulated: the local settings mark this action as simulated; nothing ran.");
+            let mut outcome = Outcome::succeeded(Some("Simulated (local settings)".to_owned()));
+            outcome.simulated = true;
+            outcome.variables = settings.map(|s| s.output_variables).unwrap_or_default();
+            // Declared outputs still exist, empty, so later actions that take them can run.
+            for output in run.action.outputs() {
+                match empty_artifact(services, &run.workspace) {
+                    Ok(ingested) => outcome.outputs.push((output.name.clone(), ingested)),
+                    Err(error) => return Outcome::failed("ArtifactError", error),
+                }
+            }
+            outcome
+        }
+        Some(RunnerKind::MappedCommands) => {
+            let commands = settings.and_then(|s| s.commands).unwrap_or_default();
+            commands::run(services, &run, &commands).await
+        }
+        Some(RunnerKind::Commands) => {
+            let commands = run.action.commands().to_vec();
+            commands::run(services, &run, &commands).await
+        }
+        Some(RunnerKind::CodeBuild) => codebuild::run(services, &run).await,
+        Some(RunnerKind::Manual) => manual::run(services, &run).await,
+        Some(RunnerKind::GitSource) => source::git(services, &run).await,
+        Some(RunnerKind::LocalSource) => source::local(services, &run).await,
+        Some(RunnerKind::S3Deploy) => s3_deploy::run(services, &run).await,
+        None => Outcome::failed("NoLocalRunner", no_runner_message(&run.stage, &run.action)),
+    }
+}
+
+pub fn no_runner_message(stage: &str, action: &Action) -> String {
+    let t = &action.action_type_id;
+    format!(
+        "{} {} actions have no local runner; map {stage}/{} in the local settings to commands, or mark it simulate: true",
+        t.category, t.provider, action.name
+    )
+}
+
+fn empty_artifact(services: &Services, workspace: &std::path::Path) -> Result<Ingested, String> {
+    let dir = workspace.join("empty");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    services.artifacts.ingest(&dir, &Selection::all()).map_err(|e| e.to_string())
+}
+
+/// Working copies of an action's input artifacts: the primary at `workspace/src`, the others at
+/// `workspace/src-NAME` (CodeBuild's CODEBUILD_SRC_DIR and CODEBUILD_SRC_DIR_NAME).
+pub(crate) struct Sources {
+    pub primary: PathBuf,
+    pub env: Vec<(String, String)>,
+    checkouts: Vec<Checkout>,
+}
+
+impl Sources {
+    pub fn check_out(services: &Services, run: &ActionRun) -> Result<Sources, String> {
+        let primary = run.workspace.join("src");
+        let mut sources = Sources { primary: primary.clone(), env: Vec::new(), checkouts: Vec::new() };
+        if run.inputs.is_empty() {
+            std::fs::create_dir_all(&primary).map_err(|e| format!("cannot create {}: {e}", primary.display()))?;
+        }
+        for (index, (name, digest)) in run.inputs.iter().enumerate() {
+            let dest = if index == 0 { primary.clone() } else { run.workspace.join(format!("src-{name}")) };
+            let checkout = services
+                .artifacts
+                .checkout(digest, &dest)
+                .map_err(|e| format!("cannot hand the artifact {name} to the action: {e}"))?;
+            run.log.note(format!("Input artifact {name} ({digest}) at {}", dest.display()));
+            if index > 0 {
+                sources.env.push((format!("CODEBUILD_SRC_DIR_{name}"), dest.display().to_string()));
+            }
+            sources.checkouts.push(checkout);
+        }
+        sources.env.push(("CODEBUILD_SRC_DIR".to_owned(), primary.display().to_string()));
+        Ok(sources)
+    }
+
+    pub fn release(self) {
+        for checkout in self.checkouts {
+            // A working copy that cannot be removed now is removed with the workspace later.
+            let _ = checkout.release();
+        }
+    }
+}
+
+/// Runs a rendered script with `shell` in `cwd` and says how it ended.
+pub(crate) async fn run_script(
+    run: &ActionRun,
+    shell: &str,
+    script: String,
+    cwd: PathBuf,
+    env: Vec<(String, String)>,
+) -> Result<ProcessEnd, String> {
+    let spec = ProcessSpec { program: shell.to_owned(), args: vec!["-c".to_owned(), script], cwd, env, timeout: run.timeout };
+    let on_process = run.on_process.0.clone();
+    let end = crate::process::run(spec, &run.log, run.cancel.clone(), |id| on_process(Some(id)))
+        .await
+        .map_err(|e| format!("cannot start {shell}: {e}"))?;
+    (run.on_process.0)(None);
+    Ok(end)
+}
+
+/// Reads the NUL-separated NAME=VALUE records the script wrote for exported variables.
+pub(crate) fn read_variables(path: &std::path::Path) -> IndexMap<String, String> {
+    let Ok(bytes) = std::fs::read(path) else { return IndexMap::new() };
+    String::from_utf8_lossy(&bytes)
+        .split('\0')
+        .filter_map(|record| record.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// The failure outcome for a script that did not end well.
+pub(crate) fn script_failure(end: ProcessEnd, timeout: Option<Duration>) -> Outcome {
+    match end {
+        ProcessEnd::Exited(code) => Outcome::failed("CommandFailed", format!("A command exited with status {code}")),
+        ProcessEnd::Signalled(signal) => Outcome::failed("CommandFailed", format!("The shell was killed by signal {signal}")),
+        ProcessEnd::TimedOut => Outcome::failed(
+            "ActionTimedOut",
+            format!("The action ran longer than its timeout of {} minutes and was killed", timeout.map(|t| t.as_secs() / 60).unwrap_or(0)),
+        ),
+        ProcessEnd::Cancelled => {
+            let mut outcome = Outcome::failed("Abandoned", "The action was abandoned and its processes killed");
+            outcome.status = ActionStatus::Abandoned;
+            outcome
+        }
+    }
+}
+
+/// Ingests the output artifacts chosen by `selections` from `dir`.
+pub(crate) fn ingest_outputs(
+    services: &Services,
+    run: &ActionRun,
+    dir: &std::path::Path,
+    selections: Vec<(String, Selection)>,
+) -> Result<Vec<(String, Ingested)>, String> {
+    let mut outputs = Vec::new();
+    for (name, selection) in selections {
+        let ingested = services
+            .artifacts
+            .ingest(dir, &selection)
+            .map_err(|e| format!("cannot store the output artifact {name}: {e}"))?;
+        run.log.note(format!("Output artifact {name}: {} files, {} bytes ({})", ingested.files, ingested.bytes, ingested.digest));
+        outputs.push((name, ingested));
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,114 @@
+//! Local settings: what the local engine needs to know that a CodePipeline declaration cannot say
+//! (where a source repository lives on this machine, which buildspec to use, how to run an action
+//! that has no local runner). They live in their own file beside the pipeline
+//! (`NAME.pipewright.yaml`) so the pipeline file stays exactly what AWS accepts.
+//!
+//! ```yaml
+//! actions:
+//!   Source/App:    { path: ../my-repo }            # git repository (or a directory) for a source action
+//!   Build/Compile: { buildspec: ci/local.yml }     # buildspec for a CodeBuild action
+//!   Deploy/Site:   { path: ./out/site }            # target directory for an S3 deploy
+//!   Deploy/Stack:  { simulate: true }              # no local runner: succeed, labelled simulated
+//!   Test/Lambda:   { commands: ["./smoke.sh"] }    # no local runner: run these commands instead
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalSettings {
+    /// Per action, keyed `Stage/Action`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub actions: IndexMap<String, ActionSettings>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionSettings {
+    /// Source: a git repository or a directory (or a .zip for S3). S3 deploy: the target directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Source from git: take the files as they are in the working tree (uncommitted changes
+    /// included) instead of the branch head.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub working_copy: bool,
+    /// CodeBuild: the buildspec file to use instead of `buildspec.yml` in the primary source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buildspec: Option<PathBuf>,
+    /// Any action: run these shell commands instead (for providers with no local runner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<String>>,
+    /// Any action: do not run it; it succeeds and is labelled simulated everywhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulate: bool,
+    /// With `simulate`: output variables the simulated action reports.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub output_variables: IndexMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct SettingsError {
+    pub file: String,
+    pub message: String,
+}
+
+impl LocalSettings {
+    /// The settings file that goes with a pipeline file, if there is one:
+    /// `pipeline.json` → `pipeline.pipewright.yaml` (or `.yml`, `.json`).
+    pub fn beside(pipeline_file: &Path) -> Option<PathBuf> {
+        let stem = pipeline_file.file_stem()?.to_string_lossy().into_owned();
+        let dir = pipeline_file.parent().unwrap_or(Path::new("."));
+        ["yaml", "yml", "json"]
+            .iter()
+            .map(|ext| dir.join(format!("{stem}.pipewright.{ext}")))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// Parses settings text; relative paths are made absolute against `base_dir` (the settings
+    /// file's directory) so the stored settings work from any working directory.
+    pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Self, SettingsError> {
+        let error = |message: String| SettingsError { file: file.to_owned(), message };
+        let mut settings: LocalSettings = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| error(e.to_string()))?
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| error(e.to_string().lines().next().unwrap_or_default().to_owned()))?
+        };
+        for (key, action) in &mut settings.actions {
+            if !key.contains('/') {
+                return Err(error(format!("'{key}' should name an action as Stage/Action")));
+            }
+            for path in [&mut action.path, &mut action.buildspec].into_iter().flatten() {
+                if path.is_relative() {
+                    *path = base_dir.join(&*path);
+                }
+            }
+        }
+        Ok(settings)
+    }
+
+    pub fn action(&self, stage: &str, action: &str) -> Option<&ActionSettings> {
+        self.actions.get(&format!("{stage}/{action}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_against_the_settings_file() {
+        let s = LocalSettings::parse("actions:\n  Source/App: {path: ../repo}\n", "x.yaml", Path::new("/home/me/p"))
+            .expect("parses");
+        assert_eq!(s.action("Source", "App").and_then(|a| a.path.clone()), Some(PathBuf::from("/home/me/p/../repo")));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_action_names_are_errors() {
+        assert!(LocalSettings::parse("actions:\n  Source/App: {pth: x}\n", "x.yaml", Path::new("/")).is_err());
+        assert!(LocalSettings::parse("actions:\n  App: {path: x}\n", "x.yaml", Path::new("/")).is_err());
+    }
+}
