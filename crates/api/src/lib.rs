@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 pub use dto::*;
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;
+pub use pipewright_store::{ActionExecutionRow, AuditRow, ExecutionRow, LogRow};
 
 /// An error a front end can show and match on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
@@ -32,7 +33,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Error { code, message: message.into() }
+        Error {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -71,14 +75,21 @@ pub struct ValidationReport {
 impl ValidationReport {
     /// Invalid anywhere: not even the local engine runs it.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
 pub fn validate(pipeline: &PipelineDeclaration, settings: &LocalSettings) -> ValidationReport {
     let mut diagnostics = pipewright_model::validate(pipeline);
-    diagnostics.extend(pipewright_engine::plan::local_diagnostics(pipeline, settings));
-    ValidationReport { pipeline: pipeline.name.clone(), diagnostics }
+    diagnostics.extend(pipewright_engine::plan::local_diagnostics(
+        pipeline, settings,
+    ));
+    ValidationReport {
+        pipeline: pipeline.name.clone(),
+        diagnostics,
+    }
 }
 
 /// The facade over one data directory.
@@ -98,11 +109,22 @@ impl Pipewright {
 
     pub async fn open_with(options: EngineOptions, actor: impl Into<String>) -> Result<Self> {
         let data_dir = options.data_dir.clone();
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| Error::new("InternalError", format!("cannot create the data directory {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(&data_dir).map_err(|e| {
+            Error::new(
+                "InternalError",
+                format!(
+                    "cannot create the data directory {}: {e}",
+                    data_dir.display()
+                ),
+            )
+        })?;
         let store = Store::open(&data_dir.join("pipewright.db")).await?;
         let engine = Engine::open(store, options).await?;
-        Ok(Pipewright { engine, data_dir, actor: actor.into() })
+        Ok(Pipewright {
+            engine,
+            data_dir,
+            actor: actor.into(),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -127,7 +149,13 @@ impl Pipewright {
     }
 
     /// Records an API call in the audit log and passes its result through.
-    async fn audited<T>(&self, operation: &str, pipeline: Option<&str>, parameters: Value, result: Result<T>) -> Result<T> {
+    async fn audited<T>(
+        &self,
+        operation: &str,
+        pipeline: Option<&str>,
+        parameters: Value,
+        result: Result<T>,
+    ) -> Result<T> {
         let (outcome, message) = match &result {
             Ok(_) => ("ok".to_owned(), None),
             Err(error) => (error.code.to_owned(), Some(error.message.clone())),
@@ -144,42 +172,83 @@ impl Pipewright {
         };
         let mut tx = self.store().write().await?;
         db::append_audit(&mut tx, &row).await?;
-        tx.commit().await.map_err(|e| Error::new("StoreError", e.to_string()))?;
+        tx.commit()
+            .await
+            .map_err(|e| Error::new("StoreError", e.to_string()))?;
         result
     }
 
     /// Registers a pipeline, or a new version of it. Refuses a pipeline with errors.
-    pub async fn import(&self, document: &PipelineDocument, settings: Option<&LocalSettings>) -> Result<(String, i64)> {
+    pub async fn import(
+        &self,
+        document: &PipelineDocument,
+        settings: Option<&LocalSettings>,
+    ) -> Result<(String, i64)> {
         let pipeline = &document.pipeline;
         let result = self.import_inner(pipeline, settings).await;
         let parameters = json!({"pipeline": pipeline.name, "settings": settings.is_some()});
         let operation = "UpdatePipeline";
-        self.audited(operation, Some(&pipeline.name), parameters, result).await
+        self.audited(operation, Some(&pipeline.name), parameters, result)
+            .await
     }
 
-    async fn import_inner(&self, pipeline: &PipelineDeclaration, settings: Option<&LocalSettings>) -> Result<(String, i64)> {
+    async fn import_inner(
+        &self,
+        pipeline: &PipelineDeclaration,
+        settings: Option<&LocalSettings>,
+    ) -> Result<(String, i64)> {
         let report = validate(pipeline, settings.unwrap_or(&LocalSettings::default()));
-        if let Some(first) = report.diagnostics.iter().find(|d| d.severity == Severity::Error) {
-            return Err(Error::new("InvalidStructureException", format!("{}: {}", first.path, first.message)));
+        if let Some(first) = report
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+        {
+            return Err(Error::new(
+                "InvalidStructureException",
+                format!("{}: {}", first.path, first.message),
+            ));
         }
-        let declaration = serde_json::to_string(pipeline).map_err(|e| Error::new("InternalError", e.to_string()))?;
+        let declaration = serde_json::to_string(pipeline)
+            .map_err(|e| Error::new("InternalError", e.to_string()))?;
         let settings = settings.map(|s| serde_json::to_string(s).unwrap_or_default());
         let mut tx = self.store().write().await?;
-        let version = db::add_pipeline_version(&mut tx, &pipeline.name, &declaration, settings.as_deref(), &self.actor, self.now()).await?;
-        tx.commit().await.map_err(|e| Error::new("StoreError", e.to_string()))?;
+        let version = db::add_pipeline_version(
+            &mut tx,
+            &pipeline.name,
+            &declaration,
+            settings.as_deref(),
+            &self.actor,
+            self.now(),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(|e| Error::new("StoreError", e.to_string()))?;
         Ok((pipeline.name.clone(), version))
     }
 
     /// The stored declaration and local settings of a version (the latest when None).
-    pub async fn pipeline_version(&self, name: &str, version: Option<i64>) -> Result<(PipelineDeclaration, LocalSettings, i64)> {
+    pub async fn pipeline_version(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<(PipelineDeclaration, LocalSettings, i64)> {
         let mut conn = self.conn().await?;
-        let row = db::pipeline_version(&mut conn, name, version).await?.ok_or_else(|| match version {
-            Some(v) => Error::new("PipelineVersionNotFoundException", format!("the pipeline {name} has no version {v}")),
-            None => not_found(name),
-        })?;
-        let declaration = serde_json::from_str(&row.declaration).map_err(|e| Error::new("StoreError", e.to_string()))?;
+        let row = db::pipeline_version(&mut conn, name, version)
+            .await?
+            .ok_or_else(|| match version {
+                Some(v) => Error::new(
+                    "PipelineVersionNotFoundException",
+                    format!("the pipeline {name} has no version {v}"),
+                ),
+                None => not_found(name),
+            })?;
+        let declaration = serde_json::from_str(&row.declaration)
+            .map_err(|e| Error::new("StoreError", e.to_string()))?;
         let settings = match row.settings.as_deref() {
-            Some(text) => serde_json::from_str(text).map_err(|e| Error::new("StoreError", e.to_string()))?,
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| Error::new("StoreError", e.to_string()))?
+            }
             None => LocalSettings::default(),
         };
         Ok((declaration, settings, row.version))
@@ -189,11 +258,17 @@ impl Pipewright {
         sqlx_pool::acquire(self.store()).await
     }
 
-    pub async fn get_pipeline(&self, name: &str, version: Option<i64>) -> Result<GetPipelineOutput> {
+    pub async fn get_pipeline(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<GetPipelineOutput> {
         let (mut pipeline, _, number) = self.pipeline_version(name, version).await?;
         pipeline.version = Some(number as u32);
         let mut conn = self.conn().await?;
-        let row = db::pipeline(&mut conn, name).await?.ok_or_else(|| not_found(name))?;
+        let row = db::pipeline(&mut conn, name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
         Ok(GetPipelineOutput {
             pipeline,
             metadata: PipelineMetadata {
@@ -208,11 +283,19 @@ impl Pipewright {
         let mut conn = self.conn().await?;
         let mut pipelines = Vec::new();
         for row in db::pipelines(&mut conn).await? {
-            let Some(version) = db::pipeline_version(&mut conn, &row.name, None).await? else { continue };
-            let declaration: PipelineDeclaration =
-                serde_json::from_str(&version.declaration).map_err(|e| Error::new("StoreError", e.to_string()))?;
-            let latest = match db::executions(&mut conn, &row.name, 1).await?.into_iter().next() {
-                Some(execution) => Some(mapping::execution_summary(&mut conn, &execution, &declaration).await?),
+            let Some(version) = db::pipeline_version(&mut conn, &row.name, None).await? else {
+                continue;
+            };
+            let declaration: PipelineDeclaration = serde_json::from_str(&version.declaration)
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
+            let latest = match db::executions(&mut conn, &row.name, 1)
+                .await?
+                .into_iter()
+                .next()
+            {
+                Some(execution) => {
+                    Some(mapping::execution_summary(&mut conn, &execution, &declaration).await?)
+                }
                 None => None,
             };
             pipelines.push(PipelineSummary {
@@ -229,56 +312,94 @@ impl Pipewright {
     }
 
     /// Starts an execution driven by this process; returns its id.
-    pub async fn start(&self, name: &str, variables: &IndexMap<String, String>, client_token: Option<&str>) -> Result<String> {
+    pub async fn start(
+        &self,
+        name: &str,
+        variables: &IndexMap<String, String>,
+        client_token: Option<&str>,
+    ) -> Result<String> {
         let result = async {
             let (declaration, settings, _) = self.pipeline_version(name, None).await?;
-            let blocking: Vec<Diagnostic> = pipewright_engine::plan::local_diagnostics(&declaration, &settings);
+            let blocking: Vec<Diagnostic> =
+                pipewright_engine::plan::local_diagnostics(&declaration, &settings);
             if let Some(first) = blocking.first() {
                 return Err(Error::new(
                     "ValidationException",
-                    format!("{} cannot run locally: {} ({})", name, first.message, blocking.len()),
+                    format!(
+                        "{} cannot run locally: {} ({})",
+                        name,
+                        first.message,
+                        blocking.len()
+                    ),
                 ));
             }
             let trigger = ("StartPipelineExecution", Some(self.actor.as_str()));
-            Ok(self.engine.start(name, None, variables, trigger, client_token).await?)
+            Ok(self
+                .engine
+                .start(name, None, variables, trigger, client_token)
+                .await?)
         }
         .await;
-        let parameters = json!({"name": name, "variables": variables, "clientRequestToken": client_token});
-        self.audited("StartPipelineExecution", Some(name), parameters, result).await
+        let parameters =
+            json!({"name": name, "variables": variables, "clientRequestToken": client_token});
+        self.audited("StartPipelineExecution", Some(name), parameters, result)
+            .await
     }
 
     pub async fn get_pipeline_state(&self, name: &str) -> Result<GetPipelineStateOutput> {
         let (declaration, settings, version) = self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
-        let row = db::pipeline(&mut conn, name).await?.ok_or_else(|| not_found(name))?;
+        let row = db::pipeline(&mut conn, name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
         mapping::pipeline_state(&mut conn, &declaration, &settings, version, &row).await
     }
 
-    pub async fn list_executions(&self, name: &str, limit: i64) -> Result<ListPipelineExecutionsOutput> {
+    pub async fn list_executions(
+        &self,
+        name: &str,
+        limit: i64,
+    ) -> Result<ListPipelineExecutionsOutput> {
         let (declaration, _, _) = self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
         let mut summaries = Vec::new();
         for execution in db::executions(&mut conn, name, limit).await? {
             summaries.push(mapping::execution_summary(&mut conn, &execution, &declaration).await?);
         }
-        Ok(ListPipelineExecutionsOutput { pipeline_execution_summaries: summaries })
+        Ok(ListPipelineExecutionsOutput {
+            pipeline_execution_summaries: summaries,
+        })
     }
 
     /// The newest execution of a pipeline, if any.
     pub async fn latest_execution_id(&self, name: &str) -> Result<Option<String>> {
         self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
-        Ok(db::executions(&mut conn, name, 1).await?.into_iter().next().map(|e| e.id))
+        Ok(db::executions(&mut conn, name, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|e| e.id))
     }
 
-    pub async fn get_execution(&self, name: &str, execution_id: &str) -> Result<GetPipelineExecutionOutput> {
+    pub async fn get_execution(
+        &self,
+        name: &str,
+        execution_id: &str,
+    ) -> Result<GetPipelineExecutionOutput> {
         let mut conn = self.conn().await?;
         let execution = execution_of(&mut conn, name, execution_id).await?;
         let (declaration, _, _) = self.pipeline_version(name, Some(execution.version)).await?;
-        Ok(GetPipelineExecutionOutput { pipeline_execution: mapping::execution(&mut conn, &execution, &declaration).await? })
+        Ok(GetPipelineExecutionOutput {
+            pipeline_execution: mapping::execution(&mut conn, &execution, &declaration).await?,
+        })
     }
 
-    pub async fn list_action_executions(&self, name: &str, execution_id: Option<&str>) -> Result<ListActionExecutionsOutput> {
+    pub async fn list_action_executions(
+        &self,
+        name: &str,
+        execution_id: Option<&str>,
+    ) -> Result<ListActionExecutionsOutput> {
         self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
         let rows = match execution_id {
@@ -294,34 +415,91 @@ impl Pipewright {
         for row in rows {
             details.push(mapping::action_execution(&mut conn, &row).await?);
         }
-        Ok(ListActionExecutionsOutput { action_execution_details: details })
+        Ok(ListActionExecutionsOutput {
+            action_execution_details: details,
+        })
     }
 
     /// PutApprovalResult: decides an approval, once, given its token.
-    pub async fn put_approval_result(&self, name: &str, stage: &str, action: &str, token: &str, approved: bool, summary: &str) -> Result<()> {
-        let result = self.decide(name, stage, action, token, approved, summary).await;
+    pub async fn put_approval_result(
+        &self,
+        name: &str,
+        stage: &str,
+        action: &str,
+        token: &str,
+        approved: bool,
+        summary: &str,
+    ) -> Result<()> {
+        let result = self
+            .decide(name, stage, action, token, approved, summary)
+            .await;
         let parameters = json!({"pipelineName": name, "stageName": stage, "actionName": action, "token": token,
             "result": {"status": if approved { "Approved" } else { "Rejected" }, "summary": summary}});
-        self.audited("PutApprovalResult", Some(name), parameters, result).await
+        self.audited("PutApprovalResult", Some(name), parameters, result)
+            .await
     }
 
-    async fn decide(&self, name: &str, stage: &str, action: &str, token: &str, approved: bool, summary: &str) -> Result<()> {
+    async fn decide(
+        &self,
+        name: &str,
+        stage: &str,
+        action: &str,
+        token: &str,
+        approved: bool,
+        summary: &str,
+    ) -> Result<()> {
         let (declaration, _, _) = self.pipeline_version(name, None).await?;
-        let stage_decl = declaration.stage(stage).ok_or_else(|| Error::new("StageNotFoundException", format!("the pipeline {name} has no stage {stage}")))?;
-        stage_decl.action(action).ok_or_else(|| Error::new("ActionNotFoundException", format!("the stage {stage} has no action {action}")))?;
+        let stage_decl = declaration.stage(stage).ok_or_else(|| {
+            Error::new(
+                "StageNotFoundException",
+                format!("the pipeline {name} has no stage {stage}"),
+            )
+        })?;
+        stage_decl.action(action).ok_or_else(|| {
+            Error::new(
+                "ActionNotFoundException",
+                format!("the stage {stage} has no action {action}"),
+            )
+        })?;
         let status = if approved { "Approved" } else { "Rejected" };
         let mut tx = self.store().write().await?;
-        if db::decide_approval(&mut tx, name, stage, action, token, status, Some(summary), &self.actor, self.now()).await? {
-            tx.commit().await.map_err(|e| Error::new("StoreError", e.to_string()))?;
+        let decision = db::ApprovalDecision {
+            pipeline: name,
+            stage,
+            action,
+            token,
+            status,
+            summary: Some(summary),
+            by: &self.actor,
+            now: self.now(),
+        };
+        if db::decide_approval(&mut tx, &decision).await? {
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
             return Ok(());
         }
         match db::approval_by_token(&mut tx, name, stage, action, token).await? {
-            None => Err(Error::new("InvalidApprovalTokenException", format!("the token is not valid for {name}/{stage}/{action}"))),
-            Some(row) if row.approval_status.is_some() || row.status != "InProgress" => Err(Error::new(
-                "ApprovalAlreadyCompletedException",
-                format!("the approval {stage}/{action} was already {}", row.approval_status.as_deref().unwrap_or(&row.status).to_lowercase()),
+            None => Err(Error::new(
+                "InvalidApprovalTokenException",
+                format!("the token is not valid for {name}/{stage}/{action}"),
             )),
-            Some(_) => Err(Error::new("InvalidApprovalTokenException", "the approval is not waiting")),
+            Some(row) if row.approval_status.is_some() || row.status != "InProgress" => {
+                Err(Error::new(
+                    "ApprovalAlreadyCompletedException",
+                    format!(
+                        "the approval {stage}/{action} was already {}",
+                        row.approval_status
+                            .as_deref()
+                            .unwrap_or(&row.status)
+                            .to_lowercase()
+                    ),
+                ))
+            }
+            Some(_) => Err(Error::new(
+                "InvalidApprovalTokenException",
+                "the approval is not waiting",
+            )),
         }
     }
 
@@ -330,8 +508,11 @@ impl Pipewright {
         let mut conn = self.conn().await?;
         let mut out = Vec::new();
         for row in db::pending_approvals(&mut conn).await? {
-            let config: IndexMap<String, String> =
-                row.resolved_config.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
+            let config: IndexMap<String, String> = row
+                .resolved_config
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or_default();
             out.push(PendingApproval {
                 pipeline_name: row.pipeline,
                 stage_name: row.stage,
@@ -348,55 +529,104 @@ impl Pipewright {
     }
 
     /// StopPipelineExecution. A second stop may turn a stop-and-wait into an abandon.
-    pub async fn stop(&self, name: &str, execution_id: &str, abandon: bool, reason: Option<&str>) -> Result<()> {
+    pub async fn stop(
+        &self,
+        name: &str,
+        execution_id: &str,
+        abandon: bool,
+        reason: Option<&str>,
+    ) -> Result<()> {
         let result = async {
             let mut tx = self.store().write().await?;
             let execution = execution_of(&mut tx, name, execution_id).await?;
             if execution.ended_ms.is_some() {
                 return Err(Error::new(
                     "PipelineExecutionNotStoppableException",
-                    format!("the execution {execution_id} is {} and cannot be stopped", execution.status),
+                    format!(
+                        "the execution {execution_id} is {} and cannot be stopped",
+                        execution.status
+                    ),
                 ));
             }
-            let recorded = db::request_stop(&mut tx, execution_id, if abandon { "abandon" } else { "wait" }, reason).await?
+            let recorded = db::request_stop(
+                &mut tx,
+                execution_id,
+                if abandon { "abandon" } else { "wait" },
+                reason,
+            )
+            .await?
                 || (abandon && db::escalate_stop(&mut tx, execution_id, reason).await?);
             if !recorded {
-                return Err(Error::new("DuplicatedStopRequestException", format!("the execution {execution_id} is already stopping")));
+                return Err(Error::new(
+                    "DuplicatedStopRequestException",
+                    format!("the execution {execution_id} is already stopping"),
+                ));
             }
-            tx.commit().await.map_err(|e| Error::new("StoreError", e.to_string()))?;
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
             Ok(())
         }
         .await;
         let parameters = json!({"pipelineName": name, "pipelineExecutionId": execution_id, "abandon": abandon, "reason": reason});
-        self.audited("StopPipelineExecution", Some(name), parameters, result).await
+        self.audited("StopPipelineExecution", Some(name), parameters, result)
+            .await
     }
 
     /// RetryStageExecution; the execution resumes in this process.
-    pub async fn retry(&self, name: &str, stage: &str, execution_id: &str, all_actions: bool) -> Result<()> {
-        let result = self.engine.retry(name, stage, execution_id, all_actions).await.map_err(Error::from);
+    pub async fn retry(
+        &self,
+        name: &str,
+        stage: &str,
+        execution_id: &str,
+        all_actions: bool,
+    ) -> Result<()> {
+        let result = self
+            .engine
+            .retry(name, stage, execution_id, all_actions)
+            .await
+            .map_err(Error::from);
         let parameters = json!({"pipelineName": name, "stageName": stage, "pipelineExecutionId": execution_id,
             "retryMode": if all_actions { "ALL_ACTIONS" } else { "FAILED_ACTIONS" }});
-        self.audited("RetryStageExecution", Some(name), parameters, result).await
+        self.audited("RetryStageExecution", Some(name), parameters, result)
+            .await
     }
 
     /// Enable/DisableStageTransition (inbound).
-    pub async fn set_transition(&self, name: &str, stage: &str, enabled: bool, reason: Option<&str>) -> Result<()> {
+    pub async fn set_transition(
+        &self,
+        name: &str,
+        stage: &str,
+        enabled: bool,
+        reason: Option<&str>,
+    ) -> Result<()> {
         let result = async {
             let (declaration, _, _) = self.pipeline_version(name, None).await?;
             let index = declaration
                 .stages
                 .iter()
                 .position(|s| s.name == stage)
-                .ok_or_else(|| Error::new("StageNotFoundException", format!("the pipeline {name} has no stage {stage}")))?;
+                .ok_or_else(|| {
+                    Error::new(
+                        "StageNotFoundException",
+                        format!("the pipeline {name} has no stage {stage}"),
+                    )
+                })?;
             if index == 0 {
-                return Err(Error::new("ValidationException", "the first stage has no inbound transition"));
+                return Err(Error::new(
+                    "ValidationException",
+                    "the first stage has no inbound transition",
+                ));
             }
             let mut tx = self.store().write().await?;
             if enabled {
                 db::enable_transition(&mut tx, name, stage).await?;
             } else {
                 let reason = reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-                    Error::new("ValidationException", "disabling a transition needs a reason (--reason)")
+                    Error::new(
+                        "ValidationException",
+                        "disabling a transition needs a reason (--reason)",
+                    )
                 })?;
                 let row = db::DisabledTransitionRow {
                     pipeline: name.to_owned(),
@@ -407,13 +637,20 @@ impl Pipewright {
                 };
                 db::disable_transition(&mut tx, &row).await?;
             }
-            tx.commit().await.map_err(|e| Error::new("StoreError", e.to_string()))?;
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
             Ok(())
         }
         .await;
-        let operation = if enabled { "EnableStageTransition" } else { "DisableStageTransition" };
+        let operation = if enabled {
+            "EnableStageTransition"
+        } else {
+            "DisableStageTransition"
+        };
         let parameters = json!({"pipelineName": name, "stageName": stage, "transitionType": "Inbound", "reason": reason});
-        self.audited(operation, Some(name), parameters, result).await
+        self.audited(operation, Some(name), parameters, result)
+            .await
     }
 
     pub async fn audit(&self, name: Option<&str>, limit: i64) -> Result<Vec<db::AuditRow>> {
@@ -431,16 +668,31 @@ impl Pipewright {
         Ok(db::action_execution(&mut conn, id).await?)
     }
 
-    pub async fn action_execution_rows(&self, execution_id: &str) -> Result<Vec<db::ActionExecutionRow>> {
+    pub async fn action_execution_rows(
+        &self,
+        execution_id: &str,
+    ) -> Result<Vec<db::ActionExecutionRow>> {
         let mut conn = self.conn().await?;
         Ok(db::action_executions(&mut conn, execution_id).await?)
     }
 
     /// Stored events after `after_seq`, oldest first, each in its EventBridge shape.
-    pub async fn events_after(&self, after_seq: i64, execution_id: Option<&str>) -> Result<Vec<(i64, Value)>> {
+    pub async fn events_after(
+        &self,
+        after_seq: i64,
+        execution_id: Option<&str>,
+    ) -> Result<Vec<(i64, Value)>> {
         let mut conn = self.conn().await?;
         let rows = db::events_after(&mut conn, after_seq, execution_id, 1000).await?;
-        rows.into_iter().map(|row| Ok((row.seq, row.body()?))).collect()
+        rows.into_iter()
+            .map(|row| Ok((row.seq, row.body()?)))
+            .collect()
+    }
+
+    /// The newest stored event's sequence number (0 when there is none).
+    pub async fn last_event_seq(&self) -> Result<i64> {
+        let mut conn = self.conn().await?;
+        Ok(db::last_event_seq(&mut conn).await?)
     }
 
     pub async fn execution_row(&self, execution_id: &str) -> Result<Option<db::ExecutionRow>> {
@@ -455,13 +707,24 @@ impl Pipewright {
             let mut tx = self.store().write().await?;
             let executions_removed = db::delete_old_executions(&mut tx, keep).await?;
             let referenced = db::referenced_digests(&mut tx).await?;
-            tx.commit().await.map_err(|e| Error::new("StoreError", e.to_string()))?;
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
             let keep_set = referenced.iter().filter_map(|d| d.parse().ok()).collect();
-            let report = self.engine.artifacts().gc(&keep_set).map_err(|e| Error::new("InternalError", e.to_string()))?;
-            Ok(GcOutput { executions_removed, artifacts_removed: report.removed, bytes_freed: report.bytes })
+            let report = self
+                .engine
+                .artifacts()
+                .gc(&keep_set)
+                .map_err(|e| Error::new("InternalError", e.to_string()))?;
+            Ok(GcOutput {
+                executions_removed,
+                artifacts_removed: report.removed,
+                bytes_freed: report.bytes,
+            })
         }
         .await;
-        self.audited("GarbageCollect", None, json!({"keep": keep}), result).await
+        self.audited("GarbageCollect", None, json!({"keep": keep}), result)
+            .await
     }
 }
 
@@ -474,13 +737,26 @@ pub struct GcOutput {
 }
 
 fn not_found(name: &str) -> Error {
-    Error::new("PipelineNotFoundException", format!("the pipeline {name} does not exist (see `pipewright pipelines`)"))
+    Error::new(
+        "PipelineNotFoundException",
+        format!("the pipeline {name} does not exist (see `pipewright pipelines`)"),
+    )
 }
 
-async fn execution_of(conn: &mut db::SqliteConnection, name: &str, execution_id: &str) -> Result<db::ExecutionRow> {
-    db::execution(conn, execution_id).await?.filter(|e| e.pipeline == name).ok_or_else(|| {
-        Error::new("PipelineExecutionNotFoundException", format!("the pipeline {name} has no execution {execution_id}"))
-    })
+async fn execution_of(
+    conn: &mut db::SqliteConnection,
+    name: &str,
+    execution_id: &str,
+) -> Result<db::ExecutionRow> {
+    db::execution(conn, execution_id)
+        .await?
+        .filter(|e| e.pipeline == name)
+        .ok_or_else(|| {
+            Error::new(
+                "PipelineExecutionNotFoundException",
+                format!("the pipeline {name} has no execution {execution_id}"),
+            )
+        })
 }
 
 /// A pooled connection, without the facade naming sqlx types in its signatures.
@@ -490,6 +766,9 @@ mod sqlx_pool {
     pub type Conn = pipewright_store::PoolConnection;
 
     pub async fn acquire(store: &pipewright_store::Store) -> Result<Conn> {
-        store.acquire().await.map_err(|e| Error::new("StoreError", e.to_string()))
+        store
+            .acquire()
+            .await
+            .map_err(|e| Error::new("StoreError", e.to_string()))
     }
 }

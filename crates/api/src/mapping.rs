@@ -10,15 +10,21 @@ use crate::dto::*;
 use crate::{Error, Result};
 
 fn json_map(text: Option<&str>) -> IndexMap<String, String> {
-    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
 }
 
 fn artifacts(text: Option<&str>) -> Vec<ArtifactDetail> {
-    let list: Vec<Value> = text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+    let list: Vec<Value> = text
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
     list.into_iter()
         .filter_map(|item| {
             let name = item.get("name")?.as_str()?.to_owned();
-            Some(ArtifactDetail { name, s3location: json!({"bucket": "pipewright-local", "key": item.get("digest")}) })
+            Some(ArtifactDetail {
+                name,
+                s3location: json!({"bucket": "pipewright-local", "key": item.get("digest")}),
+            })
         })
         .collect()
 }
@@ -31,7 +37,11 @@ pub async fn execution_summary(
     let source_revisions = db::revisions(conn, &execution.id)
         .await?
         .into_iter()
-        .map(|r| SourceRevision { action_name: r.artifact, revision_id: r.revision_id, revision_summary: r.summary })
+        .map(|r| SourceRevision {
+            action_name: r.artifact,
+            revision_id: r.revision_id,
+            revision_summary: r.summary,
+        })
         .collect();
     Ok(PipelineExecutionSummary {
         pipeline_execution_id: execution.id.clone(),
@@ -40,8 +50,14 @@ pub async fn execution_summary(
         start_time: Timestamp(execution.started_ms),
         last_update_time: Timestamp(execution.updated_ms),
         source_revisions,
-        trigger: ExecutionTrigger { trigger_type: execution.trigger_type.clone(), trigger_detail: execution.trigger_detail.clone() },
-        stop_trigger: execution.stop_reason.clone().map(|reason| StopExecutionTrigger { reason }),
+        trigger: ExecutionTrigger {
+            trigger_type: execution.trigger_type.clone(),
+            trigger_detail: execution.trigger_detail.clone(),
+        },
+        stop_trigger: execution
+            .stop_reason
+            .clone()
+            .map(|reason| StopExecutionTrigger { reason }),
         execution_mode: declaration.execution_mode().to_string(),
         execution_type: execution.execution_type.clone(),
     })
@@ -55,12 +71,20 @@ pub async fn execution(
     let artifact_revisions = db::revisions(conn, &execution.id)
         .await?
         .into_iter()
-        .map(|r| ArtifactRevision { name: r.artifact, revision_id: r.revision_id, revision_summary: r.summary, created: Timestamp(r.created_ms) })
+        .map(|r| ArtifactRevision {
+            name: r.artifact,
+            revision_id: r.revision_id,
+            revision_summary: r.summary,
+            created: Timestamp(r.created_ms),
+        })
         .collect();
     let variables = execution
         .variables()?
         .into_iter()
-        .map(|(name, resolved_value)| ResolvedPipelineVariable { name, resolved_value })
+        .map(|(name, resolved_value)| ResolvedPipelineVariable {
+            name,
+            resolved_value,
+        })
         .collect();
     Ok(PipelineExecution {
         pipeline_name: execution.pipeline.clone(),
@@ -70,7 +94,10 @@ pub async fn execution(
         status_summary: execution.summary.clone(),
         artifact_revisions,
         variables,
-        trigger: ExecutionTrigger { trigger_type: execution.trigger_type.clone(), trigger_detail: execution.trigger_detail.clone() },
+        trigger: ExecutionTrigger {
+            trigger_type: execution.trigger_type.clone(),
+            trigger_detail: execution.trigger_detail.clone(),
+        },
         execution_mode: declaration.execution_mode().to_string(),
         execution_type: execution.execution_type.clone(),
     })
@@ -78,7 +105,10 @@ pub async fn execution(
 
 fn error_details(row: &db::ActionExecutionRow) -> Option<ErrorDetails> {
     (row.status == "Failed" || row.status == "Abandoned").then(|| ErrorDetails {
-        code: row.error_code.clone().unwrap_or_else(|| "JobFailed".to_owned()),
+        code: row
+            .error_code
+            .clone()
+            .unwrap_or_else(|| "JobFailed".to_owned()),
         message: row.summary.clone().unwrap_or_default(),
     })
 }
@@ -103,7 +133,10 @@ pub async fn pipeline_state(
             .actions
             .iter()
             .map(|action| {
-                let row = rows.iter().rev().find(|r| r.stage == stage.name && r.action == action.name);
+                let row = rows
+                    .iter()
+                    .rev()
+                    .find(|r| r.stage == stage.name && r.action == action.name);
                 ActionState {
                     action_name: action.name.clone(),
                     latest_execution: row.map(|row| ActionExecutionState {
@@ -129,8 +162,10 @@ pub async fn pipeline_state(
                 disabled_reason: transition.map(|t| t.reason.clone()),
             },
             action_states,
-            latest_execution: stage_latest
-                .map(|s| StageExecution { pipeline_execution_id: s.execution_id.clone(), status: s.status.clone() }),
+            latest_execution: stage_latest.map(|s| StageExecution {
+                pipeline_execution_id: s.execution_id.clone(),
+                status: s.status.clone(),
+            }),
         });
     }
     Ok(GetPipelineStateOutput {
@@ -142,18 +177,26 @@ pub async fn pipeline_state(
     })
 }
 
-pub async fn action_execution(conn: &mut SqliteConnection, row: &db::ActionExecutionRow) -> Result<ActionExecutionDetail> {
-    let version = db::execution(conn, &row.execution_id).await?.map(|e| e.version).unwrap_or(0);
-    let declaration: Option<PipelineDeclaration> = db::pipeline_version(conn, &row.pipeline, Some(version))
+pub async fn action_execution(
+    conn: &mut SqliteConnection,
+    row: &db::ActionExecutionRow,
+) -> Result<ActionExecutionDetail> {
+    let version = db::execution(conn, &row.execution_id)
         .await?
-        .and_then(|v| serde_json::from_str(&v.declaration).ok());
+        .map(|e| e.version)
+        .unwrap_or(0);
+    let declaration: Option<PipelineDeclaration> =
+        db::pipeline_version(conn, &row.pipeline, Some(version))
+            .await?
+            .and_then(|v| serde_json::from_str(&v.declaration).ok());
     let configuration = declaration
         .as_ref()
         .and_then(|d| d.stage(&row.stage))
         .and_then(|s| s.action(&row.action))
         .and_then(|a| a.configuration.clone())
         .unwrap_or_default();
-    let action_type_id: Value = serde_json::from_str(&row.action_type).map_err(|e| Error::new("StoreError", e.to_string()))?;
+    let action_type_id: Value = serde_json::from_str(&row.action_type)
+        .map_err(|e| Error::new("StoreError", e.to_string()))?;
     Ok(ActionExecutionDetail {
         pipeline_execution_id: row.execution_id.clone(),
         action_execution_id: row.id.clone(),

@@ -1,1 +1,554 @@
-fn main() {}
+//! `pipewright`: the command line. Argument parsing and terminal output only; every rule lives
+//! behind the `api` facade.
+
+mod follow;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indexmap::IndexMap;
+use pipewright_api::model::{Format, PipelineDocument, Severity};
+use pipewright_api::{Pipewright, engine::settings::LocalSettings};
+
+use crate::output::{print_json, style};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pipewright",
+    version,
+    about = "Design, run and watch CodePipeline pipelines on this machine"
+)]
+struct Cli {
+    /// Where pipelines, executions, logs and artifacts are kept.
+    #[arg(long, global = true, env = "PIPEWRIGHT_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a pipeline file; exits 1 when it has errors.
+    Validate {
+        file: PathBuf,
+        /// Local settings file (default: FILE's .pipewright.yaml beside it).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a pipeline, or a new version of it; prints its name and version.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        settings: Option<PathBuf>,
+    },
+    /// Print a stored pipeline as CodePipeline JSON (or YAML).
+    Export {
+        name: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: OutputFormat,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// List pipelines with their latest execution.
+    Pipelines {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a pipeline (a file, imported first, or a stored name) and follow the execution.
+    Run {
+        pipeline: String,
+        /// Override a pipeline variable for this execution.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Print the execution's events as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The state of every stage and action (GetPipelineState).
+    State {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Executions of a pipeline, newest first (ListPipelineExecutions).
+    Executions {
+        name: String,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Action executions (ListActionExecutions).
+    Actions {
+        name: String,
+        #[arg(long)]
+        execution: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Logs of an execution's actions.
+    Logs {
+        name: String,
+        #[arg(long)]
+        execution: Option<String>,
+        /// Only this action, as STAGE/ACTION.
+        #[arg(long)]
+        action: Option<String>,
+        /// Keep printing until the actions end.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Approve a waiting manual approval.
+    Approve {
+        name: String,
+        stage: String,
+        action: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+    },
+    /// Reject a waiting manual approval.
+    Reject {
+        name: String,
+        stage: String,
+        action: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+    },
+    /// Approvals waiting anywhere.
+    Approvals {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop an execution (the latest by default): wait for running actions, or abandon them.
+    Stop {
+        name: String,
+        #[arg(long)]
+        execution: Option<String>,
+        #[arg(long)]
+        abandon: bool,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Retry a failed or stopped stage and follow the resumed execution.
+    Retry {
+        name: String,
+        stage: String,
+        #[arg(long)]
+        execution: Option<String>,
+        /// Run every action of the stage again, not only the failed ones.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable or disable the inbound transition of a stage.
+    Transition {
+        name: String,
+        stage: String,
+        #[arg(value_enum)]
+        state: TransitionState,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The audit log: every change made through Pipewright.
+    History {
+        name: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove old executions and the artifacts nothing references.
+    Gc {
+        /// Executions to keep per pipeline.
+        #[arg(long, default_value_t = 20)]
+        keep: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OutputFormat {
+    Json,
+    Yaml,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TransitionState {
+    Enable,
+    Disable,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("pipewright: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            let mut text = format!("{error}");
+            for cause in error.chain().skip(1) {
+                text.push_str(&format!(": {cause}"));
+            }
+            anstream::eprintln!(
+                "{}pipewright: {text}{}",
+                style::ERROR.render(),
+                style::ERROR.render_reset()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn data_dir(cli: &Cli) -> PathBuf {
+    cli.data_dir.clone().unwrap_or_else(|| {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".local/share/pipewright")
+    })
+}
+
+/// Who the audit log names: the user and the host.
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        format!("{user} (cli)")
+    } else {
+        format!("{user}@{host} (cli)")
+    }
+}
+
+/// A pipeline file and its local settings, read and parsed.
+fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Option<LocalSettings>)> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.display().to_string();
+    let document = PipelineDocument::parse(&text, Format::guess(&name, &text))
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let settings_file = settings
+        .map(Path::to_path_buf)
+        .or_else(|| LocalSettings::beside(file));
+    let settings = match settings_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let base = std::fs::canonicalize(&base).unwrap_or(base);
+            Some(LocalSettings::parse(
+                &text,
+                &path.display().to_string(),
+                &base,
+            )?)
+        }
+        None => None,
+    };
+    Ok((document, settings))
+}
+
+async fn open(cli: &Cli) -> Result<Pipewright> {
+    Ok(Pipewright::open(&data_dir(cli), actor()).await?)
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Validate {
+        file,
+        settings,
+        json,
+    } = &cli.command
+    {
+        return validate(file, settings.as_deref(), *json);
+    }
+    let api = open(&cli).await?;
+    let result = run_command(&cli, &api).await;
+    api.close().await?;
+    result
+}
+
+fn validate(file: &Path, settings: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let (document, settings) = load(file, settings)?;
+    let report = pipewright_api::validate(&document.pipeline, &settings.unwrap_or_default());
+    if json {
+        print_json(&report)?;
+    } else {
+        output::diagnostics(&file.display().to_string(), &report.diagnostics);
+    }
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn parse_vars(vars: &[String]) -> Result<IndexMap<String, String>> {
+    let mut out = IndexMap::new();
+    for var in vars {
+        let Some((name, value)) = var.split_once('=') else {
+            bail!("--var {var}: expected NAME=VALUE");
+        };
+        out.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(out)
+}
+
+async fn latest_or(api: &Pipewright, name: &str, execution: &Option<String>) -> Result<String> {
+    match execution {
+        Some(id) => Ok(id.clone()),
+        None => api
+            .latest_execution_id(name)
+            .await?
+            .with_context(|| format!("the pipeline {name} has no executions yet")),
+    }
+}
+
+async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Validate { .. } => unreachable!("handled before the data directory is opened"),
+        Command::Import { file, settings } => {
+            let (document, settings) = load(file, settings.as_deref())?;
+            let (name, version) = api.import(&document, settings.as_ref()).await?;
+            println!("{name} version {version}");
+        }
+        Command::Export {
+            name,
+            format,
+            version,
+        } => {
+            let output = api.get_pipeline(name, *version).await?;
+            let mut document = PipelineDocument::from_declaration(output.pipeline);
+            // An export is what create-pipeline takes back: the declaration as AWS keeps it.
+            document.pipeline.version = None;
+            let format = match format {
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Yaml => Format::Yaml,
+            };
+            print!("{}", document.to_text(format));
+        }
+        Command::Pipelines { json } => {
+            let list = api.list_pipelines().await?;
+            if *json {
+                print_json(&list)?
+            } else {
+                output::pipelines(&list)
+            }
+        }
+        Command::Run {
+            pipeline,
+            vars,
+            settings,
+            json,
+        } => {
+            let vars = parse_vars(vars)?;
+            let path = Path::new(pipeline);
+            let name = if path.is_file() {
+                let (document, settings) = load(path, settings.as_deref())?;
+                let report = pipewright_api::validate(
+                    &document.pipeline,
+                    settings.as_ref().unwrap_or(&LocalSettings::default()),
+                );
+                if report
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.severity != Severity::Warning || d.code.starts_with("no-local"))
+                    && !*json
+                {
+                    output::diagnostics(pipeline, &report.diagnostics);
+                }
+                let (name, version) = import_if_changed(api, &document, settings.as_ref()).await?;
+                if !*json {
+                    anstream::eprintln!(
+                        "{}Using {name} version {version}{}",
+                        style::DIM.render(),
+                        style::DIM.render_reset()
+                    );
+                }
+                name
+            } else {
+                pipeline.clone()
+            };
+            let id = api.start(&name, &vars, None).await?;
+            return follow::follow(api, &name, &id, 0, *json).await;
+        }
+        Command::State { name, json } => {
+            let state = api.get_pipeline_state(name).await?;
+            if *json {
+                print_json(&state)?
+            } else {
+                output::state(&state)
+            }
+        }
+        Command::Executions { name, limit, json } => {
+            let list = api.list_executions(name, *limit).await?;
+            if *json {
+                print_json(&list)?
+            } else {
+                output::executions(&list)
+            }
+        }
+        Command::Actions {
+            name,
+            execution,
+            json,
+        } => {
+            let list = api
+                .list_action_executions(name, execution.as_deref())
+                .await?;
+            if *json {
+                print_json(&list)?
+            } else {
+                output::actions(&list)
+            }
+        }
+        Command::Logs {
+            name,
+            execution,
+            action,
+            follow,
+        } => {
+            let id = latest_or(api, name, execution).await?;
+            return follow::logs(api, name, &id, action.as_deref(), *follow).await;
+        }
+        Command::Approve {
+            name,
+            stage,
+            action,
+            summary,
+        }
+        | Command::Reject {
+            name,
+            stage,
+            action,
+            summary,
+        } => {
+            let approved = matches!(cli.command, Command::Approve { .. });
+            let state = api.get_pipeline_state(name).await?;
+            let token = state
+                .stage_states
+                .iter()
+                .find(|s| &s.stage_name == stage)
+                .with_context(|| format!("the pipeline {name} has no stage {stage}"))?
+                .action_states
+                .iter()
+                .find(|a| &a.action_name == action)
+                .with_context(|| format!("the stage {stage} has no action {action}"))?
+                .latest_execution
+                .as_ref()
+                .and_then(|e| e.token.clone())
+                .with_context(|| format!("{name}/{stage}/{action} is not waiting for approval"))?;
+            api.put_approval_result(name, stage, action, &token, approved, summary)
+                .await?;
+            println!(
+                "{} {name}/{stage}/{action}",
+                if approved { "Approved" } else { "Rejected" }
+            );
+        }
+        Command::Approvals { json } => {
+            let pending = api.pending_approvals().await?;
+            if *json {
+                print_json(&pending)?
+            } else {
+                output::approvals(&pending)
+            }
+        }
+        Command::Stop {
+            name,
+            execution,
+            abandon,
+            reason,
+        } => {
+            let id = latest_or(api, name, execution).await?;
+            api.stop(name, &id, *abandon, reason.as_deref()).await?;
+            println!(
+                "Stopping execution {id} ({})",
+                if *abandon {
+                    "abandoning running actions"
+                } else {
+                    "waiting for running actions"
+                }
+            );
+        }
+        Command::Retry {
+            name,
+            stage,
+            execution,
+            all,
+            json,
+        } => {
+            let id = latest_or(api, name, execution).await?;
+            let after = api.last_event_seq().await?;
+            api.retry(name, stage, &id, *all).await?;
+            return follow::follow(api, name, &id, after, *json).await;
+        }
+        Command::Transition {
+            name,
+            stage,
+            state,
+            reason,
+        } => {
+            let enabled = matches!(state, TransitionState::Enable);
+            api.set_transition(name, stage, enabled, reason.as_deref())
+                .await?;
+            println!(
+                "Transition into {name}/{stage} {}",
+                if enabled { "enabled" } else { "disabled" }
+            );
+        }
+        Command::History { name, limit, json } => {
+            let rows = api.audit(name.as_deref(), *limit).await?;
+            if *json {
+                print_json(&rows)?
+            } else {
+                output::history(&rows)
+            }
+        }
+        Command::Gc { keep, json } => {
+            let report = api.gc(*keep).await?;
+            if *json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "Removed {} executions and {} artifacts ({} bytes)",
+                    report.executions_removed, report.artifacts_removed, report.bytes_freed
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run FILE` imports the file only when it differs from the stored latest version, so running
+/// the same file twice does not pile up identical versions.
+async fn import_if_changed(
+    api: &Pipewright,
+    document: &PipelineDocument,
+    settings: Option<&LocalSettings>,
+) -> Result<(String, i64)> {
+    let name = &document.pipeline.name;
+    if let Ok((stored, stored_settings, version)) = api.pipeline_version(name, None).await {
+        let mut incoming = document.pipeline.clone();
+        incoming.version = stored.version;
+        if stored == incoming && &stored_settings == settings.unwrap_or(&LocalSettings::default()) {
+            return Ok((name.clone(), version));
+        }
+    }
+    Ok(api.import(document, settings).await?)
+}

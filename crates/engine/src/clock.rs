@@ -15,7 +15,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
     }
 }
 
@@ -27,7 +30,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new() -> Arc<ManualClock> {
-        Arc::new(ManualClock { now: AtomicI64::new(SystemClock.now_ms()) })
+        Arc::new(ManualClock {
+            now: AtomicI64::new(SystemClock.now_ms()),
+        })
     }
 
     pub fn advance(&self, by: Duration) {
@@ -45,5 +50,6 @@ impl Clock for ManualClock {
 pub fn rfc3339(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

@@ -69,7 +69,12 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub fn new(inner: Arc<Inner>, ctx: Arc<ExecutionContext>, machine: Machine, resumed: bool) -> Driver {
+    pub fn new(
+        inner: Arc<Inner>,
+        ctx: Arc<ExecutionContext>,
+        machine: Machine,
+        resumed: bool,
+    ) -> Driver {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Driver {
             inner,
@@ -88,7 +93,13 @@ impl Driver {
     /// Loads the artifacts and output variables an earlier run of this execution produced (for
     /// a retry).
     pub async fn load_earlier_outputs(&mut self) -> Result<()> {
-        let mut conn = self.inner.store.pool().acquire().await.map_err(db::Error::from)?;
+        let mut conn = self
+            .inner
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(db::Error::from)?;
         for row in db::artifacts(&mut conn, &self.ctx.id).await? {
             if let Ok(digest) = row.digest.parse::<Digest>() {
                 self.artifacts.insert(row.name, digest);
@@ -146,7 +157,11 @@ impl Driver {
     }
 
     fn subject(&self) -> Subject<'_> {
-        Subject { pipeline: &self.ctx.pipeline, version: self.ctx.version, execution_id: &self.ctx.id }
+        Subject {
+            pipeline: &self.ctx.pipeline,
+            version: self.ctx.version,
+            execution_id: &self.ctx.id,
+        }
     }
 
     fn stage_name(&self, stage: usize) -> &str {
@@ -161,7 +176,13 @@ impl Driver {
         match effect {
             Effect::WaitForStage(stage) => {
                 let mut tx = self.inner.store.write().await?;
-                db::wait_for_stage(&mut tx, &self.ctx.id, &self.ctx.pipeline, self.stage_name(stage)).await?;
+                db::wait_for_stage(
+                    &mut tx,
+                    &self.ctx.id,
+                    &self.ctx.pipeline,
+                    self.stage_name(stage),
+                )
+                .await?;
                 tx.commit().await.map_err(db::Error::from)?;
                 self.waiting_for = Some(stage);
                 self.try_enter(pending).await;
@@ -176,11 +197,21 @@ impl Driver {
                 let now = self.inner.clock.now_ms();
                 let mut tx = self.inner.store.write().await?;
                 if status != StageStatus::InProgress {
-                    db::set_stage_status(&mut tx, &self.ctx.id, self.stage_name(stage), status.as_str(), now, status.is_final()).await?;
+                    db::set_stage_status(
+                        &mut tx,
+                        &self.ctx.id,
+                        self.stage_name(stage),
+                        status.as_str(),
+                        now,
+                        status.is_final(),
+                    )
+                    .await?;
                 }
                 let state = events::stage_state(status, self.resumed);
                 let detail = events::stage_detail(&self.subject(), self.stage_name(stage), state);
-                self.inner.emit(&mut tx, events::STAGE_DETAIL_TYPE, &self.subject(), detail).await?;
+                self.inner
+                    .emit(&mut tx, events::STAGE_DETAIL_TYPE, &self.subject(), detail)
+                    .await?;
                 tx.commit().await.map_err(db::Error::from)?;
                 self.inner.published();
                 if status.is_final() {
@@ -197,20 +228,45 @@ impl Driver {
                         error_code: Some("Abandoned".to_owned()),
                         ..Default::default()
                     };
-                    self.record_action_end(stage, action, &running.action_execution_id, &end, ActionStatus::Abandoned).await?;
+                    self.record_action_end(
+                        stage,
+                        action,
+                        &running.action_execution_id,
+                        &end,
+                        ActionStatus::Abandoned,
+                    )
+                    .await?;
                 }
             }
             Effect::ExecutionStatus { status, summary } => {
                 let now = self.inner.clock.now_ms();
                 let mut tx = self.inner.store.write().await?;
-                db::set_execution_status(&mut tx, &self.ctx.id, status.as_str(), summary.as_deref(), now, status.is_final()).await?;
+                db::set_execution_status(
+                    &mut tx,
+                    &self.ctx.id,
+                    status.as_str(),
+                    summary.as_deref(),
+                    now,
+                    status.is_final(),
+                )
+                .await?;
                 if status.is_final() {
-                    db::clear_stop(&mut tx, &self.ctx.id).await?;
+                    // The stop request stays on the row: it is the stopTrigger AWS reports.
                     db::set_execution_owner(&mut tx, &self.ctx.id, None).await?;
                 }
                 let resumed = self.resumed && status == ExecutionStatus::InProgress;
-                let detail = events::pipeline_detail(&self.subject(), events::execution_state(status, resumed));
-                self.inner.emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &self.subject(), detail).await?;
+                let detail = events::pipeline_detail(
+                    &self.subject(),
+                    events::execution_state(status, resumed),
+                );
+                self.inner
+                    .emit(
+                        &mut tx,
+                        events::PIPELINE_DETAIL_TYPE,
+                        &self.subject(),
+                        detail,
+                    )
+                    .await?;
                 tx.commit().await.map_err(db::Error::from)?;
                 self.inner.published();
             }
@@ -221,7 +277,15 @@ impl Driver {
                 );
                 let now = self.inner.clock.now_ms();
                 let mut tx = self.inner.store.write().await?;
-                db::set_execution_status(&mut tx, &self.ctx.id, ExecutionStatus::Failed.as_str(), Some(&note), now, true).await?;
+                db::set_execution_status(
+                    &mut tx,
+                    &self.ctx.id,
+                    ExecutionStatus::Failed.as_str(),
+                    Some(&note),
+                    now,
+                    true,
+                )
+                .await?;
                 tx.commit().await.map_err(db::Error::from)?;
             }
         }
@@ -230,7 +294,9 @@ impl Driver {
 
     /// Asks the scheduler whether the execution may enter the stage it waits for.
     async fn try_enter(&mut self, pending: &mut Vec<Input>) {
-        let Some(stage) = self.waiting_for else { return };
+        let Some(stage) = self.waiting_for else {
+            return;
+        };
         match self.decide_entry(stage).await {
             Ok(Some(input)) => {
                 self.waiting_for = None;
@@ -246,21 +312,42 @@ impl Driver {
         let pipeline = self.ctx.pipeline.clone();
         let me = self.ctx.id.clone();
         let mut tx = self.inner.store.write().await?;
-        let Some(wait) = db::stage_wait(&mut tx, &me).await? else { return Ok(None) };
+        let Some(wait) = db::stage_wait(&mut tx, &me).await? else {
+            return Ok(None);
+        };
         if let Some(by) = wait.superseded_by {
             db::stop_waiting(&mut tx, &me).await?;
             tx.commit().await.map_err(db::Error::from)?;
             return Ok(Some(Input::Superseded { by }));
         }
         let transition_enabled = stage == 0
-            || !db::disabled_transitions(&mut tx, &pipeline).await?.iter().any(|t| t.stage == name);
-        let occupied = db::stage_occupants(&mut tx, &pipeline, &name).await?.iter().any(|id| *id != me);
+            || !db::disabled_transitions(&mut tx, &pipeline)
+                .await?
+                .iter()
+                .any(|t| t.stage == name);
+        let occupied = db::stage_occupants(&mut tx, &pipeline, &name)
+            .await?
+            .iter()
+            .any(|id| *id != me);
         let mut waiters = Vec::new();
         for row in db::stage_waiters(&mut tx, &pipeline, &name).await? {
-            let execution_seq = db::execution(&mut tx, &row.execution_id).await?.map(|e| e.seq).unwrap_or(0);
-            waiters.push(Waiter { execution_id: row.execution_id, execution_seq, since_seq: row.since_seq });
+            let execution_seq = db::execution(&mut tx, &row.execution_id)
+                .await?
+                .map(|e| e.seq)
+                .unwrap_or(0);
+            waiters.push(Waiter {
+                execution_id: row.execution_id,
+                execution_seq,
+                since_seq: row.since_seq,
+            });
         }
-        let decision = scheduler::decide(&self.ctx.declaration.execution_mode(), transition_enabled, occupied, &waiters, &me);
+        let decision = scheduler::decide(
+            &self.ctx.declaration.execution_mode(),
+            transition_enabled,
+            occupied,
+            &waiters,
+            &me,
+        );
         for older in &decision.supersede {
             db::mark_superseded(&mut tx, older, &me).await?;
         }
@@ -289,7 +376,9 @@ impl Driver {
     fn lookup(&self, namespace: &str, name: &str) -> Option<String> {
         match namespace {
             variables::PIPELINE_NAMESPACE => self.ctx.variables.get(name).cloned(),
-            variables::CODEPIPELINE_NAMESPACE if name == "PipelineExecutionId" => Some(self.ctx.id.clone()),
+            variables::CODEPIPELINE_NAMESPACE if name == "PipelineExecutionId" => {
+                Some(self.ctx.id.clone())
+            }
             other => self.namespaces.get(other)?.get(name).cloned(),
         }
     }
@@ -326,7 +415,13 @@ impl Driver {
         let now = self.inner.clock.now_ms();
         let action_execution_id = uuid::Uuid::new_v4().to_string();
         let attempt = {
-            let mut conn = self.inner.store.pool().acquire().await.map_err(db::Error::from)?;
+            let mut conn = self
+                .inner
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(db::Error::from)?;
             db::action_executions(&mut conn, &self.ctx.id)
                 .await?
                 .iter()
@@ -336,11 +431,17 @@ impl Driver {
         };
         let approval = decl.is_manual_approval().then(|| {
             let minutes = decl.timeout_in_minutes.unwrap_or(DEFAULT_APPROVAL_MINUTES);
-            (uuid::Uuid::new_v4().to_string(), now + i64::from(minutes) * 60_000)
+            (
+                uuid::Uuid::new_v4().to_string(),
+                now + i64::from(minutes) * 60_000,
+            )
         });
         let settings = self.ctx.settings.action(&stage_name, &decl.name).cloned();
-        let inputs: Vec<(String, Option<Digest>)> =
-            decl.inputs().iter().map(|i| (i.name.clone(), self.artifacts.get(&i.name).cloned())).collect();
+        let inputs: Vec<(String, Option<Digest>)> = decl
+            .inputs()
+            .iter()
+            .map(|i| (i.name.clone(), self.artifacts.get(&i.name).cloned()))
+            .collect();
         let row = ActionExecutionRow {
             id: action_execution_id.clone(),
             execution_id: self.ctx.id.clone(),
@@ -353,8 +454,15 @@ impl Driver {
             simulated: settings.as_ref().is_some_and(|s| s.simulate),
             action_type: serde_json::to_string(&decl.action_type_id).unwrap_or_default(),
             input_artifacts: Some(
-                json!(inputs.iter().map(|(n, d)| json!({"name": n, "digest": d.as_ref().map(|d| d.to_string())})).collect::<Vec<_>>())
-                    .to_string(),
+                json!(
+                    inputs
+                        .iter()
+                        .map(
+                            |(n, d)| json!({"name": n, "digest": d.as_ref().map(|d| d.to_string())})
+                        )
+                        .collect::<Vec<_>>()
+                )
+                .to_string(),
             ),
             token: approval.as_ref().map(|(token, _)| token.clone()),
             expires_ms: approval.as_ref().map(|(_, expires)| *expires),
@@ -364,20 +472,36 @@ impl Driver {
         };
         let mut tx = self.inner.store.write().await?;
         db::insert_action_execution(&mut tx, &row).await?;
-        let detail = events::action_detail(&self.subject(), &stage_name, &decl.name, "STARTED", &decl.action_type_id);
-        self.inner.emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail).await?;
+        let detail = events::action_detail(
+            &self.subject(),
+            &stage_name,
+            &decl.name,
+            "STARTED",
+            &decl.action_type_id,
+        );
+        self.inner
+            .emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
+            .await?;
         tx.commit().await.map_err(db::Error::from)?;
         self.inner.published();
 
         let log = self.inner.logs.action(&action_execution_id, 0);
         let cancel = CancellationToken::new();
-        self.running.insert((stage, action), Running { action_execution_id: action_execution_id.clone(), cancel: cancel.clone() });
+        self.running.insert(
+            (stage, action),
+            Running {
+                action_execution_id: action_execution_id.clone(),
+                cancel: cancel.clone(),
+            },
+        );
 
         // Problems found before anything runs fail the action with a message that names them.
         let prepared = self.resolve(&decl).and_then(|resolved| {
             let mut present = Vec::new();
             for (name, digest) in inputs {
-                let digest = digest.ok_or_else(|| format!("the input artifact {name} was not produced in this execution"))?;
+                let digest = digest.ok_or_else(|| {
+                    format!("the input artifact {name} was not produced in this execution")
+                })?;
                 present.push((name, digest));
             }
             Ok((resolved, present))
@@ -387,40 +511,72 @@ impl Driver {
             Ok(prepared) => prepared,
             Err(message) => {
                 log.note(message.clone());
-                let _ = done.send(Finished { stage, action, action_execution_id, outcome: Outcome::failed("InvalidConfiguration", message) });
+                let _ = done.send(Finished {
+                    stage,
+                    action,
+                    action_execution_id,
+                    outcome: Outcome::failed("InvalidConfiguration", message),
+                });
                 return Ok(());
             }
         };
         if let Some(config) = &resolved.configuration {
             let mut tx = self.inner.store.write().await?;
-            db::set_action_inputs(&mut tx, &action_execution_id, Some(&json!(config)), &json!(present.iter().map(|(n, d)| json!({"name": n, "digest": d.to_string()})).collect::<Vec<_>>())).await?;
+            db::set_action_inputs(
+                &mut tx,
+                &action_execution_id,
+                Some(&json!(config)),
+                &json!(
+                    present
+                        .iter()
+                        .map(|(n, d)| json!({"name": n, "digest": d.to_string()}))
+                        .collect::<Vec<_>>()
+                ),
+            )
+            .await?;
             tx.commit().await.map_err(db::Error::from)?;
         }
         let workspace = self.inner.workspaces.join(&action_execution_id);
         let mut env = vec![
-            ("CODEBUILD_BUILD_ID".to_owned(), format!("{}:{}", self.ctx.pipeline, action_execution_id)),
-            ("CODEBUILD_INITIATOR".to_owned(), format!("codepipeline/{}", self.ctx.pipeline)),
+            (
+                "CODEBUILD_BUILD_ID".to_owned(),
+                format!("{}:{}", self.ctx.pipeline, action_execution_id),
+            ),
+            (
+                "CODEBUILD_INITIATOR".to_owned(),
+                format!("codepipeline/{}", self.ctx.pipeline),
+            ),
             ("CODEPIPELINE_EXECUTION_ID".to_owned(), self.ctx.id.clone()),
         ];
-        env.extend(resolved.environment_variables().iter().map(|v| (v.name.clone(), v.value.clone())));
+        env.extend(
+            resolved
+                .environment_variables()
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone())),
+        );
         let store = self.inner.store.clone();
         let process_row = action_execution_id.clone();
-        let on_process = runners::ProcessHook(Arc::new(move |id: Option<crate::process::ProcessId>| {
-            let store = store.clone();
-            let row = process_row.clone();
-            tokio::spawn(async move {
-                if let Ok(mut tx) = store.write().await {
-                    let _ = db::set_action_process(&mut tx, &row, id.map(|p| (p.pid, p.start))).await;
-                    let _ = tx.commit().await;
-                }
-            });
-        }));
+        let on_process =
+            runners::ProcessHook(Arc::new(move |id: Option<crate::process::ProcessId>| {
+                let store = store.clone();
+                let row = process_row.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut tx) = store.write().await {
+                        let _ = db::set_action_process(&mut tx, &row, id.map(|p| (p.pid, p.start)))
+                            .await;
+                        let _ = tx.commit().await;
+                    }
+                });
+            }));
         let run = ActionRun {
             execution_id: self.ctx.id.clone(),
             action_execution_id: action_execution_id.clone(),
             pipeline: self.ctx.pipeline.clone(),
             stage: stage_name,
-            timeout: (!decl.is_manual_approval()).then_some(decl.timeout_in_minutes).flatten().map(|m| Duration::from_secs(u64::from(m) * 60)),
+            timeout: (!decl.is_manual_approval())
+                .then_some(decl.timeout_in_minutes)
+                .flatten()
+                .map(|m| Duration::from_secs(u64::from(m) * 60)),
             action: resolved,
             settings,
             inputs: present,
@@ -435,21 +591,38 @@ impl Driver {
         let is_approval = decl.is_manual_approval();
         tokio::spawn(async move {
             // Approvals wait for people, not processors: they take no slot.
-            let permit = if is_approval { None } else { inner.slots.clone().acquire_owned().await.ok() };
+            let permit = if is_approval {
+                None
+            } else {
+                inner.slots.clone().acquire_owned().await.ok()
+            };
             let outcome = match std::fs::create_dir_all(&workspace) {
                 Ok(()) => runners::run(&inner.services, run).await,
-                Err(error) => Outcome::failed("InternalError", format!("cannot create {}: {error}", workspace.display())),
+                Err(error) => Outcome::failed(
+                    "InternalError",
+                    format!("cannot create {}: {error}", workspace.display()),
+                ),
             };
             drop(permit);
             let _ = ArtifactStore::remove_workspace(&workspace);
             log.flush().await;
-            let _ = done.send(Finished { stage, action, action_execution_id, outcome });
+            let _ = done.send(Finished {
+                stage,
+                action,
+                action_execution_id,
+                outcome,
+            });
         });
         Ok(())
     }
 
     async fn action_finished(&mut self, finished: Finished) -> Option<Input> {
-        let Finished { stage, action, action_execution_id, outcome } = finished;
+        let Finished {
+            stage,
+            action,
+            action_execution_id,
+            outcome,
+        } = finished;
         // Abandoned actions were recorded when they were abandoned.
         let running = self.running.get(&(stage, action))?;
         if running.action_execution_id != action_execution_id {
@@ -482,10 +655,17 @@ impl Driver {
         if let Err(error) = self.record_outputs(&outcome).await {
             eprintln!("pipewright: execution {}: {error}", self.ctx.id);
         }
-        if let Err(error) = self.record_action_end(stage, action, &action_execution_id, &end, status).await {
+        if let Err(error) = self
+            .record_action_end(stage, action, &action_execution_id, &end, status)
+            .await
+        {
             eprintln!("pipewright: execution {}: {error}", self.ctx.id);
         }
-        Some(Input::ActionFinished { stage, action, status })
+        Some(Input::ActionFinished {
+            stage,
+            action,
+            status,
+        })
     }
 
     async fn record_outputs(&self, outcome: &Outcome) -> Result<()> {
@@ -532,8 +712,16 @@ impl Driver {
         let now = self.inner.clock.now_ms();
         let mut tx = self.inner.store.write().await?;
         db::finish_action_execution(&mut tx, action_execution_id, end, now).await?;
-        let detail = events::action_detail(&self.subject(), self.stage_name(stage), &decl.name, events::action_state(status), &decl.action_type_id);
-        self.inner.emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail).await?;
+        let detail = events::action_detail(
+            &self.subject(),
+            self.stage_name(stage),
+            &decl.name,
+            events::action_state(status),
+            &decl.action_type_id,
+        );
+        self.inner
+            .emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
+            .await?;
         tx.commit().await.map_err(db::Error::from)?;
         self.inner.published();
         Ok(())
@@ -550,7 +738,11 @@ pub(crate) async fn settle_interrupted(
 ) -> Result<()> {
     let now = inner.clock.now_ms();
     let stopping = execution.stop_mode.is_some();
-    let subject = Subject { pipeline: &execution.pipeline, version: execution.version, execution_id: &execution.id };
+    let subject = Subject {
+        pipeline: &execution.pipeline,
+        version: execution.version,
+        execution_id: &execution.id,
+    };
     let declaration = db::pipeline_version(conn, &execution.pipeline, Some(execution.version))
         .await?
         .and_then(|v| serde_json::from_str::<PipelineDeclaration>(&v.declaration).ok());
@@ -561,7 +753,11 @@ pub(crate) async fn settle_interrupted(
         if let (Some(pid), Some(start)) = (row.pid, row.proc_start) {
             crate::process::ProcessId { pid, start }.kill_group();
         }
-        let status = if stopping { ActionStatus::Abandoned } else { ActionStatus::Failed };
+        let status = if stopping {
+            ActionStatus::Abandoned
+        } else {
+            ActionStatus::Failed
+        };
         let end = ActionEnd {
             status: status.as_str().to_owned(),
             summary: Some(why.to_owned()),
@@ -575,25 +771,59 @@ pub(crate) async fn settle_interrupted(
             .and_then(|s| s.action(&row.action))
             .map(|a| a.action_type_id.clone());
         if let Some(type_id) = type_id {
-            let detail = events::action_detail(&subject, &row.stage, &row.action, events::action_state(status), &type_id);
-            inner.emit(conn, events::ACTION_DETAIL_TYPE, &subject, detail).await?;
+            let detail = events::action_detail(
+                &subject,
+                &row.stage,
+                &row.action,
+                events::action_state(status),
+                &type_id,
+            );
+            inner
+                .emit(conn, events::ACTION_DETAIL_TYPE, &subject, detail)
+                .await?;
         }
     }
-    let (stage_status, exec_status) =
-        if stopping { (StageStatus::Stopped, ExecutionStatus::Stopped) } else { (StageStatus::Failed, ExecutionStatus::Failed) };
+    let (stage_status, exec_status) = if stopping {
+        (StageStatus::Stopped, ExecutionStatus::Stopped)
+    } else {
+        (StageStatus::Failed, ExecutionStatus::Failed)
+    };
     for stage in db::stage_executions(conn, &execution.id).await? {
         if stage.status == "InProgress" || stage.status == "Stopping" {
-            db::set_stage_status(conn, &execution.id, &stage.stage, stage_status.as_str(), now, true).await?;
-            let detail = events::stage_detail(&subject, &stage.stage, events::stage_state(stage_status, false));
-            inner.emit(conn, events::STAGE_DETAIL_TYPE, &subject, detail).await?;
+            db::set_stage_status(
+                conn,
+                &execution.id,
+                &stage.stage,
+                stage_status.as_str(),
+                now,
+                true,
+            )
+            .await?;
+            let detail = events::stage_detail(
+                &subject,
+                &stage.stage,
+                events::stage_state(stage_status, false),
+            );
+            inner
+                .emit(conn, events::STAGE_DETAIL_TYPE, &subject, detail)
+                .await?;
         }
     }
     db::stop_waiting(conn, &execution.id).await?;
-    db::set_execution_status(conn, &execution.id, exec_status.as_str(), Some(why), now, true).await?;
-    db::clear_stop(conn, &execution.id).await?;
+    db::set_execution_status(
+        conn,
+        &execution.id,
+        exec_status.as_str(),
+        Some(why),
+        now,
+        true,
+    )
+    .await?;
     db::set_execution_owner(conn, &execution.id, None).await?;
     let detail = events::pipeline_detail(&subject, events::execution_state(exec_status, false));
-    inner.emit(conn, events::PIPELINE_DETAIL_TYPE, &subject, detail).await?;
+    inner
+        .emit(conn, events::PIPELINE_DETAIL_TYPE, &subject, detail)
+        .await?;
     Ok(())
 }
 

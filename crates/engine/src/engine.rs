@@ -39,7 +39,12 @@ pub struct EngineOptions {
 
 impl EngineOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        EngineOptions { data_dir: data_dir.into(), max_parallel_actions: None, clock: None, handoff: None }
+        EngineOptions {
+            data_dir: data_dir.into(),
+            max_parallel_actions: None,
+            clock: None,
+            handoff: None,
+        }
     }
 }
 
@@ -74,10 +79,24 @@ pub struct Engine {
 
 impl Inner {
     /// Stores an event in the caller's transaction.
-    pub async fn emit(&self, conn: &mut SqliteConnection, detail_type: &str, subject: &Subject<'_>, detail: Value) -> Result<i64> {
+    pub async fn emit(
+        &self,
+        conn: &mut SqliteConnection,
+        detail_type: &str,
+        subject: &Subject<'_>,
+        detail: Value,
+    ) -> Result<i64> {
         let now = self.clock.now_ms();
         let body = events::envelope(detail_type, subject, &rfc3339(now), detail);
-        let seq = db::append_event(conn, now, detail_type, subject.pipeline, Some(subject.execution_id), &body).await?;
+        let seq = db::append_event(
+            conn,
+            now,
+            detail_type,
+            subject.pipeline,
+            Some(subject.execution_id),
+            &body,
+        )
+        .await?;
         self.last_event.send_if_modified(|last| {
             let newer = seq > *last;
             if newer {
@@ -101,29 +120,52 @@ impl Engine {
     /// Opens the engine of this process over a data directory's store: registers it, settles
     /// executions that dead processes left, and starts watching for stop requests.
     pub async fn open(store: Store, options: EngineOptions) -> Result<Engine> {
-        let clock = options.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        let clock = options
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
         let handoff = match options.handoff {
             Some(handoff) => Some(handoff),
             None => Handoff::from_env().map_err(Error::Artifacts)?,
         };
-        let artifacts = ArtifactStore::open(&options.data_dir.join("artifacts"), handoff).map_err(Error::Artifacts)?;
+        let artifacts = ArtifactStore::open(&options.data_dir.join("artifacts"), handoff)
+            .map_err(Error::Artifacts)?;
         let id = uuid::Uuid::new_v4().to_string();
         let me = ProcessId::current();
         let now = clock.now_ms();
         let mut tx = store.write().await?;
-        db::register_engine(&mut tx, &db::EngineRow { id: id.clone(), pid: me.pid, proc_start: me.start, started_ms: now, heartbeat_ms: now }).await?;
+        db::register_engine(
+            &mut tx,
+            &db::EngineRow {
+                id: id.clone(),
+                pid: me.pid,
+                proc_start: me.start,
+                started_ms: now,
+                heartbeat_ms: now,
+            },
+        )
+        .await?;
         let last = db::last_event_seq(&mut tx).await?;
         tx.commit().await.map_err(db::Error::from)?;
         let workspaces = workspace_root(&options.data_dir, &id);
-        std::fs::create_dir_all(&workspaces).map_err(|e| Error::Io(format!("cannot create {}: {e}", workspaces.display())))?;
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        std::fs::create_dir_all(&workspaces)
+            .map_err(|e| Error::Io(format!("cannot create {}: {e}", workspaces.display())))?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let inner = Arc::new(Inner {
             id,
             store: store.clone(),
             clock: clock.clone(),
-            services: Services { store: store.clone(), artifacts, clock: clock.clone() },
+            services: Services {
+                store: store.clone(),
+                artifacts,
+                clock: clock.clone(),
+            },
             logs: LogSink::start(store.clone(), clock.clone()),
-            slots: Arc::new(Semaphore::new(options.max_parallel_actions.unwrap_or(cores).max(1))),
+            slots: Arc::new(Semaphore::new(
+                options.max_parallel_actions.unwrap_or(cores).max(1),
+            )),
             workspaces,
             stage_released: Notify::new(),
             last_event: watch::Sender::new(last),
@@ -170,7 +212,9 @@ impl Engine {
         {
             return Ok(existing.id);
         }
-        let row = db::pipeline_version(&mut tx, pipeline, version).await?.ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
+        let row = db::pipeline_version(&mut tx, pipeline, version)
+            .await?
+            .ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
         let declaration = parse_declaration(&row.declaration)?;
         let settings = parse_settings(row.settings.as_deref())?;
         let variables = resolve_pipeline_variables(&declaration, overrides)?;
@@ -197,11 +241,24 @@ impl Engine {
             ended_ms: None,
         };
         db::insert_execution(&mut tx, &execution).await?;
-        let subject = Subject { pipeline, version: row.version, execution_id: &id };
+        let subject = Subject {
+            pipeline,
+            version: row.version,
+            execution_id: &id,
+        };
         let detail = events::pipeline_detail(&subject, "STARTED");
-        self.inner.emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail).await?;
+        self.inner
+            .emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail)
+            .await?;
         tx.commit().await.map_err(db::Error::from)?;
-        let ctx = Arc::new(ExecutionContext { id: id.clone(), pipeline: pipeline.to_owned(), version: row.version, declaration: Arc::new(declaration.clone()), settings: Arc::new(settings), variables });
+        let ctx = Arc::new(ExecutionContext {
+            id: id.clone(),
+            pipeline: pipeline.to_owned(),
+            version: row.version,
+            declaration: Arc::new(declaration.clone()),
+            settings: Arc::new(settings),
+            variables,
+        });
         let machine = Machine::new(Plan::new(&declaration));
         self.spawn(ctx, machine, Input::Start, false).await;
         Ok(id)
@@ -209,13 +266,21 @@ impl Engine {
 
     /// Retries a failed or stopped stage of an execution (RetryStageExecution): the execution
     /// resumes in this process.
-    pub async fn retry(&self, pipeline: &str, stage: &str, execution_id: &str, all_actions: bool) -> Result<()> {
+    pub async fn retry(
+        &self,
+        pipeline: &str,
+        stage: &str,
+        execution_id: &str,
+        all_actions: bool,
+    ) -> Result<()> {
         let mut tx = self.inner.store.write().await?;
         let execution = db::execution(&mut tx, execution_id)
             .await?
             .filter(|e| e.pipeline == pipeline)
             .ok_or_else(|| Error::ExecutionNotFound(execution_id.to_owned()))?;
-        let version = db::pipeline_version(&mut tx, pipeline, Some(execution.version)).await?.ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
+        let version = db::pipeline_version(&mut tx, pipeline, Some(execution.version))
+            .await?
+            .ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
         let declaration = parse_declaration(&version.declaration)?;
         if declaration.stage(stage).is_none() {
             return Err(Error::StageNotFound(stage.to_owned()));
@@ -232,12 +297,16 @@ impl Engine {
             )));
         }
         let latest = db::latest_stage_executions(&mut tx, pipeline).await?;
-        if latest.iter().any(|s| s.stage == stage && s.execution_id != execution_id) {
+        if latest
+            .iter()
+            .any(|s| s.stage == stage && s.execution_id != execution_id)
+        {
             return Err(Error::NotLatestExecution(format!(
                 "a newer execution has run stage {stage} since {execution_id}; only the latest execution of a stage can retry it"
             )));
         }
-        let (index, statuses) = crate::driver::ended_stage(&mut tx, execution_id, &declaration, stage).await?;
+        let (index, statuses) =
+            crate::driver::ended_stage(&mut tx, execution_id, &declaration, stage).await?;
         db::set_execution_owner(&mut tx, execution_id, Some(&self.inner.id)).await?;
         db::clear_stop(&mut tx, execution_id).await?;
         tx.commit().await.map_err(db::Error::from)?;
@@ -250,14 +319,36 @@ impl Engine {
             variables: execution.variables()?,
         });
         let machine = Machine::ended_at(Plan::new(&declaration), status, index, statuses);
-        self.spawn(ctx, machine, Input::Retry { stage: index, all_actions }, true).await;
+        self.spawn(
+            ctx,
+            machine,
+            Input::Retry {
+                stage: index,
+                all_actions,
+            },
+            true,
+        )
+        .await;
         Ok(())
     }
 
-    async fn spawn(&self, ctx: Arc<ExecutionContext>, machine: Machine, first: Input, resumed: bool) {
+    async fn spawn(
+        &self,
+        ctx: Arc<ExecutionContext>,
+        machine: Machine,
+        first: Input,
+        resumed: bool,
+    ) {
         let (inbox, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(false);
-        self.inner.drivers.lock().await.insert(ctx.id.clone(), DriverHandle { inbox, applied_stop: None, done });
+        self.inner.drivers.lock().await.insert(
+            ctx.id.clone(),
+            DriverHandle {
+                inbox,
+                applied_stop: None,
+                done,
+            },
+        );
         let mut driver = Driver::new(self.inner.clone(), ctx, machine, resumed);
         tokio::spawn(async move {
             if resumed && let Err(error) = driver.load_earlier_outputs().await {
@@ -270,7 +361,13 @@ impl Engine {
 
     /// Waits until an execution this process drives has settled (its actions included).
     pub async fn finished(&self, execution_id: &str) {
-        let done = self.inner.drivers.lock().await.get(execution_id).map(|d| d.done.clone());
+        let done = self
+            .inner
+            .drivers
+            .lock()
+            .await
+            .get(execution_id)
+            .map(|d| d.done.clone());
         if let Some(mut done) = done {
             let _ = done.wait_for(|finished| *finished).await;
         }
@@ -310,7 +407,8 @@ fn parse_declaration(text: &str) -> Result<PipelineDeclaration> {
 
 fn parse_settings(text: Option<&str>) -> Result<LocalSettings> {
     match text {
-        Some(text) => serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("stored local settings: {e}"))),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| Error::Corrupt(format!("stored local settings: {e}"))),
         None => Ok(LocalSettings::default()),
     }
 }
@@ -323,14 +421,22 @@ pub fn resolve_pipeline_variables(
 ) -> Result<IndexMap<String, String>> {
     for name in overrides.keys() {
         if !declaration.variables().iter().any(|v| &v.name == name) {
-            return Err(Error::Validation(format!("the pipeline declares no variable named '{name}'")));
+            return Err(Error::Validation(format!(
+                "the pipeline declares no variable named '{name}'"
+            )));
         }
     }
     let mut resolved = IndexMap::new();
     for variable in declaration.variables() {
-        let value = overrides.get(&variable.name).or(variable.default_value.as_ref()).ok_or_else(|| {
-            Error::Validation(format!("the variable '{}' has no default value; give one with --var {}=VALUE", variable.name, variable.name))
-        })?;
+        let value = overrides
+            .get(&variable.name)
+            .or(variable.default_value.as_ref())
+            .ok_or_else(|| {
+                Error::Validation(format!(
+                    "the variable '{}' has no default value; give one with --var {}=VALUE",
+                    variable.name, variable.name
+                ))
+            })?;
         resolved.insert(variable.name.clone(), value.clone());
     }
     Ok(resolved)
@@ -341,11 +447,27 @@ pub fn resolve_pipeline_variables(
 async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
     let mut tx = store.write().await?;
     let engines = db::engines(&mut tx).await?;
-    let dead: Vec<db::EngineRow> =
-        engines.into_iter().filter(|e| !ProcessId { pid: e.pid, start: e.proc_start }.is_alive()).collect();
-    let live_ids: Vec<String> = db::engines(&mut tx).await?.into_iter().filter(|e| !dead.iter().any(|d| d.id == e.id)).map(|e| e.id).collect();
+    let dead: Vec<db::EngineRow> = engines
+        .into_iter()
+        .filter(|e| {
+            !ProcessId {
+                pid: e.pid,
+                start: e.proc_start,
+            }
+            .is_alive()
+        })
+        .collect();
+    let live_ids: Vec<String> = db::engines(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|e| !dead.iter().any(|d| d.id == e.id))
+        .map(|e| e.id)
+        .collect();
     for execution in db::unfinished_executions(&mut tx).await? {
-        let owner_alive = execution.owner.as_ref().is_some_and(|owner| live_ids.contains(owner));
+        let owner_alive = execution
+            .owner
+            .as_ref()
+            .is_some_and(|owner| live_ids.contains(owner));
         if owner_alive {
             continue;
         }
@@ -355,7 +477,9 @@ async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
             .and_then(|owner| dead.iter().find(|d| &d.id == owner))
             .map(|d| d.pid.to_string())
             .unwrap_or_else(|| "unknown".to_owned());
-        let why = format!("Interrupted: the Pipewright process running this execution (pid {pid}) ended before it finished");
+        let why = format!(
+            "Interrupted: the Pipewright process running this execution (pid {pid}) ended before it finished"
+        );
         settle_interrupted(&mut tx, inner, &execution, &why).await?;
     }
     for engine in &dead {
@@ -377,9 +501,16 @@ async fn apply_stop_requests(inner: &Inner) -> Result<()> {
     if drivers.is_empty() {
         return Ok(());
     }
-    let mut conn = inner.store.pool().acquire().await.map_err(db::Error::from)?;
+    let mut conn = inner
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(db::Error::from)?;
     for (id, handle) in drivers.iter_mut() {
-        let Some(execution) = db::execution(&mut conn, id).await? else { continue };
+        let Some(execution) = db::execution(&mut conn, id).await? else {
+            continue;
+        };
         let mode = match execution.stop_mode.as_deref() {
             Some("abandon") => StopMode::Abandon,
             Some(_) => StopMode::Wait,

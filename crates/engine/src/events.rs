@@ -62,7 +62,12 @@ pub struct Subject<'a> {
 }
 
 /// The whole EventBridge envelope.
-pub fn envelope(detail_type: &str, subject: &Subject<'_>, time_rfc3339: &str, detail: Value) -> Value {
+pub fn envelope(
+    detail_type: &str,
+    subject: &Subject<'_>,
+    time_rfc3339: &str,
+    detail: Value,
+) -> Value {
     json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),

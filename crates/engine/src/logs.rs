@@ -141,7 +141,10 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Message>) {
         }
         if !batch.is_empty() {
             if let Err(error) = write(&store, &batch).await {
-                eprintln!("pipewright: could not store {} log lines: {error}", batch.len());
+                eprintln!(
+                    "pipewright: could not store {} log lines: {error}",
+                    batch.len()
+                );
             }
             batch.clear();
         }

@@ -35,24 +35,35 @@ pub struct ActionPlan {
 pub enum OnFailure {
     Fail,
     /// Retry the stage automatically, once, with the given mode.
-    Retry { all_actions: bool },
+    Retry {
+        all_actions: bool,
+    },
     /// Fail the execution and ask for a rollback of the stage.
     Rollback,
 }
 
 impl Plan {
     pub fn new(pipeline: &PipelineDeclaration) -> Plan {
-        Plan { stages: pipeline.stages.iter().map(StagePlan::new).collect() }
+        Plan {
+            stages: pipeline.stages.iter().map(StagePlan::new).collect(),
+        }
     }
 }
 
 impl StagePlan {
     fn new(stage: &Stage) -> StagePlan {
-        let groups = stage.run_order_groups().into_iter().map(|(_, members)| members).collect();
+        let groups = stage
+            .run_order_groups()
+            .into_iter()
+            .map(|(_, members)| members)
+            .collect();
         let actions = stage
             .actions
             .iter()
-            .map(|action| ActionPlan { name: action.name.clone(), is_approval: action.is_manual_approval() })
+            .map(|action| ActionPlan {
+                name: action.name.clone(),
+                is_approval: action.is_manual_approval(),
+            })
             .collect();
         let on_failure = match stage.on_failure.as_ref().and_then(|f| f.result.as_ref()) {
             Some(StageFailureResult::Retry) => {
@@ -61,12 +72,19 @@ impl StagePlan {
                     .as_ref()
                     .and_then(|f| f.retry_configuration.as_ref())
                     .and_then(|r| r.retry_mode.as_ref());
-                OnFailure::Retry { all_actions: mode == Some(&RetryMode::AllActions) }
+                OnFailure::Retry {
+                    all_actions: mode == Some(&RetryMode::AllActions),
+                }
             }
             Some(StageFailureResult::Rollback) => OnFailure::Rollback,
             _ => OnFailure::Fail,
         };
-        StagePlan { name: stage.name.clone(), groups, actions, on_failure }
+        StagePlan {
+            name: stage.name.clone(),
+            groups,
+            actions,
+            on_failure,
+        }
     }
 }
 
@@ -85,11 +103,20 @@ pub enum Input {
     /// The scheduler let the execution into the stage it waited for.
     StageEntered(usize),
     /// A newer execution took this one's place at a stage (SUPERSEDED mode).
-    Superseded { by: String },
-    ActionFinished { stage: usize, action: usize, status: ActionStatus },
+    Superseded {
+        by: String,
+    },
+    ActionFinished {
+        stage: usize,
+        action: usize,
+        status: ActionStatus,
+    },
     Stop(StopMode),
     /// Resume a failed or stopped execution at `stage` (RetryStageExecution).
-    Retry { stage: usize, all_actions: bool },
+    Retry {
+        stage: usize,
+        all_actions: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,13 +125,27 @@ pub enum Effect {
     WaitForStage(usize),
     /// The execution no longer waits for a stage (it was stopped or superseded while waiting).
     StopWaiting,
-    StageStatus { stage: usize, status: StageStatus },
-    RunAction { stage: usize, action: usize },
+    StageStatus {
+        stage: usize,
+        status: StageStatus,
+    },
+    RunAction {
+        stage: usize,
+        action: usize,
+    },
     /// Kill the action's processes and record it Abandoned.
-    AbandonAction { stage: usize, action: usize },
-    ExecutionStatus { status: ExecutionStatus, summary: Option<String> },
+    AbandonAction {
+        stage: usize,
+        action: usize,
+    },
+    ExecutionStatus {
+        status: ExecutionStatus,
+        summary: Option<String>,
+    },
     /// The stage failed and its declaration asks for a rollback.
-    Rollback { stage: usize },
+    Rollback {
+        stage: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,14 +180,29 @@ impl Machine {
         let stages = plan
             .stages
             .iter()
-            .map(|stage| StageState { actions: vec![None; stage.actions.len()], ..Default::default() })
+            .map(|stage| StageState {
+                actions: vec![None; stage.actions.len()],
+                ..Default::default()
+            })
             .collect();
-        Machine { plan, status: ExecutionStatus::InProgress, cursor: Cursor::NotStarted, stop: None, stages, pending_retry: None }
+        Machine {
+            plan,
+            status: ExecutionStatus::InProgress,
+            cursor: Cursor::NotStarted,
+            stop: None,
+            stages,
+            pending_retry: None,
+        }
     }
 
     /// A machine for an execution that ended Failed or Stopped at `stage`, with the statuses its
     /// actions ended with, ready for an `Input::Retry`.
-    pub fn ended_at(plan: Plan, status: ExecutionStatus, stage: usize, actions: Vec<Option<ActionStatus>>) -> Machine {
+    pub fn ended_at(
+        plan: Plan,
+        status: ExecutionStatus,
+        stage: usize,
+        actions: Vec<Option<ActionStatus>>,
+    ) -> Machine {
         let mut machine = Machine::new(plan);
         machine.status = status;
         machine.cursor = Cursor::Done;
@@ -200,20 +256,34 @@ impl Machine {
             Input::Superseded { by } => {
                 if matches!(self.cursor, Cursor::Waiting(_)) {
                     effects.push(Effect::StopWaiting);
-                    self.finish(ExecutionStatus::Superseded, Some(format!("Superseded by execution {by}")), &mut effects);
+                    self.finish(
+                        ExecutionStatus::Superseded,
+                        Some(format!("Superseded by execution {by}")),
+                        &mut effects,
+                    );
                 }
             }
-            Input::ActionFinished { stage, action, status } => self.action_finished(stage, action, status, &mut effects),
+            Input::ActionFinished {
+                stage,
+                action,
+                status,
+            } => self.action_finished(stage, action, status, &mut effects),
             Input::Stop(mode) => self.stop(mode, &mut effects),
             Input::Retry { stage, all_actions } => {
                 if self.cursor == Cursor::Done
-                    && matches!(self.status, ExecutionStatus::Failed | ExecutionStatus::Stopped)
+                    && matches!(
+                        self.status,
+                        ExecutionStatus::Failed | ExecutionStatus::Stopped
+                    )
                     && stage < self.stages.len()
                 {
                     self.status = ExecutionStatus::InProgress;
                     self.stop = None;
                     self.pending_retry = Some(all_actions);
-                    effects.push(Effect::ExecutionStatus { status: ExecutionStatus::InProgress, summary: None });
+                    effects.push(Effect::ExecutionStatus {
+                        status: ExecutionStatus::InProgress,
+                        summary: None,
+                    });
                     self.wait_for(stage, &mut effects);
                 }
             }
@@ -242,7 +312,10 @@ impl Machine {
             None => {}
         }
         state.status = Some(StageStatus::InProgress);
-        effects.push(Effect::StageStatus { stage, status: StageStatus::InProgress });
+        effects.push(Effect::StageStatus {
+            stage,
+            status: StageStatus::InProgress,
+        });
         self.run_group_from(stage, 0, effects);
     }
 
@@ -250,8 +323,11 @@ impl Machine {
     fn run_group_from(&mut self, stage: usize, group: usize, effects: &mut Vec<Effect>) {
         let groups = &self.plan.stages[stage].groups;
         for (g, members) in groups.iter().enumerate().skip(group) {
-            let pending: Vec<usize> =
-                members.iter().copied().filter(|&a| self.stages[stage].actions[a].is_none()).collect();
+            let pending: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&a| self.stages[stage].actions[a].is_none())
+                .collect();
             if pending.is_empty() {
                 continue;
             }
@@ -264,23 +340,47 @@ impl Machine {
         }
         // Every group is done and nothing failed: the stage succeeded.
         self.stages[stage].status = Some(StageStatus::Succeeded);
-        effects.push(Effect::StageStatus { stage, status: StageStatus::Succeeded });
+        effects.push(Effect::StageStatus {
+            stage,
+            status: StageStatus::Succeeded,
+        });
         self.wait_for(stage + 1, effects);
     }
 
-    fn action_finished(&mut self, stage: usize, action: usize, status: ActionStatus, effects: &mut Vec<Effect>) {
-        let Some(slot) = self.stages.get_mut(stage).and_then(|s| s.actions.get_mut(action)) else { return };
+    fn action_finished(
+        &mut self,
+        stage: usize,
+        action: usize,
+        status: ActionStatus,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(slot) = self
+            .stages
+            .get_mut(stage)
+            .and_then(|s| s.actions.get_mut(action))
+        else {
+            return;
+        };
         // An abandoned action's process may still report; the abandonment stands.
         if *slot != Some(ActionStatus::InProgress) {
             return;
         }
         *slot = Some(status);
-        let Cursor::Running { stage: running_stage, group } = self.cursor else { return };
+        let Cursor::Running {
+            stage: running_stage,
+            group,
+        } = self.cursor
+        else {
+            return;
+        };
         if running_stage != stage {
             return;
         }
         let members = &self.plan.stages[stage].groups[group];
-        let statuses: Vec<Option<ActionStatus>> = members.iter().map(|&a| self.stages[stage].actions[a]).collect();
+        let statuses: Vec<Option<ActionStatus>> = members
+            .iter()
+            .map(|&a| self.stages[stage].actions[a])
+            .collect();
         if statuses.contains(&Some(ActionStatus::InProgress)) {
             return;
         }
@@ -290,7 +390,10 @@ impl Machine {
             self.settle_stopped(stage, effects);
             return;
         }
-        if statuses.iter().any(|s| matches!(s, Some(ActionStatus::Failed | ActionStatus::Abandoned))) {
+        if statuses
+            .iter()
+            .any(|s| matches!(s, Some(ActionStatus::Failed | ActionStatus::Abandoned)))
+        {
             self.stage_failed(stage, effects);
         } else {
             self.run_group_from(stage, group + 1, effects);
@@ -301,7 +404,10 @@ impl Machine {
         let plan = &self.plan.stages[stage];
         let state = &mut self.stages[stage];
         state.status = Some(StageStatus::Failed);
-        effects.push(Effect::StageStatus { stage, status: StageStatus::Failed });
+        effects.push(Effect::StageStatus {
+            stage,
+            status: StageStatus::Failed,
+        });
         match plan.on_failure {
             OnFailure::Retry { all_actions } if !state.auto_retried => {
                 state.auto_retried = true;
@@ -310,12 +416,20 @@ impl Machine {
             }
             OnFailure::Rollback => {
                 let name = plan.name.clone();
-                self.finish(ExecutionStatus::Failed, Some(format!("Stage {name} failed")), effects);
+                self.finish(
+                    ExecutionStatus::Failed,
+                    Some(format!("Stage {name} failed")),
+                    effects,
+                );
                 effects.push(Effect::Rollback { stage });
             }
             _ => {
                 let name = plan.name.clone();
-                self.finish(ExecutionStatus::Failed, Some(format!("Stage {name} failed")), effects);
+                self.finish(
+                    ExecutionStatus::Failed,
+                    Some(format!("Stage {name} failed")),
+                    effects,
+                );
             }
         }
     }
@@ -325,7 +439,9 @@ impl Machine {
             return;
         }
         // A second stop may only escalate wait to abandon.
-        if self.stop == Some(StopMode::Abandon) || (self.stop == Some(StopMode::Wait) && mode == StopMode::Wait) {
+        if self.stop == Some(StopMode::Abandon)
+            || (self.stop == Some(StopMode::Wait) && mode == StopMode::Wait)
+        {
             return;
         }
         self.stop = Some(mode);
@@ -337,14 +453,23 @@ impl Machine {
             Cursor::Running { stage, .. } => {
                 if self.status != ExecutionStatus::Stopping {
                     self.status = ExecutionStatus::Stopping;
-                    effects.push(Effect::ExecutionStatus { status: ExecutionStatus::Stopping, summary: None });
+                    effects.push(Effect::ExecutionStatus {
+                        status: ExecutionStatus::Stopping,
+                        summary: None,
+                    });
                     self.stages[stage].status = Some(StageStatus::Stopping);
-                    effects.push(Effect::StageStatus { stage, status: StageStatus::Stopping });
+                    effects.push(Effect::StageStatus {
+                        stage,
+                        status: StageStatus::Stopping,
+                    });
                 }
                 for (s, a) in self.running() {
                     if mode == StopMode::Abandon || self.plan.stages[s].actions[a].is_approval {
                         self.stages[s].actions[a] = Some(ActionStatus::Abandoned);
-                        effects.push(Effect::AbandonAction { stage: s, action: a });
+                        effects.push(Effect::AbandonAction {
+                            stage: s,
+                            action: a,
+                        });
                     }
                 }
                 if self.running().is_empty() {
@@ -357,11 +482,19 @@ impl Machine {
 
     fn settle_stopped(&mut self, stage: usize, effects: &mut Vec<Effect>) {
         self.stages[stage].status = Some(StageStatus::Stopped);
-        effects.push(Effect::StageStatus { stage, status: StageStatus::Stopped });
+        effects.push(Effect::StageStatus {
+            stage,
+            status: StageStatus::Stopped,
+        });
         self.finish(ExecutionStatus::Stopped, None, effects);
     }
 
-    fn finish(&mut self, status: ExecutionStatus, summary: Option<String>, effects: &mut Vec<Effect>) {
+    fn finish(
+        &mut self,
+        status: ExecutionStatus,
+        summary: Option<String>,
+        effects: &mut Vec<Effect>,
+    ) {
         self.status = status;
         self.cursor = Cursor::Done;
         effects.push(Effect::ExecutionStatus { status, summary });
@@ -385,14 +518,21 @@ mod tests {
                     orders.dedup();
                     let groups = orders
                         .iter()
-                        .map(|order| (0..actions.len()).filter(|&a| actions[a].1 == *order).collect())
+                        .map(|order| {
+                            (0..actions.len())
+                                .filter(|&a| actions[a].1 == *order)
+                                .collect()
+                        })
                         .collect();
                     StagePlan {
                         name: format!("S{s}"),
                         groups,
                         actions: actions
                             .iter()
-                            .map(|(name, _)| ActionPlan { name: (*name).into(), is_approval: name.starts_with("approve") })
+                            .map(|(name, _)| ActionPlan {
+                                name: (*name).into(),
+                                is_approval: name.starts_with("approve"),
+                            })
                             .collect(),
                         on_failure: OnFailure::Fail,
                     }
@@ -412,7 +552,11 @@ mod tests {
     }
 
     fn finished(m: &mut Machine, stage: usize, action: usize, status: ActionStatus) -> Vec<Effect> {
-        m.handle(Input::ActionFinished { stage, action, status })
+        m.handle(Input::ActionFinished {
+            stage,
+            action,
+            status,
+        })
     }
 
     #[test]
@@ -425,8 +569,14 @@ mod tests {
         assert_eq!(runs(&finished(&mut m, 0, 2, Succeeded)), [(0, 0)]);
         assert_eq!(runs(&finished(&mut m, 0, 0, Succeeded)), [(0, 3)]);
         let effects = finished(&mut m, 0, 3, Succeeded);
-        assert!(effects.contains(&Effect::StageStatus { stage: 0, status: StageStatus::Succeeded }));
-        assert!(effects.contains(&Effect::ExecutionStatus { status: ExecutionStatus::Succeeded, summary: None }));
+        assert!(effects.contains(&Effect::StageStatus {
+            stage: 0,
+            status: StageStatus::Succeeded
+        }));
+        assert!(effects.contains(&Effect::ExecutionStatus {
+            status: ExecutionStatus::Succeeded,
+            summary: None
+        }));
         assert!(m.is_done());
     }
 
@@ -438,8 +588,14 @@ mod tests {
         let effects = finished(&mut m, 0, 0, Failed);
         assert!(effects.is_empty(), "b still runs: {effects:?}");
         let effects = finished(&mut m, 0, 1, Succeeded);
-        assert!(runs(&effects).is_empty(), "c must not start after a failure");
-        assert!(effects.contains(&Effect::StageStatus { stage: 0, status: StageStatus::Failed }));
+        assert!(
+            runs(&effects).is_empty(),
+            "c must not start after a failure"
+        );
+        assert!(effects.contains(&Effect::StageStatus {
+            stage: 0,
+            status: StageStatus::Failed
+        }));
         assert_eq!(m.status(), ExecutionStatus::Failed);
         assert!(!effects.contains(&Effect::WaitForStage(1)));
     }
@@ -451,7 +607,10 @@ mod tests {
         m.handle(Input::StageEntered(0));
         let effects = finished(&mut m, 0, 0, Succeeded);
         assert_eq!(effects.last(), Some(&Effect::WaitForStage(1)));
-        assert!(runs(&effects).is_empty(), "stage 1 starts only once entered");
+        assert!(
+            runs(&effects).is_empty(),
+            "stage 1 starts only once entered"
+        );
         assert_eq!(runs(&m.handle(Input::StageEntered(1))), [(1, 0)]);
     }
 
@@ -461,12 +620,22 @@ mod tests {
         m.handle(Input::Start);
         m.handle(Input::StageEntered(0));
         let effects = m.handle(Input::Stop(StopMode::Wait));
-        assert!(effects.contains(&Effect::ExecutionStatus { status: ExecutionStatus::Stopping, summary: None }));
-        assert!(!effects.iter().any(|e| matches!(e, Effect::AbandonAction { .. })));
+        assert!(effects.contains(&Effect::ExecutionStatus {
+            status: ExecutionStatus::Stopping,
+            summary: None
+        }));
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::AbandonAction { .. }))
+        );
         finished(&mut m, 0, 0, Succeeded);
         let effects = finished(&mut m, 0, 1, Succeeded);
         assert!(runs(&effects).is_empty());
-        assert!(effects.contains(&Effect::StageStatus { stage: 0, status: StageStatus::Stopped }));
+        assert!(effects.contains(&Effect::StageStatus {
+            stage: 0,
+            status: StageStatus::Stopped
+        }));
         assert_eq!(m.status(), ExecutionStatus::Stopped);
     }
 
@@ -477,7 +646,10 @@ mod tests {
         m.handle(Input::StageEntered(0));
         finished(&mut m, 0, 0, Succeeded);
         let effects = m.handle(Input::Stop(StopMode::Abandon));
-        assert!(effects.contains(&Effect::AbandonAction { stage: 0, action: 1 }));
+        assert!(effects.contains(&Effect::AbandonAction {
+            stage: 0,
+            action: 1
+        }));
         assert_eq!(m.status(), ExecutionStatus::Stopped);
         // The killed process reports afterwards; nothing changes.
         assert!(finished(&mut m, 0, 1, Failed).is_empty());
@@ -489,8 +661,14 @@ mod tests {
         m.handle(Input::Start);
         m.handle(Input::StageEntered(0));
         let effects = m.handle(Input::Stop(StopMode::Wait));
-        assert!(effects.contains(&Effect::AbandonAction { stage: 0, action: 0 }));
-        assert!(!effects.contains(&Effect::AbandonAction { stage: 0, action: 1 }));
+        assert!(effects.contains(&Effect::AbandonAction {
+            stage: 0,
+            action: 0
+        }));
+        assert!(!effects.contains(&Effect::AbandonAction {
+            stage: 0,
+            action: 1
+        }));
         assert_eq!(m.status(), ExecutionStatus::Stopping);
         finished(&mut m, 0, 1, Succeeded);
         assert_eq!(m.status(), ExecutionStatus::Stopped);
@@ -513,7 +691,10 @@ mod tests {
         finished(&mut m, 0, 0, Succeeded);
         finished(&mut m, 0, 1, Failed);
         assert_eq!(m.status(), ExecutionStatus::Failed);
-        let effects = m.handle(Input::Retry { stage: 0, all_actions: false });
+        let effects = m.handle(Input::Retry {
+            stage: 0,
+            all_actions: false,
+        });
         assert_eq!(effects.last(), Some(&Effect::WaitForStage(0)));
         assert_eq!(runs(&m.handle(Input::StageEntered(0))), [(0, 1)]);
         assert_eq!(runs(&finished(&mut m, 0, 1, Succeeded)), [(0, 2)]);
@@ -523,8 +704,16 @@ mod tests {
 
     #[test]
     fn retry_of_all_actions_reruns_the_whole_stage() {
-        let mut m = Machine::ended_at(plan(&[&[("a", 1), ("b", 1)]]), ExecutionStatus::Failed, 0, vec![Some(Succeeded), Some(Failed)]);
-        m.handle(Input::Retry { stage: 0, all_actions: true });
+        let mut m = Machine::ended_at(
+            plan(&[&[("a", 1), ("b", 1)]]),
+            ExecutionStatus::Failed,
+            0,
+            vec![Some(Succeeded), Some(Failed)],
+        );
+        m.handle(Input::Retry {
+            stage: 0,
+            all_actions: true,
+        });
         assert_eq!(runs(&m.handle(Input::StageEntered(0))), [(0, 0), (0, 1)]);
     }
 
@@ -559,7 +748,10 @@ mod tests {
         let mut m = Machine::new(plan(&[&[("a", 1)], &[("b", 1)]]));
         m.handle(Input::Start);
         m.handle(Input::StageEntered(0));
-        assert!(m.handle(Input::Superseded { by: "x".into() }).is_empty(), "a running stage is never superseded");
+        assert!(
+            m.handle(Input::Superseded { by: "x".into() }).is_empty(),
+            "a running stage is never superseded"
+        );
         finished(&mut m, 0, 0, Succeeded);
         m.handle(Input::Superseded { by: "x".into() });
         assert_eq!(m.status(), ExecutionStatus::Superseded);

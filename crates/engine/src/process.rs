@@ -94,8 +94,14 @@ pub async fn run(
     let mut child = command.spawn()?;
     let pid = i64::from(child.id().unwrap_or_default());
     started(ProcessId::of(pid).unwrap_or(ProcessId { pid, start: 0 }));
-    let stdout = child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), Stream::Stdout)));
-    let stderr = child.stderr.take().map(|err| tokio::spawn(pump(err, log.clone(), Stream::Stderr)));
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| tokio::spawn(pump(out, log.clone(), Stream::Stdout)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|err| tokio::spawn(pump(err, log.clone(), Stream::Stderr)));
     let deadline = async {
         match spec.timeout {
             Some(limit) => tokio::time::sleep(limit).await,
@@ -132,9 +138,10 @@ async fn pump(reader: impl AsyncRead + Unpin, log: ActionLog, stream: Stream) {
             Ok(Some(line)) => log.line(stream, line),
             Ok(None) => break,
             // Output that is not UTF-8 is logged lossily rather than lost.
-            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
-                log.line(stream, "<a line of output that is not UTF-8 was skipped>".to_owned())
-            }
+            Err(error) if error.kind() == std::io::ErrorKind::InvalidData => log.line(
+                stream,
+                "<a line of output that is not UTF-8 was skipped>".to_owned(),
+            ),
             Err(_) => break,
         }
     }

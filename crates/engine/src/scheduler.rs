@@ -37,28 +37,59 @@ pub fn decide(
     waiters: &[Waiter],
     me: &str,
 ) -> Decision {
-    let wait = Decision { entry: Entry::Wait, supersede: Vec::new() };
+    let wait = Decision {
+        entry: Entry::Wait,
+        supersede: Vec::new(),
+    };
     match mode {
         ExecutionMode::Parallel => {
             // PARALLEL executions are independent: only a disabled transition holds them back.
-            Decision { entry: if transition_enabled { Entry::Enter } else { Entry::Wait }, supersede: Vec::new() }
+            Decision {
+                entry: if transition_enabled {
+                    Entry::Enter
+                } else {
+                    Entry::Wait
+                },
+                supersede: Vec::new(),
+            }
         }
         ExecutionMode::Queued => {
-            let first = waiters.iter().min_by_key(|w| w.since_seq).map(|w| w.execution_id.as_str());
+            let first = waiters
+                .iter()
+                .min_by_key(|w| w.since_seq)
+                .map(|w| w.execution_id.as_str());
             if transition_enabled && !occupied && first == Some(me) {
-                Decision { entry: Entry::Enter, supersede: Vec::new() }
+                Decision {
+                    entry: Entry::Enter,
+                    supersede: Vec::new(),
+                }
             } else {
                 wait
             }
         }
         // SUPERSEDED, and any spelling validation already reported: the newest waiter survives.
         _ => {
-            let Some(newest) = waiters.iter().max_by_key(|w| w.execution_seq) else { return wait };
+            let Some(newest) = waiters.iter().max_by_key(|w| w.execution_seq) else {
+                return wait;
+            };
             if newest.execution_id != me {
-                return Decision { entry: Entry::Superseded { by: newest.execution_id.clone() }, supersede: Vec::new() };
+                return Decision {
+                    entry: Entry::Superseded {
+                        by: newest.execution_id.clone(),
+                    },
+                    supersede: Vec::new(),
+                };
             }
-            let supersede = waiters.iter().filter(|w| w.execution_id != me).map(|w| w.execution_id.clone()).collect();
-            let entry = if transition_enabled && !occupied { Entry::Enter } else { Entry::Wait };
+            let supersede = waiters
+                .iter()
+                .filter(|w| w.execution_id != me)
+                .map(|w| w.execution_id.clone())
+                .collect();
+            let entry = if transition_enabled && !occupied {
+                Entry::Enter
+            } else {
+                Entry::Wait
+            };
             Decision { entry, supersede }
         }
     }
@@ -69,28 +100,52 @@ mod tests {
     use super::*;
 
     fn w(id: &str, execution_seq: i64, since_seq: i64) -> Waiter {
-        Waiter { execution_id: id.into(), execution_seq, since_seq }
+        Waiter {
+            execution_id: id.into(),
+            execution_seq,
+            since_seq,
+        }
     }
 
     #[test]
     fn superseded_mode_newest_waiter_replaces_older_ones() {
         let waiters = [w("old", 1, 1), w("new", 2, 2)];
         let d = decide(&ExecutionMode::Superseded, true, true, &waiters, "new");
-        assert_eq!(d, Decision { entry: Entry::Wait, supersede: vec!["old".into()] });
+        assert_eq!(
+            d,
+            Decision {
+                entry: Entry::Wait,
+                supersede: vec!["old".into()]
+            }
+        );
         let d = decide(&ExecutionMode::Superseded, true, true, &waiters, "old");
         assert_eq!(d.entry, Entry::Superseded { by: "new".into() });
     }
 
     #[test]
     fn superseded_mode_enters_a_free_stage() {
-        let d = decide(&ExecutionMode::Superseded, true, false, &[w("a", 1, 1)], "a");
+        let d = decide(
+            &ExecutionMode::Superseded,
+            true,
+            false,
+            &[w("a", 1, 1)],
+            "a",
+        );
         assert_eq!(d.entry, Entry::Enter);
     }
 
     #[test]
     fn a_disabled_transition_holds_every_mode() {
-        for mode in [ExecutionMode::Superseded, ExecutionMode::Queued, ExecutionMode::Parallel] {
-            assert_eq!(decide(&mode, false, false, &[w("a", 1, 1)], "a").entry, Entry::Wait, "{mode}");
+        for mode in [
+            ExecutionMode::Superseded,
+            ExecutionMode::Queued,
+            ExecutionMode::Parallel,
+        ] {
+            assert_eq!(
+                decide(&mode, false, false, &[w("a", 1, 1)], "a").entry,
+                Entry::Wait,
+                "{mode}"
+            );
         }
     }
 
@@ -98,13 +153,35 @@ mod tests {
     fn queued_mode_enters_in_arrival_order_and_supersedes_nothing() {
         let waiters = [w("second", 1, 5), w("first", 2, 4)];
         let d = decide(&ExecutionMode::Queued, true, false, &waiters, "second");
-        assert_eq!(d, Decision { entry: Entry::Wait, supersede: vec![] });
-        assert_eq!(decide(&ExecutionMode::Queued, true, false, &waiters, "first").entry, Entry::Enter);
-        assert_eq!(decide(&ExecutionMode::Queued, true, true, &waiters, "first").entry, Entry::Wait);
+        assert_eq!(
+            d,
+            Decision {
+                entry: Entry::Wait,
+                supersede: vec![]
+            }
+        );
+        assert_eq!(
+            decide(&ExecutionMode::Queued, true, false, &waiters, "first").entry,
+            Entry::Enter
+        );
+        assert_eq!(
+            decide(&ExecutionMode::Queued, true, true, &waiters, "first").entry,
+            Entry::Wait
+        );
     }
 
     #[test]
     fn parallel_mode_ignores_occupants() {
-        assert_eq!(decide(&ExecutionMode::Parallel, true, true, &[w("a", 1, 1), w("b", 2, 2)], "a").entry, Entry::Enter);
+        assert_eq!(
+            decide(
+                &ExecutionMode::Parallel,
+                true,
+                true,
+                &[w("a", 1, 1), w("b", 2, 2)],
+                "a"
+            )
+            .entry,
+            Entry::Enter
+        );
     }
 }

@@ -71,17 +71,26 @@ impl LocalSettings {
     /// Parses settings text; relative paths are made absolute against `base_dir` (the settings
     /// file's directory) so the stored settings work from any working directory.
     pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Self, SettingsError> {
-        let error = |message: String| SettingsError { file: file.to_owned(), message };
+        let error = |message: String| SettingsError {
+            file: file.to_owned(),
+            message,
+        };
         let mut settings: LocalSettings = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| error(e.to_string()))?
         } else {
-            serde_saphyr::from_str(text).map_err(|e| error(e.to_string().lines().next().unwrap_or_default().to_owned()))?
+            serde_saphyr::from_str(text)
+                .map_err(|e| error(e.to_string().lines().next().unwrap_or_default().to_owned()))?
         };
         for (key, action) in &mut settings.actions {
             if !key.contains('/') {
-                return Err(error(format!("'{key}' should name an action as Stage/Action")));
+                return Err(error(format!(
+                    "'{key}' should name an action as Stage/Action"
+                )));
             }
-            for path in [&mut action.path, &mut action.buildspec].into_iter().flatten() {
+            for path in [&mut action.path, &mut action.buildspec]
+                .into_iter()
+                .flatten()
+            {
                 if path.is_relative() {
                     *path = base_dir.join(&*path);
                 }
@@ -101,14 +110,30 @@ mod tests {
 
     #[test]
     fn relative_paths_resolve_against_the_settings_file() {
-        let s = LocalSettings::parse("actions:\n  Source/App: {path: ../repo}\n", "x.yaml", Path::new("/home/me/p"))
-            .expect("parses");
-        assert_eq!(s.action("Source", "App").and_then(|a| a.path.clone()), Some(PathBuf::from("/home/me/p/../repo")));
+        let s = LocalSettings::parse(
+            "actions:\n  Source/App: {path: ../repo}\n",
+            "x.yaml",
+            Path::new("/home/me/p"),
+        )
+        .expect("parses");
+        assert_eq!(
+            s.action("Source", "App").and_then(|a| a.path.clone()),
+            Some(PathBuf::from("/home/me/p/../repo"))
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_action_names_are_errors() {
-        assert!(LocalSettings::parse("actions:\n  Source/App: {pth: x}\n", "x.yaml", Path::new("/")).is_err());
-        assert!(LocalSettings::parse("actions:\n  App: {path: x}\n", "x.yaml", Path::new("/")).is_err());
+        assert!(
+            LocalSettings::parse(
+                "actions:\n  Source/App: {pth: x}\n",
+                "x.yaml",
+                Path::new("/")
+            )
+            .is_err()
+        );
+        assert!(
+            LocalSettings::parse("actions:\n  App: {path: x}\n", "x.yaml", Path::new("/")).is_err()
+        );
     }
 }

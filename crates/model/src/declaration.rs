@@ -42,7 +42,9 @@ pub struct PipelineDeclaration {
 impl PipelineDeclaration {
     /// SUPERSEDED when the declaration does not say, as on AWS.
     pub fn execution_mode(&self) -> ExecutionMode {
-        self.execution_mode.clone().unwrap_or(ExecutionMode::Superseded)
+        self.execution_mode
+            .clone()
+            .unwrap_or(ExecutionMode::Superseded)
     }
 
     /// V1 when the declaration does not say, as on AWS.

@@ -73,20 +73,31 @@ impl LoadError {
             out.push_str(&format!("line {line}, column {column}: "));
         }
         if let Some(path) = &self.path {
-            out.push_str(&format!("at {}: ", if path.is_empty() { "/" } else { path }));
+            out.push_str(&format!(
+                "at {}: ",
+                if path.is_empty() { "/" } else { path }
+            ));
         }
         out.push_str(&self.message);
         out
     }
 
     fn message(message: impl Into<String>) -> Self {
-        LoadError { line: None, column: None, path: None, message: message.into() }
+        LoadError {
+            line: None,
+            column: None,
+            path: None,
+            message: message.into(),
+        }
     }
 }
 
 impl PipelineDocument {
     pub fn from_declaration(pipeline: PipelineDeclaration) -> Self {
-        PipelineDocument { shape: DocumentShape::Bare, pipeline }
+        PipelineDocument {
+            shape: DocumentShape::Bare,
+            pipeline,
+        }
     }
 
     /// Reads a pipeline from text in the given format, in any of the three shapes.
@@ -124,10 +135,16 @@ impl PipelineDocument {
             // The declaration is the source of truth from here on; keep a placeholder so the
             // key keeps its position on save.
             top_level.insert("pipeline".to_owned(), Value::Null);
-            Ok(PipelineDocument { shape: DocumentShape::Wrapped { top_level }, pipeline })
+            Ok(PipelineDocument {
+                shape: DocumentShape::Wrapped { top_level },
+                pipeline,
+            })
         } else {
             let pipeline = declaration_from_value(Value::Object(top), "")?;
-            Ok(PipelineDocument { shape: DocumentShape::Bare, pipeline })
+            Ok(PipelineDocument {
+                shape: DocumentShape::Bare,
+                pipeline,
+            })
         }
     }
 
@@ -156,7 +173,11 @@ impl PipelineDocument {
             DocumentShape::Wrapped { top_level } => {
                 let mut out = serde_json::Map::new();
                 for (key, value) in top_level {
-                    let value = if key == "pipeline" { declaration.clone() } else { value.clone() };
+                    let value = if key == "pipeline" {
+                        declaration.clone()
+                    } else {
+                        value.clone()
+                    };
                     out.insert(key.clone(), value);
                 }
                 Value::Object(out)
@@ -293,11 +314,19 @@ mod tests {
 
     #[test]
     fn get_pipeline_shape_keeps_metadata_aside() {
-        let text = format!(r#"{{"pipeline": {BARE}, "metadata": {{"pipelineArn": "arn", "created": 1.5}}}}"#);
+        let text = format!(
+            r#"{{"pipeline": {BARE}, "metadata": {{"pipelineArn": "arn", "created": 1.5}}}}"#
+        );
         let doc = PipelineDocument::parse(&text, Format::Json).expect("parses");
         assert_eq!(doc.pipeline.name, "p");
-        assert_eq!(doc.metadata().and_then(|m| m.get("pipelineArn")), Some(&Value::from("arn")));
-        assert_eq!(doc.to_value(), serde_json::from_str::<Value>(&text).expect("json"));
+        assert_eq!(
+            doc.metadata().and_then(|m| m.get("pipelineArn")),
+            Some(&Value::from("arn"))
+        );
+        assert_eq!(
+            doc.to_value(),
+            serde_json::from_str::<Value>(&text).expect("json")
+        );
     }
 
     #[test]
@@ -310,8 +339,9 @@ mod tests {
 
     #[test]
     fn syntax_error_has_line_and_column() {
-        let error = PipelineDocument::parse("{\n  \"name\": \"p\",\n  \"stages\": [,]\n}", Format::Json)
-            .expect_err("bad json");
+        let error =
+            PipelineDocument::parse("{\n  \"name\": \"p\",\n  \"stages\": [,]\n}", Format::Json)
+                .expect_err("bad json");
         assert_eq!((error.line, error.column), (Some(3), Some(14)));
     }
 

@@ -11,6 +11,8 @@ pub mod validate;
 pub mod variables;
 
 pub use declaration::*;
-pub use document::{DocumentShape, Format, LoadError, MAX_DOCUMENT_BYTES, PipelineDocument, render};
+pub use document::{
+    DocumentShape, Format, LoadError, MAX_DOCUMENT_BYTES, PipelineDocument, render,
+};
 pub use validate::{Diagnostic, Severity, validate};
 pub mod buildspec;

@@ -44,7 +44,13 @@ impl Diagnostic {
         path: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        Diagnostic { severity, code, path: path.into(), message: message.into(), hint: None }
+        Diagnostic {
+            severity,
+            code,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -56,13 +62,17 @@ impl Diagnostic {
 /// CodePipeline's pattern for pipeline, stage, action and artifact names.
 fn name_is_valid(name: &str) -> bool {
     (1..=100).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_'))
 }
 
 /// Namespaces and variable names allow no dot.
 fn identifier_is_valid(name: &str) -> bool {
     (1..=100).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '-' | '_'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '-' | '_'))
 }
 
 const MAX_ACTIONS_PER_STAGE: usize = 50;
@@ -72,7 +82,10 @@ pub const APPROVAL_TIMEOUT_MINUTES: std::ops::RangeInclusive<u32> = 5..=86_400;
 
 /// Every problem in `pipeline`, in document order.
 pub fn validate(pipeline: &PipelineDeclaration) -> Vec<Diagnostic> {
-    let mut check = Checker { out: Vec::new(), pipeline };
+    let mut check = Checker {
+        out: Vec::new(),
+        pipeline,
+    };
     check.pipeline();
     check.out
 }
@@ -97,7 +110,8 @@ impl Producer {
 
 impl Checker<'_> {
     fn push(&mut self, severity: Severity, code: &'static str, path: String, message: String) {
-        self.out.push(Diagnostic::new(severity, code, path, message));
+        self.out
+            .push(Diagnostic::new(severity, code, path, message));
     }
 
     fn push_hint(
@@ -108,7 +122,8 @@ impl Checker<'_> {
         message: String,
         hint: &str,
     ) {
-        self.out.push(Diagnostic::new(severity, code, path, message).with_hint(hint));
+        self.out
+            .push(Diagnostic::new(severity, code, path, message).with_hint(hint));
     }
 
     fn pipeline(&mut self) {
@@ -119,7 +134,8 @@ impl Checker<'_> {
                 Severity::Aws,
                 "missing-role-arn",
                 "/roleArn".into(),
-                "the pipeline has no roleArn; AWS requires the service role CodePipeline assumes".into(),
+                "the pipeline has no roleArn; AWS requires the service role CodePipeline assumes"
+                    .into(),
                 "add \"roleArn\": \"arn:aws:iam::ACCOUNT:role/NAME\"",
             );
         }
@@ -138,21 +154,42 @@ impl Checker<'_> {
             ),
             _ => {}
         }
-        self.known_enum("/executionMode", p.execution_mode.as_ref().map(|m| (m.is_known(), m.as_str(), ExecutionMode::KNOWN)));
-        self.known_enum("/pipelineType", p.pipeline_type.as_ref().map(|t| (t.is_known(), t.as_str(), PipelineType::KNOWN)));
+        self.known_enum(
+            "/executionMode",
+            p.execution_mode
+                .as_ref()
+                .map(|m| (m.is_known(), m.as_str(), ExecutionMode::KNOWN)),
+        );
+        self.known_enum(
+            "/pipelineType",
+            p.pipeline_type
+                .as_ref()
+                .map(|t| (t.is_known(), t.as_str(), PipelineType::KNOWN)),
+        );
         let v2 = p.pipeline_type() == PipelineType::V2;
-        if !v2 && matches!(p.execution_mode, Some(ExecutionMode::Queued | ExecutionMode::Parallel)) {
+        if !v2
+            && matches!(
+                p.execution_mode,
+                Some(ExecutionMode::Queued | ExecutionMode::Parallel)
+            )
+        {
             self.needs_v2("/executionMode", "QUEUED and PARALLEL execution modes");
         }
         self.pipeline_variables(v2);
         if p.stages.is_empty() {
-            self.push(Severity::Error, "no-stages", "/stages".into(), "the pipeline has no stages".into());
+            self.push(
+                Severity::Error,
+                "no-stages",
+                "/stages".into(),
+                "the pipeline has no stages".into(),
+            );
         } else if p.stages.len() < 2 {
             self.push_hint(
                 Severity::Aws,
                 "too-few-stages",
                 "/stages".into(),
-                "AWS requires at least two stages; this one-stage pipeline runs only locally".into(),
+                "AWS requires at least two stages; this one-stage pipeline runs only locally"
+                    .into(),
                 "add a stage after the source stage",
             );
         }
@@ -228,7 +265,10 @@ impl Checker<'_> {
         // Producers are collected first so that "produced later" can be told from "never produced".
         for (s, stage) in p.stages.iter().enumerate() {
             for action in &stage.actions {
-                let here = Producer { stage: s, run_order: action.run_order() };
+                let here = Producer {
+                    stage: s,
+                    run_order: action.run_order(),
+                };
                 for output in action.outputs() {
                     artifacts.entry(output.name.as_str()).or_insert(here);
                 }
@@ -271,7 +311,10 @@ impl Checker<'_> {
                         Severity::Error,
                         "duplicate-action-name",
                         format!("{apath}/name"),
-                        format!("the stage '{}' already has an action named '{}'", stage.name, action.name),
+                        format!(
+                            "the stage '{}' already has an action named '{}'",
+                            stage.name, action.name
+                        ),
                     );
                 }
                 self.action(&apath, s, stage, action, v2, &artifacts, &namespaces);
@@ -281,7 +324,10 @@ impl Checker<'_> {
                             Severity::Error,
                             "duplicate-output-artifact",
                             format!("{apath}/outputArtifacts/{o}/name"),
-                            format!("another action already outputs an artifact named '{}'", output.name),
+                            format!(
+                                "another action already outputs an artifact named '{}'",
+                                output.name
+                            ),
                         );
                     }
                 }
@@ -300,17 +346,44 @@ impl Checker<'_> {
     }
 
     fn stage_conditions(&mut self, path: &str, stage: &Stage, v2: bool) {
-        let has_conditions = stage.before_entry.as_ref().and_then(|c| c.conditions.as_ref()).is_some()
-            || stage.on_success.as_ref().and_then(|c| c.conditions.as_ref()).is_some()
-            || stage.on_failure.as_ref().and_then(|c| c.conditions.as_ref()).is_some();
+        let has_conditions = stage
+            .before_entry
+            .as_ref()
+            .and_then(|c| c.conditions.as_ref())
+            .is_some()
+            || stage
+                .on_success
+                .as_ref()
+                .and_then(|c| c.conditions.as_ref())
+                .is_some()
+            || stage
+                .on_failure
+                .as_ref()
+                .and_then(|c| c.conditions.as_ref())
+                .is_some();
         if has_conditions && !v2 {
             self.needs_v2(path, "stage conditions");
         }
-        let Some(on_failure) = &stage.on_failure else { return };
+        let Some(on_failure) = &stage.on_failure else {
+            return;
+        };
         let fpath = format!("{path}/onFailure");
-        self.known_enum(&format!("{fpath}/result"), on_failure.result.as_ref().map(|r| (r.is_known(), r.as_str(), StageFailureResult::KNOWN)));
-        if let Some(mode) = on_failure.retry_configuration.as_ref().and_then(|r| r.retry_mode.as_ref()) {
-            self.known_enum(&format!("{fpath}/retryConfiguration/retryMode"), Some((mode.is_known(), mode.as_str(), crate::RetryMode::KNOWN)));
+        self.known_enum(
+            &format!("{fpath}/result"),
+            on_failure
+                .result
+                .as_ref()
+                .map(|r| (r.is_known(), r.as_str(), StageFailureResult::KNOWN)),
+        );
+        if let Some(mode) = on_failure
+            .retry_configuration
+            .as_ref()
+            .and_then(|r| r.retry_mode.as_ref())
+        {
+            self.known_enum(
+                &format!("{fpath}/retryConfiguration/retryMode"),
+                Some((mode.is_known(), mode.as_str(), crate::RetryMode::KNOWN)),
+            );
         }
         if on_failure.result == Some(StageFailureResult::Rollback)
             && self.pipeline.execution_mode() == ExecutionMode::Parallel
@@ -323,17 +396,29 @@ impl Checker<'_> {
             );
         }
         if on_failure.result == Some(StageFailureResult::Retry)
-            && on_failure.conditions.as_ref().is_some_and(|c| !c.is_empty())
+            && on_failure
+                .conditions
+                .as_ref()
+                .is_some_and(|c| !c.is_empty())
         {
             self.push(
                 Severity::Error,
                 "retry-with-conditions",
                 format!("{fpath}/conditions"),
-                "automatic retry (result RETRY) cannot be combined with onFailure conditions".into(),
+                "automatic retry (result RETRY) cannot be combined with onFailure conditions"
+                    .into(),
             );
         }
-        if on_failure.result.as_ref().is_some_and(|r| *r != StageFailureResult::Fail) && !v2 {
-            self.needs_v2(&format!("{fpath}/result"), "stage onFailure results other than FAIL");
+        if on_failure
+            .result
+            .as_ref()
+            .is_some_and(|r| *r != StageFailureResult::Fail)
+            && !v2
+        {
+            self.needs_v2(
+                &format!("{fpath}/result"),
+                "stage onFailure results other than FAIL",
+            );
         }
     }
 
@@ -350,8 +435,22 @@ impl Checker<'_> {
     ) {
         self.name(format!("{path}/name"), "action", &action.name);
         let type_id = &action.action_type_id;
-        self.known_enum(&format!("{path}/actionTypeId/category"), Some((type_id.category.is_known(), type_id.category.as_str(), ActionCategory::KNOWN)));
-        self.known_enum(&format!("{path}/actionTypeId/owner"), Some((type_id.owner.is_known(), type_id.owner.as_str(), crate::ActionOwner::KNOWN)));
+        self.known_enum(
+            &format!("{path}/actionTypeId/category"),
+            Some((
+                type_id.category.is_known(),
+                type_id.category.as_str(),
+                ActionCategory::KNOWN,
+            )),
+        );
+        self.known_enum(
+            &format!("{path}/actionTypeId/owner"),
+            Some((
+                type_id.owner.is_known(),
+                type_id.owner.as_str(),
+                crate::ActionOwner::KNOWN,
+            )),
+        );
         if let Some(order) = action.run_order
             && !(1..=999).contains(&order)
         {
@@ -368,7 +467,10 @@ impl Checker<'_> {
                 Severity::Aws,
                 "first-stage-not-source",
                 format!("{path}/actionTypeId/category"),
-                format!("AWS accepts only Source actions in the first stage; '{}' is {}", action.name, type_id.category),
+                format!(
+                    "AWS accepts only Source actions in the first stage; '{}' is {}",
+                    action.name, type_id.category
+                ),
                 "move this action to a later stage, or run the pipeline locally only",
             );
         }
@@ -377,11 +479,16 @@ impl Checker<'_> {
                 Severity::Aws,
                 "source-after-first-stage",
                 format!("{path}/actionTypeId/category"),
-                format!("AWS accepts Source actions only in the first stage; '{}' is in '{}'", action.name, stage.name),
+                format!(
+                    "AWS accepts Source actions only in the first stage; '{}' is in '{}'",
+                    action.name, stage.name
+                ),
             );
         }
         if let Some(namespace) = &action.namespace
-            && (!identifier_is_valid(namespace) || namespace == PIPELINE_NAMESPACE || namespace == CODEPIPELINE_NAMESPACE)
+            && (!identifier_is_valid(namespace)
+                || namespace == PIPELINE_NAMESPACE
+                || namespace == CODEPIPELINE_NAMESPACE)
         {
             self.push(
                 Severity::Error,
@@ -390,7 +497,10 @@ impl Checker<'_> {
                 format!("'{namespace}' cannot be used as a namespace"),
             );
         }
-        let here = Producer { stage: s, run_order: action.run_order() };
+        let here = Producer {
+            stage: s,
+            run_order: action.run_order(),
+        };
         for (i, input) in action.inputs().iter().enumerate() {
             let ipath = format!("{path}/inputArtifacts/{i}");
             match artifacts.get(input.name.as_str()) {
@@ -425,7 +535,13 @@ impl Checker<'_> {
             }
         }
         for (o, output) in action.outputs().iter().enumerate() {
-            for (f, pattern) in output.files.as_deref().unwrap_or_default().iter().enumerate() {
+            for (f, pattern) in output
+                .files
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 if pattern.starts_with('/') || pattern.split('/').any(|part| part == "..") {
                     self.push(
                         Severity::Error,
@@ -439,7 +555,9 @@ impl Checker<'_> {
     }
 
     fn action_timeout(&mut self, path: &str, action: &Action) {
-        let Some(minutes) = action.timeout_in_minutes else { return };
+        let Some(minutes) = action.timeout_in_minutes else {
+            return;
+        };
         if action.is_manual_approval() {
             if !APPROVAL_TIMEOUT_MINUTES.contains(&minutes) {
                 self.push(
@@ -463,7 +581,8 @@ impl Checker<'_> {
 
     fn action_provider(&mut self, path: &str, action: &Action, v2: bool) {
         let type_id = &action.action_type_id;
-        let is_commands = type_id.category == ActionCategory::Compute && type_id.provider == "Commands";
+        let is_commands =
+            type_id.category == ActionCategory::Compute && type_id.provider == "Commands";
         if is_commands {
             if !v2 {
                 self.needs_v2(&format!("{path}/actionTypeId"), "Commands actions");
@@ -474,7 +593,9 @@ impl Checker<'_> {
                     Severity::Error,
                     "commands-count",
                     format!("{path}/commands"),
-                    format!("a Commands action runs 1 to {MAX_COMMANDS} commands; this one has {count}"),
+                    format!(
+                        "a Commands action runs 1 to {MAX_COMMANDS} commands; this one has {count}"
+                    ),
                 );
             }
         } else if action.commands.is_some() {
@@ -492,7 +613,12 @@ impl Checker<'_> {
                     Severity::Aws,
                     "input-artifact-count",
                     format!("{path}/inputArtifacts"),
-                    format!("{} actions take {} to {} input artifacts, not {i}", type_id.provider, inputs.start(), inputs.end()),
+                    format!(
+                        "{} actions take {} to {} input artifacts, not {i}",
+                        type_id.provider,
+                        inputs.start(),
+                        inputs.end()
+                    ),
                 );
             }
             if !outputs.contains(&o) {
@@ -500,7 +626,12 @@ impl Checker<'_> {
                     Severity::Aws,
                     "output-artifact-count",
                     format!("{path}/outputArtifacts"),
-                    format!("{} actions give {} to {} output artifacts, not {o}", type_id.provider, outputs.start(), outputs.end()),
+                    format!(
+                        "{} actions give {} to {} output artifacts, not {o}",
+                        type_id.provider,
+                        outputs.start(),
+                        outputs.end()
+                    ),
                 );
             }
         }
@@ -515,38 +646,67 @@ impl Checker<'_> {
     ) {
         let mut texts: Vec<(String, &str)> = Vec::new();
         for (key, value) in action.configuration.iter().flatten() {
-            texts.push((format!("{path}/configuration/{}", key.replace('~', "~0").replace('/', "~1")), value));
+            texts.push((
+                format!(
+                    "{path}/configuration/{}",
+                    key.replace('~', "~0").replace('/', "~1")
+                ),
+                value,
+            ));
         }
         for (i, command) in action.commands().iter().enumerate() {
             texts.push((format!("{path}/commands/{i}"), command));
         }
         for (i, variable) in action.environment_variables().iter().enumerate() {
-            texts.push((format!("{path}/environmentVariables/{i}/value"), &variable.value));
+            texts.push((
+                format!("{path}/environmentVariables/{i}/value"),
+                &variable.value,
+            ));
         }
-        let declared: HashSet<&str> =
-            self.pipeline.variables().iter().map(|v| v.name.as_str()).collect();
+        let declared: HashSet<&str> = self
+            .pipeline
+            .variables()
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
         for (tpath, text) in texts {
             for reference in variables::references(text) {
                 let problem = match reference.namespace {
                     PIPELINE_NAMESPACE if !declared.contains(reference.name) => Some((
                         "unknown-variable",
-                        format!("{} names a pipeline variable that is not declared", reference.text()),
+                        format!(
+                            "{} names a pipeline variable that is not declared",
+                            reference.text()
+                        ),
                     )),
                     PIPELINE_NAMESPACE => None,
-                    CODEPIPELINE_NAMESPACE if !CODEPIPELINE_VARIABLES.contains(&reference.name) => Some((
-                        "unknown-variable",
-                        format!("{} is not a CodePipeline variable; the only one is #{{codepipeline.PipelineExecutionId}}", reference.text()),
-                    )),
+                    CODEPIPELINE_NAMESPACE if !CODEPIPELINE_VARIABLES.contains(&reference.name) => {
+                        Some((
+                            "unknown-variable",
+                            format!(
+                                "{} is not a CodePipeline variable; the only one is #{{codepipeline.PipelineExecutionId}}",
+                                reference.text()
+                            ),
+                        ))
+                    }
                     CODEPIPELINE_NAMESPACE => None,
                     namespace => match namespaces.get(namespace) {
                         None => Some((
                             "unknown-namespace",
-                            format!("{} names the namespace '{namespace}', which no action declares", reference.text()),
+                            format!(
+                                "{} names the namespace '{namespace}', which no action declares",
+                                reference.text()
+                            ),
                         )),
-                        Some(producer) if !producer.is_before(here.stage, here.run_order) => Some((
-                            "namespace-not-yet-produced",
-                            format!("{} is set by an action that runs later or at the same time", reference.text()),
-                        )),
+                        Some(producer) if !producer.is_before(here.stage, here.run_order) => {
+                            Some((
+                                "namespace-not-yet-produced",
+                                format!(
+                                    "{} is set by an action that runs later or at the same time",
+                                    reference.text()
+                                ),
+                            ))
+                        }
                         Some(_) => None,
                     },
                 };
@@ -558,7 +718,9 @@ impl Checker<'_> {
     }
 
     fn triggers(&mut self, v2: bool) {
-        let Some(triggers) = &self.pipeline.triggers else { return };
+        let Some(triggers) = &self.pipeline.triggers else {
+            return;
+        };
         if !v2 {
             self.needs_v2("/triggers", "triggers");
         }
@@ -590,11 +752,18 @@ impl Checker<'_> {
 }
 
 /// Input and output artifact counts AWS allows for the providers it documents.
-fn artifact_bounds(action: &Action) -> Option<(std::ops::RangeInclusive<usize>, std::ops::RangeInclusive<usize>)> {
+fn artifact_bounds(
+    action: &Action,
+) -> Option<(
+    std::ops::RangeInclusive<usize>,
+    std::ops::RangeInclusive<usize>,
+)> {
     use ActionCategory::*;
     let t = &action.action_type_id;
     Some(match (&t.category, t.provider.as_str()) {
-        (Source, "S3" | "CodeCommit" | "CodeStarSourceConnection" | "GitHub" | "ECR") => (0..=0, 1..=1),
+        (Source, "S3" | "CodeCommit" | "CodeStarSourceConnection" | "GitHub" | "ECR") => {
+            (0..=0, 1..=1)
+        }
         (Build | Test, "CodeBuild") => (1..=5, 0..=5),
         (Approval, "Manual") => (0..=0, 0..=0),
         (Deploy, "S3") => (1..=1, 0..=0),
@@ -610,7 +779,10 @@ mod tests {
 
     fn codes(json: &str) -> Vec<(Severity, &'static str, String)> {
         let doc = PipelineDocument::parse(json, Format::Json).expect("fixture parses");
-        validate(&doc.pipeline).into_iter().map(|d| (d.severity, d.code, d.path)).collect()
+        validate(&doc.pipeline)
+            .into_iter()
+            .map(|d| (d.severity, d.code, d.path))
+            .collect()
     }
 
     fn action(name: &str, category: &str, provider: &str, extra: &str) -> String {
@@ -622,7 +794,12 @@ mod tests {
     fn pipeline(stages: &[(&str, Vec<String>)], extra: &str) -> String {
         let stages: Vec<String> = stages
             .iter()
-            .map(|(name, actions)| format!(r#"{{"name": "{name}", "actions": [{}]}}"#, actions.join(",")))
+            .map(|(name, actions)| {
+                format!(
+                    r#"{{"name": "{name}", "actions": [{}]}}"#,
+                    actions.join(",")
+                )
+            })
             .collect();
         format!(
             r#"{{"name": "p", "roleArn": "arn:aws:iam::1:role/r", "artifactStore": {{"type": "S3", "location": "b"}},
@@ -635,8 +812,24 @@ mod tests {
     fn a_correct_pipeline_has_no_diagnostics() {
         let json = pipeline(
             &[
-                ("Source", vec![action("Src", "Source", "S3", r#", "outputArtifacts": [{"name": "src"}], "namespace": "SourceVars""#)]),
-                ("Build", vec![action("Run", "Compute", "Commands", r#", "inputArtifacts": [{"name": "src"}], "commands": ["echo #{SourceVars.ETag} #{variables.env} #{codepipeline.PipelineExecutionId}"]"#)]),
+                (
+                    "Source",
+                    vec![action(
+                        "Src",
+                        "Source",
+                        "S3",
+                        r#", "outputArtifacts": [{"name": "src"}], "namespace": "SourceVars""#,
+                    )],
+                ),
+                (
+                    "Build",
+                    vec![action(
+                        "Run",
+                        "Compute",
+                        "Commands",
+                        r#", "inputArtifacts": [{"name": "src"}], "commands": ["echo #{SourceVars.ETag} #{variables.env} #{codepipeline.PipelineExecutionId}"]"#,
+                    )],
+                ),
             ],
             r#", "variables": [{"name": "env", "defaultValue": "dev"}]"#,
         );
@@ -649,9 +842,24 @@ mod tests {
             &[(
                 "Build",
                 vec![
-                    action("A", "Build", "CodeBuild", r#", "inputArtifacts": [{"name": "missing"}], "runOrder": 1000"#),
-                    action("A", "Compute", "Commands", r#", "commands": ["echo #{variables.nope}"], "inputArtifacts": [{"name": "late"}]"#),
-                    action("C", "Build", "CodeBuild", r#", "runOrder": 2, "outputArtifacts": [{"name": "late"}]"#),
+                    action(
+                        "A",
+                        "Build",
+                        "CodeBuild",
+                        r#", "inputArtifacts": [{"name": "missing"}], "runOrder": 1000"#,
+                    ),
+                    action(
+                        "A",
+                        "Compute",
+                        "Commands",
+                        r#", "commands": ["echo #{variables.nope}"], "inputArtifacts": [{"name": "late"}]"#,
+                    ),
+                    action(
+                        "C",
+                        "Build",
+                        "CodeBuild",
+                        r#", "runOrder": 2, "outputArtifacts": [{"name": "late"}]"#,
+                    ),
                 ],
             )],
             "",
@@ -659,19 +867,62 @@ mod tests {
         let found = codes(&json);
         let has = |code: &str, path: &str| found.iter().any(|(_, c, p)| *c == code && p == path);
         assert!(has("too-few-stages", "/stages"), "{found:?}");
-        assert!(has("first-stage-not-source", "/stages/0/actions/0/actionTypeId/category"), "{found:?}");
-        assert!(has("unknown-input-artifact", "/stages/0/actions/0/inputArtifacts/0"), "{found:?}");
-        assert!(has("run-order-range", "/stages/0/actions/0/runOrder"), "{found:?}");
-        assert!(has("duplicate-action-name", "/stages/0/actions/1/name"), "{found:?}");
-        assert!(has("unknown-variable", "/stages/0/actions/1/commands/0"), "{found:?}");
-        assert!(has("input-artifact-not-yet-produced", "/stages/0/actions/1/inputArtifacts/0"), "{found:?}");
+        assert!(
+            has(
+                "first-stage-not-source",
+                "/stages/0/actions/0/actionTypeId/category"
+            ),
+            "{found:?}"
+        );
+        assert!(
+            has(
+                "unknown-input-artifact",
+                "/stages/0/actions/0/inputArtifacts/0"
+            ),
+            "{found:?}"
+        );
+        assert!(
+            has("run-order-range", "/stages/0/actions/0/runOrder"),
+            "{found:?}"
+        );
+        assert!(
+            has("duplicate-action-name", "/stages/0/actions/1/name"),
+            "{found:?}"
+        );
+        assert!(
+            has("unknown-variable", "/stages/0/actions/1/commands/0"),
+            "{found:?}"
+        );
+        assert!(
+            has(
+                "input-artifact-not-yet-produced",
+                "/stages/0/actions/1/inputArtifacts/0"
+            ),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn local_only_problems_are_not_errors() {
-        let json = pipeline(&[("Only", vec![action("Run", "Compute", "Commands", r#", "commands": ["true"]"#)])], "");
+        let json = pipeline(
+            &[(
+                "Only",
+                vec![action(
+                    "Run",
+                    "Compute",
+                    "Commands",
+                    r#", "commands": ["true"]"#,
+                )],
+            )],
+            "",
+        );
         let found = codes(&json);
-        assert!(found.iter().all(|(severity, _, _)| *severity != Severity::Error), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|(severity, _, _)| *severity != Severity::Error),
+            "{found:?}"
+        );
         assert!(found.iter().any(|(_, code, _)| *code == "too-few-stages"));
     }
 
@@ -690,19 +941,57 @@ mod tests {
 
     #[test]
     fn v2_features_on_a_v1_pipeline_are_aws_problems() {
-        let json = pipeline(&[("S", vec![action("A", "Source", "S3", r#", "outputArtifacts": [{"name": "o"}]"#)]), ("B", vec![action("R", "Compute", "Commands", r#", "inputArtifacts": [{"name": "o"}], "commands": ["true"]"#)])], r#", "executionMode": "QUEUED""#)
-            .replace(r#""pipelineType": "V2","#, "");
+        let json = pipeline(
+            &[
+                (
+                    "S",
+                    vec![action(
+                        "A",
+                        "Source",
+                        "S3",
+                        r#", "outputArtifacts": [{"name": "o"}]"#,
+                    )],
+                ),
+                (
+                    "B",
+                    vec![action(
+                        "R",
+                        "Compute",
+                        "Commands",
+                        r#", "inputArtifacts": [{"name": "o"}], "commands": ["true"]"#,
+                    )],
+                ),
+            ],
+            r#", "executionMode": "QUEUED""#,
+        )
+        .replace(r#""pipelineType": "V2","#, "");
         let found = codes(&json);
-        let v2: Vec<_> = found.iter().filter(|(_, c, _)| *c == "requires-v2").collect();
+        let v2: Vec<_> = found
+            .iter()
+            .filter(|(_, c, _)| *c == "requires-v2")
+            .collect();
         assert_eq!(v2.len(), 2, "{found:?}");
         assert!(v2.iter().all(|(s, _, _)| *s == Severity::Aws));
     }
 
     #[test]
     fn unknown_enum_spellings_are_reported_not_rejected() {
-        let json = pipeline(&[("S", vec![action("A", "Sauce", "S3", "")])], r#", "executionMode": "FAST""#);
+        let json = pipeline(
+            &[("S", vec![action("A", "Sauce", "S3", "")])],
+            r#", "executionMode": "FAST""#,
+        );
         let found = codes(&json);
-        assert!(found.contains(&(Severity::Error, "unknown-value", "/executionMode".into())), "{found:?}");
-        assert!(found.contains(&(Severity::Error, "unknown-value", "/stages/0/actions/0/actionTypeId/category".into())), "{found:?}");
+        assert!(
+            found.contains(&(Severity::Error, "unknown-value", "/executionMode".into())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(
+                Severity::Error,
+                "unknown-value",
+                "/stages/0/actions/0/actionTypeId/category".into()
+            )),
+            "{found:?}"
+        );
     }
 }

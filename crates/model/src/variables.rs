@@ -37,7 +37,9 @@ pub fn references(text: &str) -> Vec<Reference<'_>> {
     while let Some(offset) = text[search_from..].find("#{") {
         let start = search_from + offset;
         let body_start = start + 2;
-        let Some(close) = text[body_start..].find('}') else { break };
+        let Some(close) = text[body_start..].find('}') else {
+            break;
+        };
         let body = &text[body_start..body_start + close];
         let parsed = body.split_once('.').filter(|(namespace, name)| {
             !namespace.is_empty()
@@ -48,7 +50,12 @@ pub fn references(text: &str) -> Vec<Reference<'_>> {
         match parsed {
             Some((namespace, name)) => {
                 let end = body_start + close + 1;
-                found.push(Reference { namespace, name, start, end });
+                found.push(Reference {
+                    namespace,
+                    name,
+                    start,
+                    end,
+                });
                 search_from = end;
             }
             None => search_from = body_start,
@@ -82,17 +89,28 @@ mod tests {
     #[test]
     fn finds_the_three_kinds_and_ignores_malformed_ones() {
         let text = "deploy #{variables.env} at #{Build.Tag} for #{codepipeline.PipelineExecutionId} #{nodot} #{a b.c}";
-        let found: Vec<_> = references(text).iter().map(|r| (r.namespace, r.name)).collect();
+        let found: Vec<_> = references(text)
+            .iter()
+            .map(|r| (r.namespace, r.name))
+            .collect();
         assert_eq!(
             found,
-            [("variables", "env"), ("Build", "Tag"), ("codepipeline", "PipelineExecutionId")]
+            [
+                ("variables", "env"),
+                ("Build", "Tag"),
+                ("codepipeline", "PipelineExecutionId")
+            ]
         );
     }
 
     #[test]
     fn substitutes_and_names_the_missing_reference() {
-        let lookup = |ns: &str, name: &str| (ns == "variables" && name == "env").then(|| "prod".to_owned());
-        assert_eq!(substitute("to #{variables.env}!", lookup), Ok("to prod!".to_owned()));
+        let lookup =
+            |ns: &str, name: &str| (ns == "variables" && name == "env").then(|| "prod".to_owned());
+        assert_eq!(
+            substitute("to #{variables.env}!", lookup),
+            Ok("to prod!".to_owned())
+        );
         let missing = substitute("#{variables.env} #{Build.Tag}", lookup).expect_err("missing");
         assert_eq!(missing.text(), "#{Build.Tag}");
     }
@@ -100,6 +118,9 @@ mod tests {
     #[test]
     fn substituted_values_are_not_expanded_again() {
         let lookup = |_: &str, _: &str| Some("#{variables.x}".to_owned());
-        assert_eq!(substitute("#{variables.x}", lookup), Ok("#{variables.x}".to_owned()));
+        assert_eq!(
+            substitute("#{variables.x}", lookup),
+            Ok("#{variables.x}".to_owned())
+        );
     }
 }

@@ -18,11 +18,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use rows::*;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-pub use sqlx::{SqliteConnection, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
+pub use sqlx::{SqliteConnection, Transaction};
 
 pub type Tx = Transaction<'static, Sqlite>;
 pub type PoolConnection = sqlx::pool::PoolConnection<Sqlite>;
@@ -36,7 +34,10 @@ pub enum Error {
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("stored JSON in {what} is unreadable: {source}")]
-    Json { what: &'static str, source: serde_json::Error },
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -52,7 +53,10 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Self> {
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|source| Error::Open { path: path.display().to_string(), source })?
+            .map_err(|source| Error::Open {
+                path: path.display().to_string(),
+                source,
+            })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode loses no committed transaction on a process crash, only on a
@@ -64,7 +68,10 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(|source| Error::Open { path: path.display().to_string(), source })?;
+            .map_err(|source| Error::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }

@@ -95,12 +95,20 @@ pub async fn pipeline(conn: &mut SqliteConnection, name: &str) -> Result<Option<
 }
 
 pub async fn pipelines(conn: &mut SqliteConnection) -> Result<Vec<PipelineRow>> {
-    Ok(sqlx::query_as("SELECT * FROM pipelines ORDER BY name").fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as("SELECT * FROM pipelines ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 pub async fn delete_pipeline(conn: &mut SqliteConnection, name: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM pipelines WHERE name = ?").bind(name).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ?").bind(name).execute(&mut *conn).await?;
+    let done = sqlx::query("DELETE FROM pipelines WHERE name = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -135,7 +143,11 @@ pub async fn disable_transition(
     Ok(())
 }
 
-pub async fn enable_transition(conn: &mut SqliteConnection, pipeline: &str, stage: &str) -> Result<bool> {
+pub async fn enable_transition(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    stage: &str,
+) -> Result<bool> {
     let done = sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ? AND stage = ?")
         .bind(pipeline)
         .bind(stage)
@@ -148,10 +160,12 @@ pub async fn disabled_transitions(
     conn: &mut SqliteConnection,
     pipeline: &str,
 ) -> Result<Vec<DisabledTransitionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM disabled_transitions WHERE pipeline = ?")
-        .bind(pipeline)
-        .fetch_all(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM disabled_transitions WHERE pipeline = ?")
+            .bind(pipeline)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,16 +193,25 @@ pub async fn register_engine(conn: &mut SqliteConnection, row: &EngineRow) -> Re
 }
 
 pub async fn engines(conn: &mut SqliteConnection) -> Result<Vec<EngineRow>> {
-    Ok(sqlx::query_as("SELECT * FROM engines").fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as("SELECT * FROM engines")
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 pub async fn heartbeat(conn: &mut SqliteConnection, id: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE engines SET heartbeat_ms = ? WHERE id = ?").bind(now).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE engines SET heartbeat_ms = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 pub async fn remove_engine(conn: &mut SqliteConnection, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM engines WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM engines WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -251,7 +274,10 @@ pub async fn insert_execution(conn: &mut SqliteConnection, row: &ExecutionRow) -
 }
 
 pub async fn execution(conn: &mut SqliteConnection, id: &str) -> Result<Option<ExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM executions WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?)
+    Ok(sqlx::query_as("SELECT * FROM executions WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// Newest first.
@@ -260,11 +286,13 @@ pub async fn executions(
     pipeline: &str,
     limit: i64,
 ) -> Result<Vec<ExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM executions WHERE pipeline = ? ORDER BY seq DESC LIMIT ?")
-        .bind(pipeline)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM executions WHERE pipeline = ? ORDER BY seq DESC LIMIT ?")
+            .bind(pipeline)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 pub async fn execution_by_client_token(
@@ -272,18 +300,22 @@ pub async fn execution_by_client_token(
     pipeline: &str,
     token: &str,
 ) -> Result<Option<ExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM executions WHERE pipeline = ? AND client_token = ?")
-        .bind(pipeline)
-        .bind(token)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM executions WHERE pipeline = ? AND client_token = ?")
+            .bind(pipeline)
+            .bind(token)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Executions that are not finished (InProgress or Stopping), across all pipelines.
 pub async fn unfinished_executions(conn: &mut SqliteConnection) -> Result<Vec<ExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM executions WHERE ended_ms IS NULL ORDER BY seq")
-        .fetch_all(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM executions WHERE ended_ms IS NULL ORDER BY seq")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 pub async fn set_execution_status(
@@ -295,7 +327,7 @@ pub async fn set_execution_status(
     ended: bool,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE executions SET status = ?, summary = COALESCE(?, summary), updated_ms = ?,
+        "UPDATE executions SET status = ?, summary = ?, updated_ms = ?,
            ended_ms = CASE WHEN ? THEN ? ELSE NULL END
          WHERE id = ?",
     )
@@ -310,8 +342,16 @@ pub async fn set_execution_status(
     Ok(())
 }
 
-pub async fn set_execution_owner(conn: &mut SqliteConnection, id: &str, owner: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE executions SET owner = ? WHERE id = ?").bind(owner).bind(id).execute(&mut *conn).await?;
+pub async fn set_execution_owner(
+    conn: &mut SqliteConnection,
+    id: &str,
+    owner: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE executions SET owner = ? WHERE id = ?")
+        .bind(owner)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -334,7 +374,11 @@ pub async fn request_stop(
 }
 
 /// Upgrades a stop-and-wait to stop-and-abandon (a second stop may abandon, as on AWS).
-pub async fn escalate_stop(conn: &mut SqliteConnection, id: &str, reason: Option<&str>) -> Result<bool> {
+pub async fn escalate_stop(
+    conn: &mut SqliteConnection,
+    id: &str,
+    reason: Option<&str>,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE executions SET stop_mode = 'abandon', stop_reason = COALESCE(?, stop_reason)
          WHERE id = ? AND stop_mode = 'wait'",
@@ -450,10 +494,14 @@ pub async fn stage_executions(
     conn: &mut SqliteConnection,
     execution_id: &str,
 ) -> Result<Vec<StageExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM stage_executions WHERE execution_id = ? ORDER BY entered_seq")
+    Ok(
+        sqlx::query_as(
+            "SELECT * FROM stage_executions WHERE execution_id = ? ORDER BY entered_seq",
+        )
         .bind(execution_id)
         .fetch_all(&mut *conn)
-        .await?)
+        .await?,
+    )
 }
 
 /// For each stage of a pipeline, the execution that entered it last.
@@ -525,11 +573,16 @@ pub async fn wait_for_stage(
     .await?)
 }
 
-pub async fn stage_wait(conn: &mut SqliteConnection, execution_id: &str) -> Result<Option<StageWaitRow>> {
-    Ok(sqlx::query_as("SELECT * FROM stage_waits WHERE execution_id = ?")
-        .bind(execution_id)
-        .fetch_optional(&mut *conn)
-        .await?)
+pub async fn stage_wait(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Option<StageWaitRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM stage_waits WHERE execution_id = ?")
+            .bind(execution_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Everything waiting at a stage, in arrival order.
@@ -538,24 +591,35 @@ pub async fn stage_waiters(
     pipeline: &str,
     stage: &str,
 ) -> Result<Vec<StageWaitRow>> {
-    Ok(sqlx::query_as("SELECT * FROM stage_waits WHERE pipeline = ? AND stage = ? ORDER BY since_seq")
-        .bind(pipeline)
-        .bind(stage)
-        .fetch_all(&mut *conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT * FROM stage_waits WHERE pipeline = ? AND stage = ? ORDER BY since_seq",
+    )
+    .bind(pipeline)
+    .bind(stage)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
-pub async fn mark_superseded(conn: &mut SqliteConnection, execution_id: &str, by: &str) -> Result<()> {
-    sqlx::query("UPDATE stage_waits SET superseded_by = ? WHERE execution_id = ? AND superseded_by IS NULL")
-        .bind(by)
-        .bind(execution_id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn mark_superseded(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+    by: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE stage_waits SET superseded_by = ? WHERE execution_id = ? AND superseded_by IS NULL",
+    )
+    .bind(by)
+    .bind(execution_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 pub async fn stop_waiting(conn: &mut SqliteConnection, execution_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM stage_waits WHERE execution_id = ?").bind(execution_id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM stage_waits WHERE execution_id = ?")
+        .bind(execution_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -594,7 +658,10 @@ pub struct ActionExecutionRow {
     pub ended_ms: Option<i64>,
 }
 
-pub async fn insert_action_execution(conn: &mut SqliteConnection, row: &ActionExecutionRow) -> Result<()> {
+pub async fn insert_action_execution(
+    conn: &mut SqliteConnection,
+    row: &ActionExecutionRow,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO action_executions (id, execution_id, pipeline, stage, action, run_order, attempt, status,
            summary, error_code, simulated, action_type, resolved_config, input_artifacts, output_artifacts,
@@ -686,17 +753,27 @@ pub async fn set_action_inputs(
     resolved_config: Option<&serde_json::Value>,
     input_artifacts: &serde_json::Value,
 ) -> Result<()> {
-    sqlx::query("UPDATE action_executions SET resolved_config = ?, input_artifacts = ? WHERE id = ?")
-        .bind(resolved_config.map(to_json))
-        .bind(to_json(input_artifacts))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE action_executions SET resolved_config = ?, input_artifacts = ? WHERE id = ?",
+    )
+    .bind(resolved_config.map(to_json))
+    .bind(to_json(input_artifacts))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-pub async fn action_execution(conn: &mut SqliteConnection, id: &str) -> Result<Option<ActionExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM action_executions WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?)
+pub async fn action_execution(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<ActionExecutionRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM action_executions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Every action execution of an execution, oldest first.
@@ -704,10 +781,12 @@ pub async fn action_executions(
     conn: &mut SqliteConnection,
     execution_id: &str,
 ) -> Result<Vec<ActionExecutionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM action_executions WHERE execution_id = ? ORDER BY started_ms, rowid")
-        .bind(execution_id)
-        .fetch_all(&mut *conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT * FROM action_executions WHERE execution_id = ? ORDER BY started_ms, rowid",
+    )
+    .bind(execution_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Every action execution of a pipeline, newest first.
@@ -725,32 +804,39 @@ pub async fn pipeline_action_executions(
     .await?)
 }
 
-/// Records an approver's decision if the token matches and nothing was decided yet. Returns the
-/// row as it is afterwards (so the caller can tell a wrong token from a decision made twice).
+/// An approver's decision on one approval.
+#[derive(Clone, Debug)]
+pub struct ApprovalDecision<'a> {
+    pub pipeline: &'a str,
+    pub stage: &'a str,
+    pub action: &'a str,
+    pub token: &'a str,
+    /// `Approved` or `Rejected`.
+    pub status: &'a str,
+    pub summary: Option<&'a str>,
+    pub by: &'a str,
+    pub now: i64,
+}
+
+/// Records an approver's decision if the token matches and nothing was decided yet; false
+/// otherwise (the caller then tells a wrong token from a decision made twice).
 pub async fn decide_approval(
     conn: &mut SqliteConnection,
-    pipeline: &str,
-    stage: &str,
-    action: &str,
-    token: &str,
-    status: &str,
-    summary: Option<&str>,
-    by: &str,
-    now: i64,
+    d: &ApprovalDecision<'_>,
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE action_executions SET approval_status = ?, approval_summary = ?, approved_by = ?, decided_ms = ?
          WHERE pipeline = ? AND stage = ? AND action = ? AND token = ? AND approval_status IS NULL
            AND status = 'InProgress'",
     )
-    .bind(status)
-    .bind(summary)
-    .bind(by)
-    .bind(now)
-    .bind(pipeline)
-    .bind(stage)
-    .bind(action)
-    .bind(token)
+    .bind(d.status)
+    .bind(d.summary)
+    .bind(d.by)
+    .bind(d.now)
+    .bind(d.pipeline)
+    .bind(d.stage)
+    .bind(d.action)
+    .bind(d.token)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -816,11 +902,13 @@ pub async fn logs(
     action_execution_id: &str,
     after_seq: i64,
 ) -> Result<Vec<LogRow>> {
-    Ok(sqlx::query_as("SELECT * FROM logs WHERE action_execution_id = ? AND seq > ? ORDER BY seq LIMIT 10000")
-        .bind(action_execution_id)
-        .bind(after_seq)
-        .fetch_all(&mut *conn)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT * FROM logs WHERE action_execution_id = ? AND seq > ? ORDER BY seq LIMIT 10000",
+    )
+    .bind(action_execution_id)
+    .bind(after_seq)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -854,11 +942,16 @@ pub async fn add_revision(conn: &mut SqliteConnection, row: &RevisionRow) -> Res
     Ok(())
 }
 
-pub async fn revisions(conn: &mut SqliteConnection, execution_id: &str) -> Result<Vec<RevisionRow>> {
-    Ok(sqlx::query_as("SELECT * FROM execution_revisions WHERE execution_id = ? ORDER BY created_ms")
-        .bind(execution_id)
-        .fetch_all(&mut *conn)
-        .await?)
+pub async fn revisions(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<RevisionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM execution_revisions WHERE execution_id = ? ORDER BY created_ms",
+    )
+    .bind(execution_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -884,16 +977,25 @@ pub async fn add_artifact(conn: &mut SqliteConnection, row: &ArtifactRow) -> Res
     Ok(())
 }
 
-pub async fn artifacts(conn: &mut SqliteConnection, execution_id: &str) -> Result<Vec<ArtifactRow>> {
-    Ok(sqlx::query_as("SELECT * FROM execution_artifacts WHERE execution_id = ? ORDER BY name")
-        .bind(execution_id)
-        .fetch_all(&mut *conn)
-        .await?)
+pub async fn artifacts(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<ArtifactRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM execution_artifacts WHERE execution_id = ? ORDER BY name")
+            .bind(execution_id)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 /// Digests referenced by any remaining execution.
 pub async fn referenced_digests(conn: &mut SqliteConnection) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT DISTINCT digest FROM execution_artifacts").fetch_all(&mut *conn).await?)
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT digest FROM execution_artifacts")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -954,7 +1056,11 @@ pub async fn events_after(
 }
 
 pub async fn last_event_seq(conn: &mut SqliteConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&mut *conn).await?)
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -988,11 +1094,17 @@ pub async fn append_audit(conn: &mut SqliteConnection, row: &AuditRow) -> Result
     Ok(())
 }
 
-pub async fn audit(conn: &mut SqliteConnection, pipeline: Option<&str>, limit: i64) -> Result<Vec<AuditRow>> {
-    Ok(sqlx::query_as("SELECT * FROM audit WHERE (? IS NULL OR pipeline = ?) ORDER BY seq DESC LIMIT ?")
-        .bind(pipeline)
-        .bind(pipeline)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?)
+pub async fn audit(
+    conn: &mut SqliteConnection,
+    pipeline: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM audit WHERE (? IS NULL OR pipeline = ?) ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(pipeline)
+    .bind(pipeline)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -5,7 +5,10 @@
 use pipewright_artifacts::Selection;
 use pipewright_model::buildspec::{self, Buildspec};
 
-use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script, script_failure};
+use super::{
+    ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script,
+    script_failure,
+};
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
@@ -38,19 +41,35 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
     };
     let mut env = run.env.clone();
     env.extend(sources.env.iter().cloned());
-    env.extend(spec.env.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(
+        spec.env
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     // The action's EnvironmentVariables configuration overrides the buildspec, as on CodeBuild.
     if let Some(json) = run.action.config("EnvironmentVariables") {
         match serde_json::from_str::<Vec<serde_json::Value>>(json) {
             Ok(list) => env.extend(list.iter().filter_map(|v| {
-                Some((v.get("name")?.as_str()?.to_owned(), v.get("value")?.as_str()?.to_owned()))
+                Some((
+                    v.get("name")?.as_str()?.to_owned(),
+                    v.get("value")?.as_str()?.to_owned(),
+                ))
             })),
             Err(error) => {
-                return Outcome::failed("InvalidConfiguration", format!("EnvironmentVariables is not a JSON list of {{name, value}}: {error}"));
+                return Outcome::failed(
+                    "InvalidConfiguration",
+                    format!("EnvironmentVariables is not a JSON list of {{name, value}}: {error}"),
+                );
             }
         }
     }
-    for name in spec.env.parameter_store.keys().chain(spec.env.secrets_manager.keys()) {
+    for name in spec
+        .env
+        .parameter_store
+        .keys()
+        .chain(spec.env.secrets_manager.keys())
+    {
         run.log.note(format!("{name} comes from Parameter Store or Secrets Manager, which the local engine cannot read; it is left unset"));
     }
     let variables_file = run.workspace.join("exported-variables");
@@ -100,7 +119,9 @@ fn selections(run: &ActionRun, spec: &Buildspec) -> Result<Vec<(String, Selectio
         let section = if index == 0 {
             spec.artifacts.as_ref()
         } else {
-            spec.artifacts.as_ref().and_then(|a| a.secondary_artifacts.get(&output.name))
+            spec.artifacts
+                .as_ref()
+                .and_then(|a| a.secondary_artifacts.get(&output.name))
         };
         let Some(section) = section else {
             return Err(format!(

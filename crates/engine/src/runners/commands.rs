@@ -5,7 +5,10 @@
 
 use pipewright_artifacts::Selection;
 
-use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script, script_failure};
+use super::{
+    ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script,
+    script_failure,
+};
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
@@ -19,7 +22,12 @@ pub async fn run(services: &Services, run: &ActionRun, commands: &[String]) -> O
     outcome
 }
 
-async fn run_in(services: &Services, run: &ActionRun, commands: &[String], sources: &Sources) -> Outcome {
+async fn run_in(
+    services: &Services,
+    run: &ActionRun,
+    commands: &[String],
+    sources: &Sources,
+) -> Outcome {
     let variables_file = run.workspace.join("exported-variables");
     let script = Script {
         phases: vec![Phase {
@@ -42,10 +50,18 @@ async fn run_in(services: &Services, run: &ActionRun, commands: &[String], sourc
     }
     let mut selections = Vec::new();
     for output in run.action.outputs() {
-        let patterns = output.files.clone().unwrap_or_else(|| vec!["**/*".to_owned()]);
+        let patterns = output
+            .files
+            .clone()
+            .unwrap_or_else(|| vec!["**/*".to_owned()]);
         match Selection::globs(patterns, None, false, Vec::new()) {
             Ok(selection) => selections.push((output.name.clone(), selection)),
-            Err(error) => return Outcome::failed("ArtifactError", format!("output artifact {}: {error}", output.name)),
+            Err(error) => {
+                return Outcome::failed(
+                    "ArtifactError",
+                    format!("output artifact {}: {error}", output.name),
+                );
+            }
         }
     }
     let mut outcome = Outcome::succeeded(None);

@@ -15,7 +15,8 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
     let Some((token, expires_ms)) = run.approval.clone() else {
         return Outcome::failed("InternalError", "the approval has no token");
     };
-    run.log.note(format!("Waiting for approval (token {token})"));
+    run.log
+        .note(format!("Waiting for approval (token {token})"));
     if let Some(data) = run.action.config("CustomData") {
         run.log.note(format!("CustomData: {data}"));
     }
@@ -24,7 +25,9 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
     }
     loop {
         let row = match services.store.pool().acquire().await {
-            Ok(mut conn) => pipewright_store::action_execution(&mut conn, &run.action_execution_id).await,
+            Ok(mut conn) => {
+                pipewright_store::action_execution(&mut conn, &run.action_execution_id).await
+            }
             Err(error) => Err(error.into()),
         };
         match row {
@@ -44,7 +47,9 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
                     };
                 }
             }
-            Ok(None) => return Outcome::failed("InternalError", "the approval's record disappeared"),
+            Ok(None) => {
+                return Outcome::failed("InternalError", "the approval's record disappeared");
+            }
             // A busy or briefly unavailable database is asked again at the next tick.
             Err(_) => {}
         }

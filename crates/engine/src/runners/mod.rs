@@ -152,7 +152,8 @@ pub async fn run(services: &Services, run: ActionRun) -> Outcome {
     let settings = run.settings.clone();
     match runner_for(&run.action, settings.as_ref()) {
         Some(RunnerKind::Simulated) => {
-            run.log.note("Simulated: the local settings mark this action as simulated; nothing ran.");
+            run.log
+                .note("Simulated: the local settings mark this action as simulated; nothing ran.");
             let mut outcome = Outcome::succeeded(Some("Simulated (local settings)".to_owned()));
             outcome.simulated = true;
             outcome.variables = settings.map(|s| s.output_variables).unwrap_or_default();
@@ -193,7 +194,10 @@ pub fn no_runner_message(stage: &str, action: &Action) -> String {
 fn empty_artifact(services: &Services, workspace: &std::path::Path) -> Result<Ingested, String> {
     let dir = workspace.join("empty");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    services.artifacts.ingest(&dir, &Selection::all()).map_err(|e| e.to_string())
+    services
+        .artifacts
+        .ingest(&dir, &Selection::all())
+        .map_err(|e| e.to_string())
 }
 
 /// Working copies of an action's input artifacts: the primary at `workspace/src`, the others at
@@ -207,23 +211,41 @@ pub(crate) struct Sources {
 impl Sources {
     pub fn check_out(services: &Services, run: &ActionRun) -> Result<Sources, String> {
         let primary = run.workspace.join("src");
-        let mut sources = Sources { primary: primary.clone(), env: Vec::new(), checkouts: Vec::new() };
+        let mut sources = Sources {
+            primary: primary.clone(),
+            env: Vec::new(),
+            checkouts: Vec::new(),
+        };
         if run.inputs.is_empty() {
-            std::fs::create_dir_all(&primary).map_err(|e| format!("cannot create {}: {e}", primary.display()))?;
+            std::fs::create_dir_all(&primary)
+                .map_err(|e| format!("cannot create {}: {e}", primary.display()))?;
         }
         for (index, (name, digest)) in run.inputs.iter().enumerate() {
-            let dest = if index == 0 { primary.clone() } else { run.workspace.join(format!("src-{name}")) };
+            let dest = if index == 0 {
+                primary.clone()
+            } else {
+                run.workspace.join(format!("src-{name}"))
+            };
             let checkout = services
                 .artifacts
                 .checkout(digest, &dest)
                 .map_err(|e| format!("cannot hand the artifact {name} to the action: {e}"))?;
-            run.log.note(format!("Input artifact {name} ({digest}) at {}", dest.display()));
+            run.log.note(format!(
+                "Input artifact {name} ({digest}) at {}",
+                dest.display()
+            ));
             if index > 0 {
-                sources.env.push((format!("CODEBUILD_SRC_DIR_{name}"), dest.display().to_string()));
+                sources.env.push((
+                    format!("CODEBUILD_SRC_DIR_{name}"),
+                    dest.display().to_string(),
+                ));
             }
             sources.checkouts.push(checkout);
         }
-        sources.env.push(("CODEBUILD_SRC_DIR".to_owned(), primary.display().to_string()));
+        sources.env.push((
+            "CODEBUILD_SRC_DIR".to_owned(),
+            primary.display().to_string(),
+        ));
         Ok(sources)
     }
 
@@ -243,18 +265,28 @@ pub(crate) async fn run_script(
     cwd: PathBuf,
     env: Vec<(String, String)>,
 ) -> Result<ProcessEnd, String> {
-    let spec = ProcessSpec { program: shell.to_owned(), args: vec!["-c".to_owned(), script], cwd, env, timeout: run.timeout };
+    let spec = ProcessSpec {
+        program: shell.to_owned(),
+        args: vec!["-c".to_owned(), script],
+        cwd,
+        env,
+        timeout: run.timeout,
+    };
     let on_process = run.on_process.0.clone();
-    let end = crate::process::run(spec, &run.log, run.cancel.clone(), |id| on_process(Some(id)))
-        .await
-        .map_err(|e| format!("cannot start {shell}: {e}"))?;
+    let end = crate::process::run(spec, &run.log, run.cancel.clone(), |id| {
+        on_process(Some(id))
+    })
+    .await
+    .map_err(|e| format!("cannot start {shell}: {e}"))?;
     (run.on_process.0)(None);
     Ok(end)
 }
 
 /// Reads the NUL-separated NAME=VALUE records the script wrote for exported variables.
 pub(crate) fn read_variables(path: &std::path::Path) -> IndexMap<String, String> {
-    let Ok(bytes) = std::fs::read(path) else { return IndexMap::new() };
+    let Ok(bytes) = std::fs::read(path) else {
+        return IndexMap::new();
+    };
     String::from_utf8_lossy(&bytes)
         .split('\0')
         .filter_map(|record| record.split_once('='))
@@ -265,14 +297,26 @@ pub(crate) fn read_variables(path: &std::path::Path) -> IndexMap<String, String>
 /// The failure outcome for a script that did not end well.
 pub(crate) fn script_failure(end: ProcessEnd, timeout: Option<Duration>) -> Outcome {
     match end {
-        ProcessEnd::Exited(code) => Outcome::failed("CommandFailed", format!("A command exited with status {code}")),
-        ProcessEnd::Signalled(signal) => Outcome::failed("CommandFailed", format!("The shell was killed by signal {signal}")),
+        ProcessEnd::Exited(code) => Outcome::failed(
+            "CommandFailed",
+            format!("A command exited with status {code}"),
+        ),
+        ProcessEnd::Signalled(signal) => Outcome::failed(
+            "CommandFailed",
+            format!("The shell was killed by signal {signal}"),
+        ),
         ProcessEnd::TimedOut => Outcome::failed(
             "ActionTimedOut",
-            format!("The action ran longer than its timeout of {} minutes and was killed", timeout.map(|t| t.as_secs() / 60).unwrap_or(0)),
+            format!(
+                "The action ran longer than its timeout of {} minutes and was killed",
+                timeout.map(|t| t.as_secs() / 60).unwrap_or(0)
+            ),
         ),
         ProcessEnd::Cancelled => {
-            let mut outcome = Outcome::failed("Abandoned", "The action was abandoned and its processes killed");
+            let mut outcome = Outcome::failed(
+                "Abandoned",
+                "The action was abandoned and its processes killed",
+            );
             outcome.status = ActionStatus::Abandoned;
             outcome
         }
@@ -292,7 +336,10 @@ pub(crate) fn ingest_outputs(
             .artifacts
             .ingest(dir, &selection)
             .map_err(|e| format!("cannot store the output artifact {name}: {e}"))?;
-        run.log.note(format!("Output artifact {name}: {} files, {} bytes ({})", ingested.files, ingested.bytes, ingested.digest));
+        run.log.note(format!(
+            "Output artifact {name}: {} files, {} bytes ({})",
+            ingested.files, ingested.bytes, ingested.digest
+        ));
         outputs.push((name, ingested));
     }
     Ok(outputs)

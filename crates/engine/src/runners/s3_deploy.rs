@@ -10,16 +10,31 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
     let Some(target) = run.settings.as_ref().and_then(|s| s.path.clone()) else {
         return Outcome::failed(
             "NoLocalTarget",
-            format!("{}/{} has no local target; set `path:` for it in the local settings (a directory)", run.stage, run.action.name),
+            format!(
+                "{}/{} has no local target; set `path:` for it in the local settings (a directory)",
+                run.stage, run.action.name
+            ),
         );
     };
     let Some((name, digest)) = run.inputs.first() else {
-        return Outcome::failed("InvalidConfiguration", "an S3 deploy needs an input artifact");
+        return Outcome::failed(
+            "InvalidConfiguration",
+            "an S3 deploy needs an input artifact",
+        );
     };
-    let extract = run.action.config("Extract").is_none_or(|v| v.eq_ignore_ascii_case("true"));
+    let extract = run
+        .action
+        .config("Extract")
+        .is_none_or(|v| v.eq_ignore_ascii_case("true"));
     let key = run.action.config("ObjectKey").unwrap_or_default();
-    if Path::new(key).components().any(|c| matches!(c, Component::ParentDir | Component::RootDir)) {
-        return Outcome::failed("InvalidConfiguration", format!("ObjectKey '{key}' points outside the target directory"));
+    if Path::new(key)
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::RootDir))
+    {
+        return Outcome::failed(
+            "InvalidConfiguration",
+            format!("ObjectKey '{key}' points outside the target directory"),
+        );
     }
     let result = if extract {
         let dest = target.join(key);
@@ -27,15 +42,26 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
             .artifacts
             .tree(digest)
             .map_err(|e| e.to_string())
-            .and_then(|tree| copy_tree(&tree, &dest).map(|count| format!("Extracted {name}: {count} files to {}", dest.display())))
+            .and_then(|tree| {
+                copy_tree(&tree, &dest)
+                    .map(|count| format!("Extracted {name}: {count} files to {}", dest.display()))
+            })
     } else if key.is_empty() {
         Err("Extract is false, so ObjectKey must name the zip to write".to_owned())
     } else {
         let dest = target.join(key);
         std::fs::create_dir_all(dest.parent().unwrap_or(&target))
             .map_err(|e| format!("cannot create {}: {e}", target.display()))
-            .and_then(|()| std::fs::File::create(&dest).map_err(|e| format!("cannot write {}: {e}", dest.display())))
-            .and_then(|file| services.artifacts.export_zip(digest, file).map_err(|e| e.to_string()))
+            .and_then(|()| {
+                std::fs::File::create(&dest)
+                    .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+            })
+            .and_then(|file| {
+                services
+                    .artifacts
+                    .export_zip(digest, file)
+                    .map_err(|e| e.to_string())
+            })
             .map(|()| format!("Wrote {name} as {}", dest.display()))
     };
     match result {
@@ -55,12 +81,15 @@ fn copy_tree(from: &Path, dest: &Path) -> Result<u64, String> {
         let relative = entry.path().strip_prefix(from).map_err(|e| e.to_string())?;
         let to = dest.join(relative);
         if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+            std::fs::create_dir_all(&to)
+                .map_err(|e| format!("cannot create {}: {e}", to.display()))?;
         } else if entry.file_type().is_file() {
             if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
             }
-            std::fs::copy(entry.path(), &to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+            std::fs::copy(entry.path(), &to)
+                .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
             count += 1;
         }
     }

@@ -8,24 +8,29 @@ use pipewright_artifacts::Selection;
 
 use super::{ActionRun, Outcome, Revision, Services};
 
-fn mapped_path(run: &ActionRun) -> Result<PathBuf, Outcome> {
+fn mapped_path(run: &ActionRun) -> Result<PathBuf, Box<Outcome>> {
     run.settings.as_ref().and_then(|s| s.path.clone()).ok_or_else(|| {
-        Outcome::failed(
+        Box::new(Outcome::failed(
             "NoLocalSource",
             format!(
                 "{}/{} has no local source; set `path:` for it in the local settings (a git repository or a directory)",
                 run.stage, run.action.name
             ),
-        )
+        ))
     })
 }
 
-fn output_name(run: &ActionRun) -> Result<String, Outcome> {
+fn output_name(run: &ActionRun) -> Result<String, Box<Outcome>> {
     run.action
         .outputs()
         .first()
         .map(|o| o.name.clone())
-        .ok_or_else(|| Outcome::failed("InvalidConfiguration", "a source action needs an output artifact"))
+        .ok_or_else(|| {
+            Box::new(Outcome::failed(
+                "InvalidConfiguration",
+                "a source action needs an output artifact",
+            ))
+        })
 }
 
 async fn git_output(repo: &Path, args: &[&str]) -> Result<String, String> {
@@ -37,34 +42,59 @@ async fn git_output(repo: &Path, args: &[&str]) -> Result<String, String> {
         .await
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !output.status.success() {
-        return Err(format!("git {} in {}: {}", args.join(" "), repo.display(), String::from_utf8_lossy(&output.stderr).trim()));
+        return Err(format!(
+            "git {} in {}: {}",
+            args.join(" "),
+            repo.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
-    Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_owned())
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_owned())
 }
 
 pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
     let repo = match mapped_path(run) {
         Ok(path) => path,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let artifact = match output_name(run) {
         Ok(name) => name,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
-    let branch = run.action.config("BranchName").or(run.action.config("Branch")).unwrap_or("HEAD").to_owned();
+    let branch = run
+        .action
+        .config("BranchName")
+        .or(run.action.config("Branch"))
+        .unwrap_or("HEAD")
+        .to_owned();
     let working_copy = run.settings.as_ref().is_some_and(|s| s.working_copy);
-    let commit = match git_output(&repo, &["rev-parse", "--verify", &format!("{branch}^{{commit}}")]).await {
+    let commit = match git_output(
+        &repo,
+        &["rev-parse", "--verify", &format!("{branch}^{{commit}}")],
+    )
+    .await
+    {
         Ok(commit) => commit,
         Err(message) => return Outcome::failed("SourceNotFound", message),
     };
-    let message = git_output(&repo, &["log", "-1", "--format=%s", &commit]).await.unwrap_or_default();
-    let author_date = git_output(&repo, &["log", "-1", "--format=%aI", &commit]).await.unwrap_or_default();
+    let message = git_output(&repo, &["log", "-1", "--format=%s", &commit])
+        .await
+        .unwrap_or_default();
+    let author_date = git_output(&repo, &["log", "-1", "--format=%aI", &commit])
+        .await
+        .unwrap_or_default();
     let dest = run.workspace.join("source");
     let fetched = if working_copy {
-        run.log.note(format!("Working tree of {} (uncommitted changes included)", repo.display()));
+        run.log.note(format!(
+            "Working tree of {} (uncommitted changes included)",
+            repo.display()
+        ));
         copy_working_tree(&repo, &dest).await
     } else {
-        run.log.note(format!("{} at {branch} = {commit}", repo.display()));
+        run.log
+            .note(format!("{} at {branch} = {commit}", repo.display()));
         archive(&repo, &commit, &dest).await
     };
     if let Err(message) = fetched {
@@ -74,7 +104,10 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         Ok(ingested) => ingested,
         Err(error) => return Outcome::failed("ArtifactError", error.to_string()),
     };
-    run.log.note(format!("Output artifact {artifact}: {} files, {} bytes ({})", ingested.files, ingested.bytes, ingested.digest));
+    run.log.note(format!(
+        "Output artifact {artifact}: {} files, {} bytes ({})",
+        ingested.files, ingested.bytes, ingested.digest
+    ));
     let mut outcome = Outcome::succeeded(Some(message.clone()));
     outcome.outputs.push((artifact.clone(), ingested));
     let repository = run
@@ -93,7 +126,11 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
     ] {
         outcome.variables.insert(name.to_owned(), value);
     }
-    outcome.revision = Some(Revision { artifact, revision_id: commit, summary: Some(message) });
+    outcome.revision = Some(Revision {
+        artifact,
+        revision_id: commit,
+        summary: Some(message),
+    });
     outcome
 }
 
@@ -112,23 +149,38 @@ async fn archive(repo: &Path, commit: &str, dest: &Path) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot run git archive: {e}"))?;
     if !status.success() {
-        return Err(format!("git archive of {commit} in {} failed", repo.display()));
+        return Err(format!(
+            "git archive of {commit} in {} failed",
+            repo.display()
+        ));
     }
     Ok(())
 }
 
 /// Tracked and untracked-but-not-ignored files as they are on disk.
 async fn copy_working_tree(repo: &Path, dest: &Path) -> Result<(), String> {
-    let list = git_output(repo, &["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).await?;
+    let list = git_output(
+        repo,
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    )
+    .await?;
     for relative in list.split('\0').filter(|p| !p.is_empty()) {
         let from = repo.join(relative);
         let to = dest.join(relative);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
         // Files listed by the index but deleted in the working tree are simply absent.
         if from.is_file() {
-            std::fs::copy(&from, &to).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+            std::fs::copy(&from, &to)
+                .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
         }
     }
     std::fs::create_dir_all(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
@@ -138,20 +190,26 @@ async fn copy_working_tree(repo: &Path, dest: &Path) -> Result<(), String> {
 pub async fn local(services: &Services, run: &ActionRun) -> Outcome {
     let path = match mapped_path(run) {
         Ok(path) => path,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let artifact = match output_name(run) {
         Ok(name) => name,
-        Err(outcome) => return outcome,
+        Err(outcome) => return *outcome,
     };
     let ingested = if path.is_dir() {
         run.log.note(format!("Directory {}", path.display()));
         services.artifacts.ingest(&path, &Selection::all())
-    } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+    } else if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
         run.log.note(format!("Zip file {}", path.display()));
         services.artifacts.import_zip(&path)
     } else {
-        return Outcome::failed("SourceNotFound", format!("{} is neither a directory nor a .zip file", path.display()));
+        return Outcome::failed(
+            "SourceNotFound",
+            format!("{} is neither a directory nor a .zip file", path.display()),
+        );
     };
     let ingested = match ingested {
         Ok(ingested) => ingested,
@@ -160,8 +218,18 @@ pub async fn local(services: &Services, run: &ActionRun) -> Outcome {
     let digest = ingested.digest.to_string();
     let mut outcome = Outcome::succeeded(Some(format!("{}", path.display())));
     outcome.variables.insert("ETag".to_owned(), digest.clone());
-    outcome.variables.insert("ObjectKey".to_owned(), run.action.config("S3ObjectKey").unwrap_or_default().to_owned());
-    outcome.revision = Some(Revision { artifact: artifact.clone(), revision_id: digest, summary: Some(path.display().to_string()) });
+    outcome.variables.insert(
+        "ObjectKey".to_owned(),
+        run.action
+            .config("S3ObjectKey")
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    outcome.revision = Some(Revision {
+        artifact: artifact.clone(),
+        revision_id: digest,
+        summary: Some(path.display().to_string()),
+    });
     outcome.outputs.push((artifact, ingested));
     outcome
 }

@@ -1,0 +1,294 @@
+//! Terminal output: tables and coloured status words. Colour goes through anstream, which drops
+//! it when the output is not a terminal or NO_COLOR is set.
+
+use pipewright_api::model::{Diagnostic, Severity};
+use pipewright_api::{
+    GetPipelineStateOutput, ListActionExecutionsOutput, ListPipelineExecutionsOutput,
+    ListPipelinesOutput, PendingApproval,
+};
+
+pub mod style {
+    use anstyle::{AnsiColor, Style};
+
+    pub const OK: Style = AnsiColor::Green.on_default();
+    pub const RUNNING: Style = AnsiColor::Cyan.on_default();
+    pub const WAITING: Style = AnsiColor::Yellow.on_default();
+    pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+    pub const DIM: Style = Style::new().dimmed();
+    pub const BOLD: Style = Style::new().bold();
+}
+
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A status word with its colour and symbol.
+pub fn status(word: &str) -> String {
+    let (symbol, style) = match word {
+        "Succeeded" => ("✔", style::OK),
+        "InProgress" => ("●", style::RUNNING),
+        "Stopping" | "Stopped" | "Superseded" | "Cancelled" | "Abandoned" | "Skipped" => {
+            ("■", style::WAITING)
+        }
+        "Failed" => ("✘", style::ERROR),
+        _ => ("○", style::DIM),
+    };
+    format!("{}{symbol} {word}{}", style.render(), style.render_reset())
+}
+
+pub fn diagnostics(file: &str, diagnostics: &[Diagnostic]) {
+    if diagnostics.is_empty() {
+        anstream::println!(
+            "{}✔ {file} is valid{}",
+            style::OK.render(),
+            style::OK.render_reset()
+        );
+        return;
+    }
+    for d in diagnostics {
+        let (label, style) = match d.severity {
+            Severity::Error => ("error", style::ERROR),
+            Severity::Aws => ("aws", style::WAITING),
+            Severity::Warning => ("warning", style::WAITING),
+        };
+        anstream::println!(
+            "{}{label}{}[{}] {file}#{}: {}",
+            style.render(),
+            style.render_reset(),
+            d.code,
+            d.path,
+            d.message
+        );
+        if let Some(hint) = &d.hint {
+            anstream::println!(
+                "    {}hint: {hint}{}",
+                style::DIM.render(),
+                style::DIM.render_reset()
+            );
+        }
+    }
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let aws = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Aws)
+        .count();
+    let warnings = diagnostics.len() - errors - aws;
+    println!("{errors} errors, {aws} rejected by AWS only (fine locally), {warnings} warnings");
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+pub fn pipelines(list: &ListPipelinesOutput) {
+    if list.pipelines.is_empty() {
+        println!("No pipelines yet: `pipewright import FILE` or `pipewright run FILE`.");
+        return;
+    }
+    anstream::println!(
+        "{}{:<28} {:>7}  {:<22} {:<10} LAST RUN{}",
+        style::BOLD.render(),
+        "NAME",
+        "VERSION",
+        "STATUS",
+        "EXECUTION",
+        style::BOLD.render_reset()
+    );
+    for p in &list.pipelines {
+        let (status, id, when) = match &p.latest_execution {
+            Some(e) => (
+                status(&e.status),
+                short(&e.pipeline_execution_id).to_owned(),
+                serde_json::to_value(e.start_time)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            None => (status("never run"), "-".to_owned(), "-".to_owned()),
+        };
+        anstream::println!(
+            "{:<28} {:>7}  {:<31} {:<10} {when}",
+            p.name,
+            p.version,
+            status,
+            id
+        );
+    }
+}
+
+pub fn state(state: &GetPipelineStateOutput) {
+    anstream::println!(
+        "{}{} (version {}){}",
+        style::BOLD.render(),
+        state.pipeline_name,
+        state.pipeline_version,
+        style::BOLD.render_reset()
+    );
+    for stage in &state.stage_states {
+        if !stage.inbound_transition_state.enabled {
+            anstream::println!(
+                "  {}⛔ transition disabled: {}{}",
+                style::WAITING.render(),
+                stage
+                    .inbound_transition_state
+                    .disabled_reason
+                    .as_deref()
+                    .unwrap_or(""),
+                style::WAITING.render_reset()
+            );
+        }
+        let stage_status = stage
+            .latest_execution
+            .as_ref()
+            .map(|e| e.status.as_str())
+            .unwrap_or("-");
+        let execution = stage
+            .latest_execution
+            .as_ref()
+            .map(|e| short(&e.pipeline_execution_id))
+            .unwrap_or("");
+        anstream::println!(
+            "  {:<24} {}  {}{execution}{}",
+            stage.stage_name,
+            status(stage_status),
+            style::DIM.render(),
+            style::DIM.render_reset()
+        );
+        for action in &stage.action_states {
+            let (word, summary, simulated) = match &action.latest_execution {
+                Some(e) => (
+                    e.status.as_str(),
+                    e.summary.clone().unwrap_or_default(),
+                    e.simulated,
+                ),
+                None => ("-", String::new(), false),
+            };
+            let waiting = action
+                .latest_execution
+                .as_ref()
+                .is_some_and(|e| e.token.is_some());
+            let note = if waiting {
+                "waiting for approval".to_owned()
+            } else {
+                summary
+            };
+            let label = if simulated { " [simulated]" } else { "" };
+            anstream::println!(
+                "      {:<22} {}{label}  {}{note}{}",
+                action.action_name,
+                status(word),
+                style::DIM.render(),
+                style::DIM.render_reset()
+            );
+        }
+    }
+}
+
+pub fn executions(list: &ListPipelineExecutionsOutput) {
+    if list.pipeline_execution_summaries.is_empty() {
+        println!("No executions yet.");
+        return;
+    }
+    anstream::println!(
+        "{}{:<38} {:<22} {:<26} TRIGGER{}",
+        style::BOLD.render(),
+        "EXECUTION",
+        "STATUS",
+        "STARTED",
+        style::BOLD.render_reset()
+    );
+    for e in &list.pipeline_execution_summaries {
+        let started = serde_json::to_value(e.start_time).unwrap_or_default();
+        anstream::println!(
+            "{:<38} {:<31} {:<26} {}",
+            e.pipeline_execution_id,
+            status(&e.status),
+            started.as_str().unwrap_or_default(),
+            e.trigger.trigger_type
+        );
+        if let Some(summary) = &e.status_summary {
+            anstream::println!(
+                "    {}{summary}{}",
+                style::DIM.render(),
+                style::DIM.render_reset()
+            );
+        }
+    }
+}
+
+pub fn actions(list: &ListActionExecutionsOutput) {
+    for a in &list.action_execution_details {
+        let summary = a
+            .output
+            .execution_result
+            .external_execution_summary
+            .clone()
+            .unwrap_or_default();
+        anstream::println!(
+            "{}  {:<30} {}  {}{summary}{}",
+            short(&a.pipeline_execution_id),
+            format!("{}/{}", a.stage_name, a.action_name),
+            status(&a.status),
+            style::DIM.render(),
+            style::DIM.render_reset()
+        );
+    }
+}
+
+pub fn approvals(pending: &[PendingApproval]) {
+    if pending.is_empty() {
+        println!("No approvals waiting.");
+        return;
+    }
+    for a in pending {
+        anstream::println!(
+            "{}{}/{}/{}{}  execution {}",
+            style::BOLD.render(),
+            a.pipeline_name,
+            a.stage_name,
+            a.action_name,
+            style::BOLD.render_reset(),
+            short(&a.pipeline_execution_id)
+        );
+        if let Some(data) = &a.custom_data {
+            println!("    {data}");
+        }
+        if let Some(link) = &a.external_entity_link {
+            println!("    {link}");
+        }
+        println!(
+            "    pipewright approve {} {} {}",
+            a.pipeline_name, a.stage_name, a.action_name
+        );
+    }
+}
+
+pub fn history(rows: &[pipewright_api::AuditRow]) {
+    for row in rows.iter().rev() {
+        let when = pipewright_api::engine::clock::rfc3339(row.time_ms);
+        let outcome = if row.outcome == "ok" {
+            status("Succeeded")
+        } else {
+            status("Failed") + " " + &row.outcome
+        };
+        anstream::println!(
+            "{when}  {:<24} {:<26} {}  {}",
+            row.operation,
+            row.actor,
+            outcome,
+            row.parameters
+        );
+        if let Some(message) = &row.message {
+            anstream::println!(
+                "    {}{message}{}",
+                style::DIM.render(),
+                style::DIM.render_reset()
+            );
+        }
+    }
+}

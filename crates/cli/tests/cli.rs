@@ -1,0 +1,464 @@
+//! End-to-end tests of the `pipewright` binary, as a person uses it: real processes, a real
+//! SQLite data directory, real shells, several processes sharing one data directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Env {
+    _temp: tempfile::TempDir,
+    data: PathBuf,
+    work: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let data = temp.path().join("data");
+        let work = temp.path().join("work");
+        std::fs::create_dir_all(&work).expect("work dir");
+        Env {
+            _temp: temp,
+            data,
+            work,
+        }
+    }
+
+    /// A copy of an example folder, so runs write their outputs into the temp dir.
+    fn example(&self, name: &str) -> PathBuf {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(name);
+        let to = self.work.join(name);
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(&from)
+            .arg(&to)
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        to
+    }
+
+    fn command(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pipewright"));
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("PIPEWRIGHT_DATA_DIR", &self.data)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        self.command(dir, args).output().expect("pipewright runs")
+    }
+
+    fn spawn(&self, dir: &Path, args: &[&str]) -> Child {
+        self.command(dir, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("pipewright starts")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let output = self.run(&self.work, args);
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        serde_json::from_slice(&output.stdout).expect("json output")
+    }
+
+    /// Polls until `check` holds on `state --json`, or fails after 30 s.
+    fn wait_for_state(&self, pipeline: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let output = self.run(&self.work, &["state", pipeline, "--json"]);
+            if output.status.success() {
+                let state: Value = serde_json::from_slice(&output.stdout).expect("json");
+                if check(&state) {
+                    return state;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "state never matched: {}",
+                text(&output)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn action_status<'a>(state: &'a Value, stage: &str, action: &str) -> &'a str {
+    state["stageStates"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|s| s["stageName"] == stage))
+        .and_then(|s| s["actionStates"].as_array())
+        .and_then(|actions| actions.iter().find(|a| a["actionName"] == action))
+        .and_then(|a| a["latestExecution"]["status"].as_str())
+        .unwrap_or("")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write");
+}
+
+fn commands_pipeline(name: &str, commands: &[&str], extra: &str) -> String {
+    let commands = serde_json::to_string(commands).expect("json");
+    format!(
+        r#"{{"name": "{name}", "pipelineType": "V2", "stages": [{{"name": "Work", "actions": [
+            {{"name": "Run", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}},
+              "commands": {commands}{extra}}}]}}]}}"#
+    )
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_path_and_fails() {
+    let env = Env::new();
+    let file = env.work.join("bad.json");
+    write(
+        &file,
+        r#"{"name": "bad", "stages": [{"name": "S", "actions": [
+            {"name": "A", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}, "inputArtifacts": [{"name": "nothing"}]},
+            {"name": "A", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["echo #{variables.missing}"],
+             "outputArtifacts": [{"name": "out", "files": ["../../etc/passwd"]}]}]}]}"#,
+    );
+    let output = env.run(&env.work, &["validate", "bad.json", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let found: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_owned(),
+                d["path"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        (
+            "unknown-input-artifact",
+            "/stages/0/actions/0/inputArtifacts/0",
+        ),
+        ("duplicate-action-name", "/stages/0/actions/1/name"),
+        ("unknown-variable", "/stages/0/actions/1/commands/0"),
+        (
+            "artifact-path-escapes",
+            "/stages/0/actions/1/outputArtifacts/0/files/0",
+        ),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|(c, p)| c == expected.0 && p == expected.1),
+            "missing {expected:?} in {found:?}"
+        );
+    }
+}
+
+#[test]
+fn malformed_input_names_line_and_column() {
+    let env = Env::new();
+    write(
+        &env.work.join("broken.json"),
+        "{\n  \"name\": \"x\",\n  \"stages\": [\n    {\"name\": }\n  ]\n}\n",
+    );
+    let output = env.run(&env.work, &["validate", "broken.json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("broken.json: line 4, column 14"),
+        "{message}"
+    );
+    write(
+        &env.work.join("broken.yaml"),
+        "name: x\nstages:\n  - name: [unclosed\n",
+    );
+    let output = env.run(&env.work, &["validate", "broken.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("broken.yaml: line "),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn runs_parallel_run_orders_with_artifacts_and_variables() {
+    let env = Env::new();
+    let dir = env.example("parallel");
+    let output = env.run(&dir, &["run", "pipeline.json", "--var", "greeting=bonjour"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let site = std::fs::read_to_string(dir.join("out/site/dist/index.html")).expect("deployed");
+    assert_eq!(site.trim(), "<h1>Hello from Pipewright 1.4.2</h1>");
+    let executions = env.json(&["executions", "parallel-demo", "--json"]);
+    let id = executions["pipelineExecutionSummaries"][0]["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["status"],
+        "Succeeded"
+    );
+    let build_id = std::fs::read_to_string(dir.join("out/site/dist/build-id")).expect("build id");
+    assert_eq!(
+        build_id.trim(),
+        id,
+        "#{{codepipeline.PipelineExecutionId}} resolved"
+    );
+    let logs = env.run(
+        &env.work,
+        &["logs", "parallel-demo", "--action", "Build/UnitTests"],
+    );
+    assert!(
+        String::from_utf8_lossy(&logs.stdout).contains("bonjour: tests passed"),
+        "{}",
+        text(&logs)
+    );
+    // The two run-order-1 actions ran before Package (run order 2) started.
+    let actions = env.json(&["actions", "parallel-demo", "--json"]);
+    let details = actions["actionExecutionDetails"].as_array().expect("list");
+    let time = |name: &str, field: &str| {
+        details
+            .iter()
+            .find(|d| d["actionName"] == name)
+            .and_then(|d| d[field].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(time("Package", "startTime") >= time("Version", "lastUpdateTime"));
+    assert!(time("Package", "startTime") >= time("UnitTests", "lastUpdateTime"));
+    let version = details
+        .iter()
+        .find(|d| d["actionName"] == "Version")
+        .expect("Version ran");
+    assert_eq!(version["output"]["outputVariables"]["APP_VERSION"], "1.4.2");
+}
+
+#[test]
+fn runs_a_codebuild_buildspec() {
+    let env = Env::new();
+    let dir = env.example("codebuild");
+    let output = env.run(&dir, &["run", "pipeline.yaml"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let logs = env.run(
+        &env.work,
+        &["logs", "codebuild-demo", "--action", "Build/Smoke"],
+    );
+    let logs = String::from_utf8_lossy(&logs.stdout).into_owned();
+    assert!(logs.contains("hello from the linux build"), "{logs}");
+    assert!(logs.contains("build number 42"), "{logs}");
+}
+
+#[test]
+fn an_approval_waits_until_approved_from_another_process_and_only_once() {
+    let env = Env::new();
+    let dir = env.example("approval");
+    let run = env.spawn(&dir, &["run", "pipeline.json"]);
+    let state = env.wait_for_state("approval-demo", |s| {
+        action_status(s, "Approve", "Release") == "InProgress"
+    });
+    let pending = env.json(&["approvals", "--json"]);
+    assert_eq!(
+        pending[0]["customData"],
+        "Release 1.4.2 to production? Check the staging smoke tests first."
+    );
+    assert_eq!(
+        pending[0]["externalEntityLink"],
+        "https://example.com/releases/1.4.2"
+    );
+    assert!(
+        state
+            .to_string()
+            .contains(pending[0]["token"].as_str().expect("token"))
+    );
+    let approve = env.run(
+        &env.work,
+        &[
+            "approve",
+            "approval-demo",
+            "Approve",
+            "Release",
+            "--summary",
+            "looks good",
+        ],
+    );
+    assert!(approve.status.success(), "{}", text(&approve));
+    let output = run.wait_with_output().expect("run ends");
+    assert!(output.status.success(), "{}", text(&output));
+    let state = env.json(&["state", "approval-demo", "--json"]);
+    assert_eq!(action_status(&state, "Deploy", "Ship"), "Succeeded");
+    let again = env.run(
+        &env.work,
+        &["approve", "approval-demo", "Approve", "Release"],
+    );
+    assert!(
+        !again.status.success(),
+        "a decided approval cannot be decided again"
+    );
+    let history = env.json(&["history", "approval-demo", "--json"]);
+    assert!(
+        history
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|h| h["operation"] == "PutApprovalResult" && h["outcome"] == "ok")
+    );
+}
+
+#[test]
+fn a_failed_stage_is_retried_and_the_execution_succeeds() {
+    let env = Env::new();
+    let dir = env.example("retry");
+    let first = env.run(&dir, &["run", "pipeline.json"]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("first attempt: failing on purpose"));
+    let state = env.json(&["state", "retry-demo", "--json"]);
+    assert_eq!(action_status(&state, "Test", "Flaky"), "Failed");
+    let lint_id =
+        state["stageStates"][0]["actionStates"][1]["latestExecution"]["actionExecutionId"].clone();
+    let retry = env.run(&dir, &["retry", "retry-demo", "Test"]);
+    assert!(retry.status.success(), "{}", text(&retry));
+    let state = env.json(&["state", "retry-demo", "--json"]);
+    assert_eq!(action_status(&state, "Test", "Flaky"), "Succeeded");
+    assert_eq!(
+        state["stageStates"][0]["actionStates"][1]["latestExecution"]["actionExecutionId"], lint_id,
+        "Lint succeeded and is not rerun with FAILED_ACTIONS"
+    );
+    let executions = env.json(&["executions", "retry-demo", "--json"]);
+    assert_eq!(
+        executions["pipelineExecutionSummaries"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+fn process_with_argument(marker: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains(marker))
+        })
+}
+
+#[test]
+fn stop_and_abandon_from_another_process_kills_the_action() {
+    let env = Env::new();
+    write(
+        &env.work.join("slow.json"),
+        &commands_pipeline("slow", &["sleep 71.5"], ""),
+    );
+    let run = env.spawn(&env.work, &["run", "slow.json"]);
+    env.wait_for_state("slow", |s| action_status(s, "Work", "Run") == "InProgress");
+    assert!(process_with_argument("71.5"));
+    let stop = env.run(
+        &env.work,
+        &["stop", "slow", "--abandon", "--reason", "wrong branch"],
+    );
+    assert!(stop.status.success(), "{}", text(&stop));
+    let output = run.wait_with_output().expect("run ends");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let state = env.json(&["state", "slow", "--json"]);
+    assert_eq!(action_status(&state, "Work", "Run"), "Abandoned");
+    assert!(
+        !process_with_argument("71.5"),
+        "the action's process tree was killed"
+    );
+    let executions = env.json(&["executions", "slow", "--json"]);
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["status"],
+        "Stopped"
+    );
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["stopTrigger"]["reason"],
+        "wrong branch"
+    );
+}
+
+#[test]
+fn a_killed_run_is_settled_by_the_next_process_and_its_children_killed() {
+    let env = Env::new();
+    write(
+        &env.work.join("crash.json"),
+        &commands_pipeline("crash", &["sleep 83.25 & sleep 83.25; wait"], ""),
+    );
+    let mut run = env.spawn(&env.work, &["run", "crash.json"]);
+    env.wait_for_state("crash", |s| action_status(s, "Work", "Run") == "InProgress");
+    std::thread::sleep(Duration::from_millis(300));
+    run.kill().expect("kill -9");
+    run.wait().expect("reaped");
+    assert!(
+        process_with_argument("83.25"),
+        "the orphaned action still runs before recovery"
+    );
+    let state = env.json(&["state", "crash", "--json"]);
+    assert_eq!(action_status(&state, "Work", "Run"), "Failed");
+    let summary = state["stageStates"][0]["actionStates"][0]["latestExecution"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(summary.starts_with("Interrupted"), "{summary}");
+    assert!(
+        !process_with_argument("83.25"),
+        "recovery killed the left-over processes"
+    );
+    let executions = env.json(&["executions", "crash", "--json"]);
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["status"],
+        "Failed"
+    );
+}
+
+#[test]
+fn a_symlink_out_of_the_workspace_is_refused_as_an_output() {
+    let env = Env::new();
+    write(
+        &env.work.join("leak.json"),
+        &commands_pipeline(
+            "leak",
+            &["ln -s /etc/passwd leak"],
+            r#", "outputArtifacts": [{"name": "out", "files": ["leak"]}]"#,
+        ),
+    );
+    let output = env.run(&env.work, &["run", "leak.json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let state = env.json(&["state", "leak", "--json"]);
+    let summary = state["stageStates"][0]["actionStates"][0]["latestExecution"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        summary.contains("leak"),
+        "the refusal names the file: {summary}"
+    );
+}
+
+#[test]
+fn an_action_cannot_change_an_artifact_other_actions_see() {
+    let env = Env::new();
+    let pipeline = r#"{"name": "guard", "pipelineType": "V2", "stages": [
+      {"name": "Make", "actions": [{"name": "Produce", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+        "commands": ["echo original > file.txt"], "outputArtifacts": [{"name": "a", "files": ["file.txt"]}]}]},
+      {"name": "Use", "actions": [
+        {"name": "Vandal", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+         "inputArtifacts": [{"name": "a"}], "commands": ["echo vandalised >> file.txt", "chmod 000 file.txt"]},
+        {"name": "Reader", "runOrder": 2, "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+         "inputArtifacts": [{"name": "a"}], "commands": ["test \"$(cat file.txt)\" = original"]}]}]}"#;
+    write(&env.work.join("guard.json"), pipeline);
+    let output = env.run(&env.work, &["run", "guard.json"]);
+    assert!(output.status.success(), "{}", text(&output));
+}
