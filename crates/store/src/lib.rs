@@ -29,6 +29,11 @@ pub type PoolConnection = sqlx::pool::PoolConnection<Sqlite>;
 pub enum Error {
     #[error("cannot open the database {path}: {source}")]
     Open { path: String, source: sqlx::Error },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot bring the database schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -51,6 +56,25 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
+        // Two processes opening a new data directory at once would both try to create the
+        // schema; an exclusive lock on a file beside the database lets one migrate at a time.
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|file| file.lock().map(|()| file))
+            .map_err(|source| Error::Lock {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
+        let store = Self::open_locked(path).await;
+        drop(lock);
+        store
+    }
+
+    async fn open_locked(path: &Path) -> Result<Self> {
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
             .map_err(|source| Error::Open {
