@@ -56,6 +56,7 @@ impl From<pipewright_engine::Error> for Error {
             E::StageNotRetryable(_) => "StageNotRetryableException",
             E::NotLatestExecution(_) => "NotLatestPipelineExecutionException",
             E::Validation(_) => "ValidationException",
+            E::CannotRollback(_) => "UnableToRollbackStageException",
             E::Store(_) | E::Corrupt(_) => "StoreError",
             E::Artifacts(_) | E::Io(_) => "InternalError",
         };
@@ -590,6 +591,14 @@ impl Pipewright {
             "retryMode": if all_actions { "ALL_ACTIONS" } else { "FAILED_ACTIONS" }});
         self.audited("RetryStageExecution", Some(name), parameters, result)
             .await
+    }
+
+    /// RollbackStage: runs `stage` again with the artifacts of `target` (by default the newest
+    /// execution in which the stage succeeded), as a new execution of type ROLLBACK.
+    pub async fn rollback(&self, name: &str, stage: &str, target: Option<&str>) -> Result<String> {
+        let result = self.engine.rollback(name, stage, target, "ManualRollback").await.map_err(Error::from);
+        let parameters = json!({"pipelineName": name, "stageName": stage, "targetPipelineExecutionId": target});
+        self.audited("RollbackStage", Some(name), parameters, result).await
     }
 
     /// Enable/DisableStageTransition (inbound).

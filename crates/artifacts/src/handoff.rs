@@ -5,6 +5,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
 use crate::fsutil::{self, FileCopy};
@@ -69,42 +70,44 @@ impl FromStr for Handoff {
 }
 
 /// Picks the mechanism for a store whose scratch directory is `tmp`: the forced one if it works,
-/// otherwise the cheapest one that works.
+/// otherwise the cheapest one that works. Also returns the overlay option set the kernel
+/// accepted in the probe (see [`mounts::mount_overlay`]), for checkouts to start from.
 pub(crate) fn choose(
     root: &Path,
     tmp: &Path,
     preferred: Option<Handoff>,
-) -> Result<Handoff, Error> {
+) -> Result<(Handoff, usize), Error> {
     let unavailable = |handoff, reason: String| Error::HandoffUnavailable {
         handoff,
         root: root.to_owned(),
         reason,
     };
     match preferred {
-        Some(Handoff::Copy) => Ok(Handoff::Copy),
+        Some(Handoff::Copy) => Ok((Handoff::Copy, mounts::BEST_OPTIONS)),
         Some(handoff) => match probe(tmp, handoff) {
-            Ok(()) => Ok(handoff),
+            Ok(options) => Ok((handoff, options)),
             Err(e) => Err(unavailable(handoff, e.to_string())),
         },
         None => {
             for handoff in [Handoff::Reflink, Handoff::Overlay] {
-                if probe(tmp, handoff).is_ok() {
-                    return Ok(handoff);
+                if let Ok(options) = probe(tmp, handoff) {
+                    return Ok((handoff, options));
                 }
             }
-            Ok(Handoff::Copy)
+            Ok((Handoff::Copy, mounts::BEST_OPTIONS))
         }
     }
 }
 
-/// Tries the mechanism for real on two small files under `tmp`, cleaning up in every case.
-fn probe(tmp: &Path, handoff: Handoff) -> Result<(), Error> {
+/// Tries the mechanism for real on two small files under `tmp`, cleaning up in every case. For
+/// Overlay, returns the option set the mount accepted.
+fn probe(tmp: &Path, handoff: Handoff) -> Result<usize, Error> {
     let dir = tmp.join(format!("probe-{}-{}", handoff, uuid::Uuid::new_v4()));
     fs::create_dir(&dir).map_err(Error::io("create directory", &dir))?;
     let result = match handoff {
-        Handoff::Reflink => probe_reflink(&dir),
+        Handoff::Reflink => probe_reflink(&dir).map(|()| mounts::BEST_OPTIONS),
         Handoff::Overlay => probe_overlay(&dir),
-        Handoff::Copy => Ok(()),
+        Handoff::Copy => Ok(mounts::BEST_OPTIONS),
     };
     // The probe may have left a mount behind if it failed half-way.
     let _ = mounts::unmount(&dir.join("merged"));
@@ -125,14 +128,14 @@ fn probe_reflink(dir: &Path) -> Result<(), Error> {
     })
 }
 
-fn probe_overlay(dir: &Path) -> Result<(), Error> {
+fn probe_overlay(dir: &Path) -> Result<usize, Error> {
     let [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map(|n| dir.join(n));
     for d in [&lower, &upper, &work, &merged] {
         fs::create_dir(d).map_err(Error::io("create directory", d))?;
     }
     let original = b"pipewright overlay probe";
     fs::write(lower.join("file"), original).map_err(Error::io("write", lower.join("file")))?;
-    mounts::mount_overlay(&lower, &upper, &work, &merged)?;
+    let options = mounts::mount_overlay(&lower, &upper, &work, &merged, mounts::BEST_OPTIONS)?;
     let through = merged.join("file");
     let written = fs::OpenOptions::new()
         .append(true)
@@ -149,7 +152,7 @@ fn probe_overlay(dir: &Path) -> Result<(), Error> {
             reason: "a write through the overlay changed the lower layer",
         });
     }
-    Ok(())
+    Ok(options)
 }
 
 /// Where an overlay working copy keeps its upper and work directories: a hidden sibling of the
@@ -168,10 +171,14 @@ pub(crate) fn overlay_sibling(dest: &Path) -> Result<PathBuf, Error> {
 /// Materialises `tree` at `dest` with `handoff` and returns the overlay's sibling directory, if
 /// any. `dest` is absolute and must not exist; for Overlay, neither may its sibling. On failure,
 /// whatever this call created is removed again, and nothing that existed before is touched.
+///
+/// `overlay_options` is the overlay option set to start from; it is lowered if the kernel refuses
+/// it for this mount (as it may for an upper layer on another filesystem than the probe's).
 pub(crate) fn materialise(
     handoff: Handoff,
     tree: &Path,
     dest: &Path,
+    overlay_options: &AtomicUsize,
 ) -> Result<Option<PathBuf>, Error> {
     match handoff {
         Handoff::Copy | Handoff::Reflink => {
@@ -200,14 +207,22 @@ pub(crate) fn materialise(
                 let _ = fsutil::remove_tree(&sibling);
                 return Err(e);
             }
+            let first = overlay_options.load(Ordering::Relaxed);
             let mounted = fsutil::set_mode(dest, fsutil::DIR_MODE)
-                .and_then(|()| mounts::mount_overlay(tree, &upper, &work, dest));
-            if let Err(e) = mounted {
-                let _ = fs::remove_dir(dest);
-                let _ = fsutil::remove_tree(&sibling);
-                return Err(e);
+                .and_then(|()| mounts::mount_overlay(tree, &upper, &work, dest, first));
+            match mounted {
+                Ok(used) => {
+                    if used != first {
+                        overlay_options.fetch_max(used, Ordering::Relaxed);
+                    }
+                    Ok(Some(sibling))
+                }
+                Err(e) => {
+                    let _ = fs::remove_dir(dest);
+                    let _ = fsutil::remove_tree(&sibling);
+                    Err(e)
+                }
             }
-            Ok(Some(sibling))
         }
     }
 }

@@ -9,17 +9,39 @@ use rustix::mount::{MountFlags, UnmountFlags};
 
 use crate::error::Error;
 
+/// The extra overlay options to try, best first. A kernel that does not know an option refuses
+/// the mount with `EINVAL`, and the next, more conservative, set is tried.
+///
+/// * `redirect_dir=on` lets a process rename a directory that comes from the lower layer (without
+///   it the kernel answers `EXDEV`, which `mv` handles but many programs do not). Linux 4.10+.
+/// * `volatile` skips every sync of the upper layer, above all the one at unmount: without it,
+///   unmounting an overlay runs `syncfs` on the whole filesystem of the upper layer, which waits
+///   for every dirty page on that filesystem to reach the disk (tens or hundreds of milliseconds
+///   on a busy build machine) although the working copy is about to be deleted. A crash loses
+///   the unsynced upper layer, which is harmless: working copies do not outlive their action, and
+///   [`crate::ArtifactStore::remove_workspace`] removes what a crash leaves. Linux 5.10+.
+const OPTION_SETS: [&str; 4] = [
+    ",redirect_dir=on,volatile",
+    ",redirect_dir=on",
+    ",volatile",
+    "",
+];
+
+/// Index in the option sets to start from when nothing is known about the kernel.
+pub(crate) const BEST_OPTIONS: usize = 0;
+
 /// Mounts an overlay at `merged` with `lower` as its read-only layer. All paths must be absolute.
 ///
-/// `redirect_dir=on` lets a process rename a directory that comes from the lower layer (without
-/// it the kernel answers `EXDEV`, which `mv` handles but many programs do not). Kernels that do not
-/// know the option get a second attempt without it.
+/// Tries the option sets from index `first` on (see [`OPTION_SETS`]) and returns the index of the
+/// one the kernel accepted, for the caller to start from next time, so only the first mount (the
+/// probe when the store is opened) pays for options the kernel does not know.
 pub(crate) fn mount_overlay(
     lower: &Path,
     upper: &Path,
     work: &Path,
     merged: &Path,
-) -> Result<(), Error> {
+    first: usize,
+) -> Result<usize, Error> {
     for path in [lower, upper, work] {
         check_option_path(path)?;
     }
@@ -29,16 +51,20 @@ pub(crate) fn mount_overlay(
         upper.display(),
         work.display()
     );
-    let with_redirect = format!("{base},redirect_dir=on");
-    match mount_with(merged, &with_redirect) {
-        Err(Errno::INVAL) => mount_with(merged, &base),
-        other => other,
+    let mut index = first.min(OPTION_SETS.len() - 1);
+    loop {
+        match mount_with(merged, &format!("{base}{}", OPTION_SETS[index])) {
+            Ok(()) => return Ok(index),
+            Err(Errno::INVAL) if index + 1 < OPTION_SETS.len() => index += 1,
+            Err(e) => {
+                return Err(Error::Io {
+                    action: "mount overlay at",
+                    path: merged.to_owned(),
+                    source: e.into(),
+                });
+            }
+        }
     }
-    .map_err(|e| Error::Io {
-        action: "mount overlay at",
-        path: merged.to_owned(),
-        source: e.into(),
-    })
 }
 
 fn mount_with(merged: &Path, options: &str) -> Result<(), Errno> {
@@ -75,6 +101,18 @@ pub(crate) fn unmount(target: &Path) -> Result<(), Error> {
         }
         other => other,
     };
+    unmount_result(target, result)
+}
+
+/// Detaches the mount at `target` from the mount tree at once (`MNT_DETACH`), which is what
+/// [`unmount`] ends up doing for a busy mount anyway, in one system call: the kernel tears the
+/// mount down as soon as nobody uses it. A path that is not a mount point is left alone.
+pub(crate) fn detach(target: &Path) -> Result<(), Error> {
+    let result = rustix::mount::unmount(target, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW);
+    unmount_result(target, result)
+}
+
+fn unmount_result(target: &Path, result: Result<(), Errno>) -> Result<(), Error> {
     match result {
         Ok(()) | Err(Errno::INVAL) | Err(Errno::NOENT) => Ok(()),
         Err(e) => Err(Error::Io {
@@ -132,9 +170,27 @@ fn unescape(field: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Whether `path` (canonical) is currently a mount point of this process's namespace.
+/// Whether `path` (canonical) is currently a mount point of this process's namespace. Asks
+/// `statx` for `STATX_ATTR_MOUNT_ROOT` (Linux 5.8+), and reads `/proc/self/mountinfo` only on
+/// kernels that cannot say.
 pub(crate) fn is_mount_point(path: &Path) -> Result<bool, Error> {
-    Ok(mounts_under(path)?.iter().any(|p| p == path))
+    use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags};
+    match rustix::fs::statx(
+        CWD,
+        path,
+        AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT,
+        StatxFlags::empty(),
+    ) {
+        Ok(stat)
+            if stat
+                .stx_attributes_mask
+                .contains(StatxAttributes::MOUNT_ROOT) =>
+        {
+            Ok(stat.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
+        }
+        Err(Errno::NOENT) => Ok(false),
+        Ok(_) | Err(_) => Ok(mounts_under(path)?.iter().any(|p| p == path)),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::digest::{Digest, hash_tree};
 use crate::error::Error;
@@ -25,8 +26,23 @@ pub struct ArtifactStore {
 struct Inner {
     root: PathBuf,
     handoff: Handoff,
-    /// Scratch directories of ingests in progress in this process, which `gc` must not remove.
+    /// The overlay option set checkouts start from (see `mounts::mount_overlay`).
+    overlay_options: AtomicUsize,
+    /// Scratch directories of ingests in progress in this process, and released working copies
+    /// the reaper has yet to remove, which `gc` must not remove.
     active_tmp: Mutex<HashSet<PathBuf>>,
+    /// Released working copies waiting for removal, see [`ArtifactStore::discard`].
+    reaper: Mutex<Reaper>,
+    /// Signalled when the reaper thread has emptied its queue and stopped.
+    reaper_idle: Condvar,
+}
+
+/// The queue of the reaper thread, which removes released working copies in the background.
+#[derive(Debug, Default)]
+struct Reaper {
+    queue: Vec<PathBuf>,
+    /// Whether a reaper thread is running; it is whenever `queue` is not empty.
+    running: bool,
 }
 
 /// What an ingest stored.
@@ -58,6 +74,8 @@ pub struct Checkout {
     path: PathBuf,
     /// The overlay's upper and work directories, for Overlay checkouts.
     overlay: Option<PathBuf>,
+    /// The store, whose reaper removes the working copy after the release.
+    store: ArtifactStore,
     released: bool,
 }
 
@@ -72,12 +90,15 @@ impl ArtifactStore {
         for dir in [root.join("objects"), root.join("tmp")] {
             fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
         }
-        let handoff = handoff::choose(&root, &root.join("tmp"), preferred)?;
+        let (handoff, overlay_options) = handoff::choose(&root, &root.join("tmp"), preferred)?;
         Ok(ArtifactStore {
             inner: Arc::new(Inner {
                 root,
                 handoff,
+                overlay_options: AtomicUsize::new(if std::env::var_os("PW_NOVOL").is_some() { 1 } else { overlay_options }),
                 active_tmp: Mutex::new(HashSet::new()),
+                reaper: Mutex::new(Reaper::default()),
+                reaper_idle: Condvar::new(),
             }),
         })
     }
@@ -213,12 +234,8 @@ impl ArtifactStore {
         Ok(Scratch { store: self, path })
     }
 
-    fn active(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
-        // A panic while holding the lock leaves the set consistent, so poisoning is ignored.
-        self.inner
-            .active_tmp
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    fn active(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
+        self.inner.active()
     }
 
     /// A writable working copy of `digest` at `dest`, which must not exist (its parent must).
@@ -238,10 +255,16 @@ impl ArtifactStore {
         if fs::symlink_metadata(&dest).is_ok() {
             return Err(Error::DestinationExists { path: dest });
         }
-        let overlay = handoff::materialise(self.inner.handoff, &tree, &dest)?;
+        let overlay = handoff::materialise(
+            self.inner.handoff,
+            &tree,
+            &dest,
+            &self.inner.overlay_options,
+        )?;
         Ok(Checkout {
             path: dest,
             overlay,
+            store: self.clone(),
             released: false,
         })
     }
@@ -289,10 +312,13 @@ impl ArtifactStore {
     }
 
     /// Removes every stored artifact not in `keep`, and scratch directories left by interrupted
-    /// ingests. Scratch directories of ingests running in this process are left alone; the caller
+    /// ingests and by released working copies whose removal did not finish (see
+    /// [`Checkout::release`]). Waits first for the removal of working copies released in this
+    /// process. Scratch directories of ingests running in this process are left alone; the caller
     /// must not run `gc` while another process ingests into the same store, and must keep every
     /// artifact that a live checkout uses.
     pub fn gc(&self, keep: &HashSet<Digest>) -> Result<GcReport, Error> {
+        self.wait_for_releases();
         let mut report = GcReport::default();
         for digest in self.list()? {
             if keep.contains(&digest) {
@@ -338,6 +364,159 @@ impl ArtifactStore {
     }
 }
 
+impl ArtifactStore {
+    /// Blocks until the working copies released so far in this process are removed from disk.
+    /// [`Checkout::release`] leaves that removal to a background thread; [`ArtifactStore::gc`]
+    /// calls this first.
+    pub fn wait_for_releases(&self) {
+        let mut reaper = self.inner.reaper();
+        while reaper.running {
+            reaper = self
+                .inner
+                .reaper_idle
+                .wait(reaper)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Unmounts (Overlay) and discards a working copy.
+    fn release(&self, path: &Path, overlay: Option<&Path>) -> Result<(), Error> {
+        let Some(sibling) = overlay else {
+            return self.discard(path);
+        };
+        // A lazy unmount: one system call, which returns at once even if a process the action
+        // left behind still uses the working copy. The overlay is mounted `volatile`, so its
+        // teardown does not sync the upper layer's filesystem either.
+        if std::env::var_os("PW_NODETACH").is_some() { mounts::unmount(path)?; } else { mounts::detach(path)?; }
+        // Removing the mount point only once it is no longer a mount point: deleting through a
+        // live overlay would only write whiteouts to the upper layer, and leave the mount.
+        if mounts::is_mount_point(path)? {
+            return Err(Error::Io {
+                action: "unmount",
+                path: path.to_owned(),
+                source: std::io::Error::other("still mounted after unmount"),
+            });
+        }
+        // Everything the action wrote went to the upper layer, so the mount point is the empty
+        // directory `checkout` created, which `rmdir` removes at once.
+        match fs::remove_dir(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => self.discard(path)?,
+        }
+        self.discard(sibling)
+    }
+
+    /// Removes the tree at `path`, leaving the work to the background: the tree is renamed into
+    /// `tmp/` (one system call), where the reaper thread removes it. What the reaper cannot
+    /// remove, or never gets to because the process ended, [`ArtifactStore::gc`] removes. A tree
+    /// that cannot be renamed there (on another filesystem than the store, say) is removed here
+    /// and now. A missing `path` is not an error.
+    fn discard(&self, path: &Path) -> Result<(), Error> {
+        let trash = self
+            .inner
+            .root
+            .join("tmp")
+            .join(format!("trash-{}", uuid::Uuid::new_v4()));
+        // Registered before it exists, so a concurrent `gc` never removes it under the reaper.
+        self.active().insert(trash.clone());
+        if std::env::var_os("PW_NOREAP").is_some() { self.active().remove(&trash); return fsutil::remove_tree(path).map_err(Error::io("remove", path)); }
+        match fs::rename(path, &trash) {
+            Ok(()) => {
+                Inner::queue_removal(&self.inner, trash);
+                Ok(())
+            }
+            Err(e) => {
+                self.active().remove(&trash);
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    return Ok(());
+                }
+                fsutil::remove_tree(path).map_err(Error::io("remove", path))
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn active(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
+        // A panic while holding the lock leaves the set consistent, so poisoning is ignored.
+        self.active_tmp.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn reaper(&self) -> MutexGuard<'_, Reaper> {
+        // The queue and flag are consistent at every unlock, so poisoning is ignored.
+        self.reaper.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues the registered scratch directory `trash` for removal, starting the reaper thread if
+    /// it is not running. If no thread can be started, the queue is emptied here.
+    fn queue_removal(inner: &Arc<Inner>, trash: PathBuf) {
+        let mut reaper = inner.reaper();
+        reaper.queue.push(trash);
+        if reaper.running {
+            return;
+        }
+        let for_thread = Arc::clone(inner);
+        let spawned = std::thread::Builder::new()
+            .name("pipewright-artifacts-reaper".to_owned())
+            .spawn(move || for_thread.reap());
+        match spawned {
+            Ok(_) => reaper.running = true,
+            Err(_) => {
+                let queue = std::mem::take(&mut reaper.queue);
+                drop(reaper);
+                for path in queue {
+                    inner.remove_trash(&path);
+                }
+            }
+        }
+    }
+
+    /// The reaper thread: removes queued trees until the queue is empty, then stops. Seeing the
+    /// queue empty and marking the reaper stopped happen under one lock, so a tree queued at that
+    /// moment either is seen here or starts a new thread.
+    fn reap(&self) {
+        /// Marks the reaper stopped and wakes waiters if the thread panics, so neither
+        /// [`ArtifactStore::wait_for_releases`] hangs nor later releases wait for a dead thread.
+        struct OnPanic<'a>(&'a Inner);
+        impl Drop for OnPanic<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let mut reaper = self.0.reaper();
+                    reaper.running = false;
+                    // What is still queued is unregistered and left for `gc`.
+                    for path in std::mem::take(&mut reaper.queue) {
+                        self.0.active().remove(&path);
+                    }
+                    self.0.reaper_idle.notify_all();
+                }
+            }
+        }
+        let _on_panic = OnPanic(self);
+        loop {
+            let next = {
+                let mut reaper = self.reaper();
+                match reaper.queue.pop() {
+                    Some(path) => path,
+                    None => {
+                        reaper.running = false;
+                        self.reaper_idle.notify_all();
+                        return;
+                    }
+                }
+            };
+            self.remove_trash(&next);
+        }
+    }
+
+    /// Removes a discarded tree and unregisters it. Errors are left for `gc`, which removes
+    /// whatever is left in `tmp/` and reports what it cannot.
+    fn remove_trash(&self, path: &Path) {
+        let _ = fsutil::remove_tree(path);
+        self.active().remove(path);
+    }
+}
+
 /// A scratch directory that removes itself unless it was renamed away.
 struct Scratch<'a> {
     store: &'a ArtifactStore,
@@ -357,36 +536,21 @@ impl Checkout {
         &self.path
     }
 
-    /// Unmounts (Overlay) and removes the working copy.
+    /// Unmounts (Overlay) and removes the working copy. Its path (and an overlay's hidden
+    /// sibling holding the upper and work directories) are gone when this returns; deleting the
+    /// files is left to a background thread of the store (see
+    /// [`ArtifactStore::wait_for_releases`]), so the release costs a few system calls whatever
+    /// the action wrote.
     pub fn release(mut self) -> Result<(), Error> {
         self.released = true;
-        release(&self.path, self.overlay.as_deref())
-    }
-}
-
-fn release(path: &Path, overlay: Option<&Path>) -> Result<(), Error> {
-    if let Some(sibling) = overlay {
-        mounts::unmount(path)?;
-        // Removing the mount point only once it is no longer a mount point: deleting through a
-        // live overlay would only write whiteouts to the upper layer, but it would be wasted work.
-        if mounts::is_mount_point(path)? {
-            return Err(Error::Io {
-                action: "unmount",
-                path: path.to_owned(),
-                source: std::io::Error::other("still mounted after unmount"),
-            });
-        }
-        fsutil::remove_tree(path).map_err(Error::io("remove", path))?;
-        fsutil::remove_tree(sibling).map_err(Error::io("remove", sibling))
-    } else {
-        fsutil::remove_tree(path).map_err(Error::io("remove", path))
+        self.store.release(&self.path, self.overlay.as_deref())
     }
 }
 
 impl Drop for Checkout {
     fn drop(&mut self) {
         if !self.released {
-            let _ = release(&self.path, self.overlay.as_deref());
+            let _ = self.store.release(&self.path, self.overlay.as_deref());
         }
     }
 }

@@ -105,6 +105,10 @@ pub async fn follow(
             println!("Retry with: pipewright retry {name} STAGE   (see `pipewright state {name}`)");
         }
     }
+    // A failed stage may have started a rollback in this process: follow it to its end too.
+    if let Some(rollback) = api.engine().rollback_of(execution_id).await {
+        Box::pin(follow(api, name, &rollback, 0, json)).await?;
+    }
     Ok(if final_status == "Succeeded" {
         ExitCode::SUCCESS
     } else {

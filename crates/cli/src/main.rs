@@ -148,6 +148,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a stage again with the artifacts of an earlier execution (RollbackStage), and follow it.
+    Rollback {
+        name: String,
+        stage: String,
+        /// The execution whose artifacts to use (default: the newest in which the stage succeeded).
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Enable or disable the inbound transition of a stage.
     Transition {
         name: String,
@@ -497,6 +507,15 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             let after = api.last_event_seq().await?;
             api.retry(name, stage, &id, *all).await?;
             return follow::follow(api, name, &id, after, *json).await;
+        }
+        Command::Rollback {
+            name,
+            stage,
+            target,
+            json,
+        } => {
+            let id = api.rollback(name, stage, target.as_deref()).await?;
+            return follow::follow(api, name, &id, 0, *json).await;
         }
         Command::Transition {
             name,

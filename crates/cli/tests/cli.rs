@@ -462,3 +462,35 @@ fn an_action_cannot_change_an_artifact_other_actions_see() {
     let output = env.run(&env.work, &["run", "guard.json"]);
     assert!(output.status.success(), "{}", text(&output));
 }
+
+#[test]
+fn a_failed_stage_with_on_failure_rollback_runs_again_with_the_last_good_artifacts() {
+    let env = Env::new();
+    let deployed = env.work.join("deployed.log");
+    let pipeline = format!(
+        r#"{{"name": "rollback", "pipelineType": "V2", "variables": [{{"name": "release", "defaultValue": "1"}}], "stages": [
+          {{"name": "Build", "actions": [{{"name": "Make", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}},
+            "commands": ["mkdir -p out", "echo release-#{{variables.release}} > out/version"], "outputArtifacts": [{{"name": "app", "files": ["out/**/*"]}}]}}]}},
+          {{"name": "Deploy", "onFailure": {{"result": "ROLLBACK"}}, "actions": [{{"name": "Ship",
+            "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}}, "inputArtifacts": [{{"name": "app"}}],
+            "commands": ["v=$(cat out/version)", "if [ $v = release-bad ]; then echo cannot ship $v >&2; exit 1; fi", "echo $v >> {}"]}}]}}]}}"#,
+        deployed.display()
+    );
+    write(&env.work.join("rollback.json"), &pipeline);
+    let good = env.run(&env.work, &["run", "rollback.json"]);
+    assert!(good.status.success(), "{}", text(&good));
+    let bad = env.run(&env.work, &["run", "rollback.json", "--var", "release=bad"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    let log = std::fs::read_to_string(&deployed).expect("deploy log");
+    assert_eq!(log.lines().collect::<Vec<_>>(), ["release-1", "release-1"], "the rollback redeployed release 1");
+    let executions = env.json(&["executions", "rollback", "--json"]);
+    let list = executions["pipelineExecutionSummaries"].as_array().expect("list");
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["executionType"], "ROLLBACK");
+    assert_eq!(list[0]["status"], "Succeeded");
+    assert_eq!(list[0]["trigger"]["triggerType"], "AutomatedRollback");
+    assert_eq!(list[0]["trigger"]["triggerDetail"], list[2]["pipelineExecutionId"]);
+    assert_eq!(list[1]["status"], "Failed");
+    let summary = list[1]["statusSummary"].as_str().unwrap_or_default();
+    assert!(summary.contains("rolled back"), "{summary}");
+}

@@ -64,6 +64,10 @@ pub(crate) struct Driver {
     /// Output variables by action namespace.
     namespaces: HashMap<String, IndexMap<String, String>>,
     resumed: bool,
+    /// Actions the machine asked to start, recorded together before they launch.
+    to_start: Vec<(usize, usize)>,
+    /// Runs of each action so far in this execution.
+    attempts: HashMap<(usize, usize), i64>,
     done_tx: mpsc::UnboundedSender<Finished>,
     done_rx: mpsc::UnboundedReceiver<Finished>,
 }
@@ -85,6 +89,8 @@ impl Driver {
             artifacts: HashMap::new(),
             namespaces: HashMap::new(),
             resumed,
+            to_start: Vec::new(),
+            attempts: HashMap::new(),
             done_tx,
             done_rx,
         }
@@ -92,7 +98,7 @@ impl Driver {
 
     /// Loads the artifacts and output variables an earlier run of this execution produced (for
     /// a retry).
-    pub async fn load_earlier_outputs(&mut self) -> Result<()> {
+    pub async fn load_earlier_outputs(&mut self, source: &str) -> Result<()> {
         let mut conn = self
             .inner
             .store
@@ -100,12 +106,28 @@ impl Driver {
             .acquire()
             .await
             .map_err(db::Error::from)?;
-        for row in db::artifacts(&mut conn, &self.ctx.id).await? {
+        for row in db::artifacts(&mut conn, source).await? {
             if let Ok(digest) = row.digest.parse::<Digest>() {
                 self.artifacts.insert(row.name, digest);
             }
         }
-        for row in db::action_executions(&mut conn, &self.ctx.id).await? {
+        for row in db::action_executions(&mut conn, source).await? {
+            let index = self
+                .ctx
+                .declaration
+                .stages
+                .iter()
+                .position(|s| s.name == row.stage)
+                .and_then(|s| {
+                    self.ctx.declaration.stages[s]
+                        .actions
+                        .iter()
+                        .position(|a| a.name == row.action)
+                        .map(|a| (s, a))
+                });
+            if let Some(index) = index {
+                *self.attempts.entry(index).or_insert(0) += 1;
+            }
             if row.status != "Succeeded" {
                 continue;
             }
@@ -129,11 +151,19 @@ impl Driver {
             for input in std::mem::take(&mut pending) {
                 let effects = self.machine.handle(input);
                 for effect in effects {
+                    // Actions that start together are recorded in one transaction; any other
+                    // effect first flushes them, so effects still take effect in order.
+                    if let Effect::RunAction { stage, action } = effect {
+                        self.to_start.push((stage, action));
+                        continue;
+                    }
+                    self.start_batch().await;
                     if let Err(error) = self.apply(effect, &mut pending).await {
                         eprintln!("pipewright: execution {}: {error}", self.ctx.id);
                     }
                 }
             }
+            self.start_batch().await;
             if !pending.is_empty() {
                 continue;
             }
@@ -144,9 +174,11 @@ impl Driver {
             tokio::select! {
                 Some(input) = inbox.recv() => pending.push(input),
                 Some(finished) = self.done_rx.recv() => {
-                    if let Some(input) = self.action_finished(finished).await {
-                        pending.push(input);
+                    let mut batch = vec![finished];
+                    while let Ok(more) = self.done_rx.try_recv() {
+                        batch.push(more);
                     }
+                    pending.extend(self.actions_finished(batch).await);
                 }
                 () = tokio::time::sleep(STAGE_POLL), if self.waiting_for.is_some() => self.try_enter(&mut pending).await,
                 () = wake, if self.waiting_for.is_some() => self.try_enter(&mut pending).await,
@@ -218,7 +250,7 @@ impl Driver {
                     self.inner.stage_released.notify_waiters();
                 }
             }
-            Effect::RunAction { stage, action } => self.start_action(stage, action).await?,
+            Effect::RunAction { stage, action } => self.to_start.push((stage, action)),
             Effect::AbandonAction { stage, action } => {
                 if let Some(running) = self.running.remove(&(stage, action)) {
                     running.cancel.cancel();
@@ -228,14 +260,19 @@ impl Driver {
                         error_code: Some("Abandoned".to_owned()),
                         ..Default::default()
                     };
+                    let now = self.inner.clock.now_ms();
+                    let mut tx = self.inner.store.write().await?;
                     self.record_action_end(
+                        &mut tx,
                         stage,
                         action,
                         &running.action_execution_id,
                         &end,
                         ActionStatus::Abandoned,
+                        now,
                     )
                     .await?;
+                    tx.commit().await.map_err(db::Error::from)?;
                 }
             }
             Effect::ExecutionStatus { status, summary } => {
@@ -271,22 +308,18 @@ impl Driver {
                 self.inner.published();
             }
             Effect::Rollback { stage } => {
-                let note = format!(
-                    "Stage {} failed and its onFailure result is ROLLBACK; the local engine does not roll back yet, so the execution ends Failed",
-                    self.stage_name(stage)
-                );
-                let now = self.inner.clock.now_ms();
-                let mut tx = self.inner.store.write().await?;
-                db::set_execution_status(
-                    &mut tx,
-                    &self.ctx.id,
-                    ExecutionStatus::Failed.as_str(),
-                    Some(&note),
-                    now,
-                    true,
-                )
-                .await?;
-                tx.commit().await.map_err(db::Error::from)?;
+                // The engine starts the rollback execution: a driver cannot start another
+                // driver from inside its own future.
+                let (started, wait) = tokio::sync::oneshot::channel();
+                let request = crate::engine::RollbackRequest {
+                    pipeline: self.ctx.pipeline.clone(),
+                    stage: self.stage_name(stage).to_owned(),
+                    failed_execution: self.ctx.id.clone(),
+                    started,
+                };
+                if self.inner.rollbacks.send(request).is_ok() {
+                    let _ = wait.await;
+                }
             }
         }
         Ok(())
@@ -409,26 +442,35 @@ impl Driver {
         Ok(resolved)
     }
 
-    async fn start_action(&mut self, stage: usize, action: usize) -> Result<()> {
+    /// Records every action in `to_start` as started (one transaction) and launches them.
+    async fn start_batch(&mut self) {
+        if self.to_start.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.to_start);
+        let prepared: Vec<Prepared> = batch
+            .into_iter()
+            .map(|(stage, action)| self.prepare(stage, action))
+            .collect();
+        if let Err(error) = self.record_starts(&prepared).await {
+            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+        }
+        for prepared in prepared {
+            self.launch(prepared);
+        }
+    }
+
+    /// Everything about an action execution that can be known before it runs. Problems found
+    /// here (an unresolvable variable, a missing input) fail the action with a message that
+    /// names them.
+    fn prepare(&mut self, stage: usize, action: usize) -> Prepared {
         let decl = self.action_decl(stage, action).clone();
         let stage_name = self.stage_name(stage).to_owned();
         let now = self.inner.clock.now_ms();
-        let action_execution_id = uuid::Uuid::new_v4().to_string();
-        let attempt = {
-            let mut conn = self
-                .inner
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(db::Error::from)?;
-            db::action_executions(&mut conn, &self.ctx.id)
-                .await?
-                .iter()
-                .filter(|r| r.stage == stage_name && r.action == decl.name)
-                .count() as i64
-                + 1
-        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let attempt = self.attempts.entry((stage, action)).or_insert(0);
+        *attempt += 1;
+        let attempt = *attempt;
         let approval = decl.is_manual_approval().then(|| {
             let minutes = decl.timeout_in_minutes.unwrap_or(DEFAULT_APPROVAL_MINUTES);
             (
@@ -437,54 +479,103 @@ impl Driver {
             )
         });
         let settings = self.ctx.settings.action(&stage_name, &decl.name).cloned();
-        let inputs: Vec<(String, Option<Digest>)> = decl
-            .inputs()
-            .iter()
-            .map(|i| (i.name.clone(), self.artifacts.get(&i.name).cloned()))
-            .collect();
+        let resolved = self.resolve(&decl).and_then(|resolved| {
+            let mut present = Vec::new();
+            for input in decl.inputs() {
+                let digest = self.artifacts.get(&input.name).cloned().ok_or_else(|| {
+                    format!(
+                        "the input artifact {} was not produced in this execution",
+                        input.name
+                    )
+                })?;
+                present.push((input.name.clone(), digest));
+            }
+            Ok((resolved, present))
+        });
+        let inputs_json = match &resolved {
+            Ok((_, present)) => json!(
+                present
+                    .iter()
+                    .map(|(n, d)| json!({"name": n, "digest": d.to_string()}))
+                    .collect::<Vec<_>>()
+            ),
+            Err(_) => json!(
+                decl.inputs()
+                    .iter()
+                    .map(|i| json!({"name": i.name}))
+                    .collect::<Vec<_>>()
+            ),
+        };
+        let resolved_config = resolved
+            .as_ref()
+            .ok()
+            .and_then(|(r, _)| r.configuration.as_ref())
+            .map(|c| json!(c).to_string());
         let row = ActionExecutionRow {
-            id: action_execution_id.clone(),
+            id: id.clone(),
             execution_id: self.ctx.id.clone(),
             pipeline: self.ctx.pipeline.clone(),
-            stage: stage_name.clone(),
+            stage: stage_name,
             action: decl.name.clone(),
             run_order: i64::from(decl.run_order()),
             attempt,
             status: ActionStatus::InProgress.as_str().to_owned(),
             simulated: settings.as_ref().is_some_and(|s| s.simulate),
             action_type: serde_json::to_string(&decl.action_type_id).unwrap_or_default(),
-            input_artifacts: Some(
-                json!(
-                    inputs
-                        .iter()
-                        .map(
-                            |(n, d)| json!({"name": n, "digest": d.as_ref().map(|d| d.to_string())})
-                        )
-                        .collect::<Vec<_>>()
-                )
-                .to_string(),
-            ),
+            resolved_config,
+            input_artifacts: Some(inputs_json.to_string()),
             token: approval.as_ref().map(|(token, _)| token.clone()),
             expires_ms: approval.as_ref().map(|(_, expires)| *expires),
             started_ms: now,
             updated_ms: now,
             ..Default::default()
         };
+        Prepared {
+            stage,
+            action,
+            row,
+            decl,
+            settings,
+            approval,
+            resolved,
+        }
+    }
+
+    async fn record_starts(&self, prepared: &[Prepared]) -> Result<()> {
+        let rows: Vec<ActionExecutionRow> = prepared.iter().map(|p| p.row.clone()).collect();
+        let events = prepared
+            .iter()
+            .map(|p| {
+                let detail = events::action_detail(
+                    &self.subject(),
+                    &p.row.stage,
+                    &p.decl.name,
+                    "STARTED",
+                    &p.decl.action_type_id,
+                );
+                (events::ACTION_DETAIL_TYPE, detail)
+            })
+            .collect();
         let mut tx = self.inner.store.write().await?;
-        db::insert_action_execution(&mut tx, &row).await?;
-        let detail = events::action_detail(
-            &self.subject(),
-            &stage_name,
-            &decl.name,
-            "STARTED",
-            &decl.action_type_id,
-        );
+        db::insert_action_executions(&mut tx, &rows).await?;
         self.inner
-            .emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
+            .emit_all(&mut tx, &self.subject(), events)
             .await?;
         tx.commit().await.map_err(db::Error::from)?;
-        self.inner.published();
+        Ok(())
+    }
 
+    fn launch(&mut self, prepared: Prepared) {
+        let Prepared {
+            stage,
+            action,
+            row,
+            decl,
+            settings,
+            approval,
+            resolved,
+        } = prepared;
+        let action_execution_id = row.id;
         let log = self.inner.logs.action(&action_execution_id, 0);
         let cancel = CancellationToken::new();
         self.running.insert(
@@ -494,48 +585,21 @@ impl Driver {
                 cancel: cancel.clone(),
             },
         );
-
-        // Problems found before anything runs fail the action with a message that names them.
-        let prepared = self.resolve(&decl).and_then(|resolved| {
-            let mut present = Vec::new();
-            for (name, digest) in inputs {
-                let digest = digest.ok_or_else(|| {
-                    format!("the input artifact {name} was not produced in this execution")
-                })?;
-                present.push((name, digest));
-            }
-            Ok((resolved, present))
-        });
         let done = self.done_tx.clone();
-        let (resolved, present) = match prepared {
-            Ok(prepared) => prepared,
+        let (resolved, present) = match resolved {
+            Ok(resolved) => resolved,
             Err(message) => {
                 log.note(message.clone());
+                let outcome = Outcome::failed("InvalidConfiguration", message);
                 let _ = done.send(Finished {
                     stage,
                     action,
                     action_execution_id,
-                    outcome: Outcome::failed("InvalidConfiguration", message),
+                    outcome,
                 });
-                return Ok(());
+                return;
             }
         };
-        if let Some(config) = &resolved.configuration {
-            let mut tx = self.inner.store.write().await?;
-            db::set_action_inputs(
-                &mut tx,
-                &action_execution_id,
-                Some(&json!(config)),
-                &json!(
-                    present
-                        .iter()
-                        .map(|(n, d)| json!({"name": n, "digest": d.to_string()}))
-                        .collect::<Vec<_>>()
-                ),
-            )
-            .await?;
-            tx.commit().await.map_err(db::Error::from)?;
-        }
         let workspace = self.inner.workspaces.join(&action_execution_id);
         let mut env = vec![
             (
@@ -554,25 +618,17 @@ impl Driver {
                 .iter()
                 .map(|v| (v.name.clone(), v.value.clone())),
         );
-        let store = self.inner.store.clone();
+        let logs = self.inner.logs.clone();
         let process_row = action_execution_id.clone();
         let on_process =
             runners::ProcessHook(Arc::new(move |id: Option<crate::process::ProcessId>| {
-                let store = store.clone();
-                let row = process_row.clone();
-                tokio::spawn(async move {
-                    if let Ok(mut tx) = store.write().await {
-                        let _ = db::set_action_process(&mut tx, &row, id.map(|p| (p.pid, p.start)))
-                            .await;
-                        let _ = tx.commit().await;
-                    }
-                });
+                logs.process(&process_row, id);
             }));
         let run = ActionRun {
             execution_id: self.ctx.id.clone(),
             action_execution_id: action_execution_id.clone(),
             pipeline: self.ctx.pipeline.clone(),
-            stage: stage_name,
+            stage: row.stage,
             timeout: (!decl.is_manual_approval())
                 .then_some(decl.timeout_in_minutes)
                 .flatten()
@@ -604,7 +660,11 @@ impl Driver {
                 ),
             };
             drop(permit);
-            let _ = ArtifactStore::remove_workspace(&workspace);
+            // Working copies were released by the runner; a plain removal is enough unless a
+            // mount was left behind.
+            if std::fs::remove_dir_all(&workspace).is_err() {
+                let _ = ArtifactStore::remove_workspace(&workspace);
+            }
             log.flush().await;
             let _ = done.send(Finished {
                 stage,
@@ -613,67 +673,99 @@ impl Driver {
                 outcome,
             });
         });
+    }
+
+    /// Records the end of every finished action in one transaction and says what the machine
+    /// must be told.
+    async fn actions_finished(&mut self, batch: Vec<Finished>) -> Vec<Input> {
+        let mut ended = Vec::new();
+        for finished in batch {
+            // Abandoned actions were recorded when they were abandoned.
+            let current = self.running.get(&(finished.stage, finished.action));
+            if current.is_none_or(|r| r.action_execution_id != finished.action_execution_id) {
+                continue;
+            }
+            self.running.remove(&(finished.stage, finished.action));
+            if finished.outcome.status == ActionStatus::Succeeded {
+                for (name, ingested) in &finished.outcome.outputs {
+                    self.artifacts.insert(name.clone(), ingested.digest.clone());
+                }
+                if let Some(namespace) = self
+                    .action_decl(finished.stage, finished.action)
+                    .namespace
+                    .clone()
+                {
+                    self.namespaces
+                        .insert(namespace, finished.outcome.variables.clone());
+                }
+            }
+            ended.push(finished);
+        }
+        if ended.is_empty() {
+            return Vec::new();
+        }
+        if let Err(error) = self.record_ends(&ended).await {
+            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+        }
+        ended
+            .into_iter()
+            .map(|f| Input::ActionFinished {
+                stage: f.stage,
+                action: f.action,
+                status: f.outcome.status,
+            })
+            .collect()
+    }
+
+    async fn record_ends(&self, ended: &[Finished]) -> Result<()> {
+        let now = self.inner.clock.now_ms();
+        let mut stored = Vec::with_capacity(ended.len());
+        let mut tx = self.inner.store.write().await?;
+        for finished in ended {
+            let outcome = &finished.outcome;
+            if outcome.status == ActionStatus::Succeeded {
+                self.record_outputs(&mut tx, outcome, now).await?;
+            }
+            let end = ActionEnd {
+                status: outcome.status.as_str().to_owned(),
+                summary: outcome.summary.clone(),
+                error_code: outcome.error_code.clone(),
+                output_artifacts: Some(Value::Array(
+                    outcome
+                        .outputs
+                        .iter()
+                        .map(|(name, i)| json!({"name": name, "digest": i.digest.to_string(), "files": i.files, "bytes": i.bytes}))
+                        .collect(),
+                )),
+                output_variables: Some(json!(outcome.variables)),
+                external_url: outcome.external_url.clone(),
+            };
+            db::finish_action_execution(&mut tx, &finished.action_execution_id, &end, now).await?;
+            let decl = self.action_decl(finished.stage, finished.action);
+            let state = events::action_state(outcome.status);
+            let stage = self.stage_name(finished.stage);
+            let detail = events::action_detail(
+                &self.subject(),
+                stage,
+                &decl.name,
+                state,
+                &decl.action_type_id,
+            );
+            stored.push((events::ACTION_DETAIL_TYPE, detail));
+        }
+        self.inner
+            .emit_all(&mut tx, &self.subject(), stored)
+            .await?;
+        tx.commit().await.map_err(db::Error::from)?;
         Ok(())
     }
 
-    async fn action_finished(&mut self, finished: Finished) -> Option<Input> {
-        let Finished {
-            stage,
-            action,
-            action_execution_id,
-            outcome,
-        } = finished;
-        // Abandoned actions were recorded when they were abandoned.
-        let running = self.running.get(&(stage, action))?;
-        if running.action_execution_id != action_execution_id {
-            return None;
-        }
-        self.running.remove(&(stage, action));
-        let status = outcome.status;
-        if status == ActionStatus::Succeeded {
-            for (name, ingested) in &outcome.outputs {
-                self.artifacts.insert(name.clone(), ingested.digest.clone());
-            }
-            if let Some(namespace) = self.action_decl(stage, action).namespace.clone() {
-                self.namespaces.insert(namespace, outcome.variables.clone());
-            }
-        }
-        let end = ActionEnd {
-            status: status.as_str().to_owned(),
-            summary: outcome.summary.clone(),
-            error_code: outcome.error_code.clone(),
-            output_artifacts: Some(Value::Array(
-                outcome
-                    .outputs
-                    .iter()
-                    .map(|(name, i)| json!({"name": name, "digest": i.digest.to_string(), "files": i.files, "bytes": i.bytes}))
-                    .collect(),
-            )),
-            output_variables: Some(json!(outcome.variables)),
-            external_url: outcome.external_url.clone(),
-        };
-        if let Err(error) = self.record_outputs(&outcome).await {
-            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
-        }
-        if let Err(error) = self
-            .record_action_end(stage, action, &action_execution_id, &end, status)
-            .await
-        {
-            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
-        }
-        Some(Input::ActionFinished {
-            stage,
-            action,
-            status,
-        })
-    }
-
-    async fn record_outputs(&self, outcome: &Outcome) -> Result<()> {
-        if outcome.status != ActionStatus::Succeeded {
-            return Ok(());
-        }
-        let now = self.inner.clock.now_ms();
-        let mut tx = self.inner.store.write().await?;
+    async fn record_outputs(
+        &self,
+        conn: &mut SqliteConnection,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Result<()> {
         for (name, ingested) in &outcome.outputs {
             let row = db::ArtifactRow {
                 execution_id: self.ctx.id.clone(),
@@ -682,7 +774,7 @@ impl Driver {
                 files: ingested.files as i64,
                 bytes: ingested.bytes as i64,
             };
-            db::add_artifact(&mut tx, &row).await?;
+            db::add_artifact(conn, &row).await?;
         }
         if let Some(revision) = &outcome.revision {
             let row = db::RevisionRow {
@@ -694,24 +786,24 @@ impl Driver {
                 url: None,
                 created_ms: now,
             };
-            db::add_revision(&mut tx, &row).await?;
+            db::add_revision(conn, &row).await?;
         }
-        tx.commit().await.map_err(db::Error::from)?;
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn record_action_end(
         &self,
+        conn: &mut SqliteConnection,
         stage: usize,
         action: usize,
         action_execution_id: &str,
         end: &ActionEnd,
         status: ActionStatus,
+        now: i64,
     ) -> Result<()> {
         let decl = self.action_decl(stage, action);
-        let now = self.inner.clock.now_ms();
-        let mut tx = self.inner.store.write().await?;
-        db::finish_action_execution(&mut tx, action_execution_id, end, now).await?;
+        db::finish_action_execution(conn, action_execution_id, end, now).await?;
         let detail = events::action_detail(
             &self.subject(),
             self.stage_name(stage),
@@ -720,12 +812,21 @@ impl Driver {
             &decl.action_type_id,
         );
         self.inner
-            .emit(&mut tx, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
+            .emit(conn, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
             .await?;
-        tx.commit().await.map_err(db::Error::from)?;
-        self.inner.published();
         Ok(())
     }
+}
+
+/// An action execution about to start.
+struct Prepared {
+    stage: usize,
+    action: usize,
+    row: ActionExecutionRow,
+    decl: Action,
+    settings: Option<crate::settings::ActionSettings>,
+    approval: Option<(String, i64)>,
+    resolved: std::result::Result<(Action, Vec<(String, Digest)>), String>,
 }
 
 /// Settles what a dead process left: its running actions Failed (Abandoned when a stop was asked

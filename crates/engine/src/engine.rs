@@ -62,6 +62,20 @@ pub(crate) struct Inner {
     /// The last event sequence number this process stored.
     pub last_event: watch::Sender<i64>,
     drivers: Mutex<HashMap<String, DriverHandle>>,
+    /// Stages that failed with onFailure ROLLBACK, for the engine to roll back.
+    pub rollbacks: mpsc::UnboundedSender<RollbackRequest>,
+    /// The rollback execution started for each failed execution, in this process.
+    rolled_back: Mutex<HashMap<String, String>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RollbackRequest {
+    pub pipeline: String,
+    pub stage: String,
+    pub failed_execution: String,
+    /// Answered once the rollback execution runs (or could not start), so the failed
+    /// execution's driver ends only after that.
+    pub started: tokio::sync::oneshot::Sender<()>,
 }
 
 #[derive(Debug)]
@@ -82,21 +96,34 @@ impl Inner {
     pub async fn emit(
         &self,
         conn: &mut SqliteConnection,
-        detail_type: &str,
+        detail_type: &'static str,
         subject: &Subject<'_>,
         detail: Value,
     ) -> Result<i64> {
+        self.emit_all(conn, subject, vec![(detail_type, detail)])
+            .await
+    }
+
+    /// Stores events of one execution, in order, in the caller's transaction.
+    pub async fn emit_all(
+        &self,
+        conn: &mut SqliteConnection,
+        subject: &Subject<'_>,
+        events: Vec<(&'static str, Value)>,
+    ) -> Result<i64> {
         let now = self.clock.now_ms();
-        let body = events::envelope(detail_type, subject, &rfc3339(now), detail);
-        let seq = db::append_event(
-            conn,
-            now,
-            detail_type,
-            subject.pipeline,
-            Some(subject.execution_id),
-            &body,
-        )
-        .await?;
+        let time = rfc3339(now);
+        let rows: Vec<db::NewEvent<'_>> = events
+            .into_iter()
+            .map(|(detail_type, detail)| db::NewEvent {
+                time_ms: now,
+                detail_type,
+                pipeline: subject.pipeline,
+                execution_id: Some(subject.execution_id),
+                body: events::envelope(detail_type, subject, &time, detail),
+            })
+            .collect();
+        let seq = db::append_events(conn, &rows).await?;
         self.last_event.send_if_modified(|last| {
             let newer = seq > *last;
             if newer {
@@ -117,6 +144,10 @@ impl Inner {
 }
 
 impl Engine {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Engine {
+        Engine { inner }
+    }
+
     /// Opens the engine of this process over a data directory's store: registers it, settles
     /// executions that dead processes left, and starts watching for stop requests.
     pub async fn open(store: Store, options: EngineOptions) -> Result<Engine> {
@@ -150,6 +181,7 @@ impl Engine {
         let workspaces = workspace_root(&options.data_dir, &id);
         std::fs::create_dir_all(&workspaces)
             .map_err(|e| Error::Io(format!("cannot create {}: {e}", workspaces.display())))?;
+        let (rollbacks, rollback_requests) = mpsc::unbounded_channel();
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -170,9 +202,12 @@ impl Engine {
             stage_released: Notify::new(),
             last_event: watch::Sender::new(last),
             drivers: Mutex::new(HashMap::new()),
+            rollbacks,
+            rolled_back: Mutex::new(HashMap::new()),
         });
         recover(&store, &inner, &options.data_dir).await?;
         tokio::spawn(control_loop(Arc::downgrade(&inner)));
+        tokio::spawn(rollback_loop(Arc::downgrade(&inner), rollback_requests));
         Ok(Engine { inner })
     }
 
@@ -260,7 +295,7 @@ impl Engine {
             variables,
         });
         let machine = Machine::new(Plan::new(&declaration));
-        self.spawn(ctx, machine, Input::Start, false).await;
+        self.spawn(ctx, machine, Input::Start, false, None).await;
         Ok(id)
     }
 
@@ -327,9 +362,94 @@ impl Engine {
                 all_actions,
             },
             true,
+            Some(execution_id.to_owned()),
         )
         .await;
         Ok(())
+    }
+
+    /// RollbackStage: a new execution (type ROLLBACK) runs `stage` again with the artifacts and
+    /// variables of `target`, by default the newest execution in which the stage succeeded.
+    pub async fn rollback(&self, pipeline: &str, stage: &str, target: Option<&str>, trigger: &str) -> Result<String> {
+        let mut tx = self.inner.store.write().await?;
+        let target = match target {
+            Some(id) => db::execution(&mut tx, id)
+                .await?
+                .filter(|e| e.pipeline == pipeline)
+                .ok_or_else(|| Error::ExecutionNotFound(id.to_owned()))?,
+            None => {
+                let mut found = None;
+                for execution in db::executions(&mut tx, pipeline, 1000).await? {
+                    let stages = db::stage_executions(&mut tx, &execution.id).await?;
+                    if stages.iter().any(|s| s.stage == stage && s.status == "Succeeded") {
+                        found = Some(execution);
+                        break;
+                    }
+                }
+                found.ok_or_else(|| {
+                    Error::CannotRollback(format!("no earlier execution of {pipeline} completed stage {stage}"))
+                })?
+            }
+        };
+        let stages = db::stage_executions(&mut tx, &target.id).await?;
+        if !stages.iter().any(|s| s.stage == stage && s.status == "Succeeded") {
+            return Err(Error::CannotRollback(format!("stage {stage} did not succeed in execution {}", target.id)));
+        }
+        let version = db::pipeline_version(&mut tx, pipeline, Some(target.version))
+            .await?
+            .ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
+        let declaration = parse_declaration(&version.declaration)?;
+        let index = declaration
+            .stages
+            .iter()
+            .position(|s| s.name == stage)
+            .ok_or_else(|| Error::StageNotFound(stage.to_owned()))?;
+        let now = self.inner.clock.now_ms();
+        let id = uuid::Uuid::new_v4().to_string();
+        let seq = db::next_counter(&mut tx, "execution").await?;
+        let row = db::ExecutionRow {
+            id: id.clone(),
+            seq,
+            pipeline: pipeline.to_owned(),
+            version: target.version,
+            status: ExecutionStatus::InProgress.as_str().to_owned(),
+            summary: None,
+            execution_type: "ROLLBACK".to_owned(),
+            trigger_type: trigger.to_owned(),
+            trigger_detail: Some(target.id.clone()),
+            variables: target.variables.clone(),
+            client_token: None,
+            owner: Some(self.inner.id.clone()),
+            stop_mode: None,
+            stop_reason: None,
+            started_ms: now,
+            updated_ms: now,
+            ended_ms: None,
+        };
+        db::insert_execution(&mut tx, &row).await?;
+        // The rollback runs on the target's artifacts; copying the references also keeps them
+        // from gc for as long as the rollback execution is kept.
+        for artifact in db::artifacts(&mut tx, &target.id).await? {
+            db::add_artifact(&mut tx, &db::ArtifactRow { execution_id: id.clone(), ..artifact }).await?;
+        }
+        for revision in db::revisions(&mut tx, &target.id).await? {
+            db::add_revision(&mut tx, &db::RevisionRow { execution_id: id.clone(), ..revision }).await?;
+        }
+        let subject = Subject { pipeline, version: target.version, execution_id: &id };
+        let detail = events::pipeline_detail(&subject, "STARTED");
+        self.inner.emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        let ctx = Arc::new(ExecutionContext {
+            id: id.clone(),
+            pipeline: pipeline.to_owned(),
+            version: target.version,
+            declaration: Arc::new(declaration.clone()),
+            settings: Arc::new(parse_settings(version.settings.as_deref())?),
+            variables: target.variables()?,
+        });
+        let machine = Machine::rollback(Plan::new(&declaration), index);
+        self.spawn(ctx, machine, Input::Start, false, Some(target.id.clone())).await;
+        Ok(id)
     }
 
     async fn spawn(
@@ -338,6 +458,7 @@ impl Engine {
         machine: Machine,
         first: Input,
         resumed: bool,
+        outputs_from: Option<String>,
     ) {
         let (inbox, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(false);
@@ -351,12 +472,19 @@ impl Engine {
         );
         let mut driver = Driver::new(self.inner.clone(), ctx, machine, resumed);
         tokio::spawn(async move {
-            if resumed && let Err(error) = driver.load_earlier_outputs().await {
+            if let Some(source) = outputs_from
+                && let Err(error) = driver.load_earlier_outputs(&source).await
+            {
                 eprintln!("pipewright: {error}");
             }
             driver.run(first, rx).await;
             let _ = done_tx.send(true);
         });
+    }
+
+    /// The rollback execution this process started when `failed_execution` failed, if any.
+    pub async fn rollback_of(&self, failed_execution: &str) -> Option<String> {
+        self.inner.rolled_back.lock().await.get(failed_execution).cloned()
     }
 
     /// Waits until an execution this process drives has settled (its actions included).
@@ -522,6 +650,36 @@ async fn apply_stop_requests(inner: &Inner) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Starts the rollbacks that failed stages ask for, and notes on each failed execution what
+/// became of its rollback.
+async fn rollback_loop(inner: std::sync::Weak<Inner>, mut requests: mpsc::UnboundedReceiver<RollbackRequest>) {
+    while let Some(request) = requests.recv().await {
+        let Some(inner) = inner.upgrade() else { return };
+        let engine = Engine::from_inner(inner.clone());
+        let RollbackRequest { pipeline, stage, failed_execution, started } = request;
+        let note = match engine.rollback(&pipeline, &stage, None, "AutomatedRollback").await {
+            Ok(id) => {
+                inner.rolled_back.lock().await.insert(failed_execution.clone(), id.clone());
+                format!("Stage {stage} failed and was rolled back in execution {id}")
+            }
+            Err(error) => format!("Stage {stage} failed and could not be rolled back: {error}"),
+        };
+        let result = async {
+            let mut tx = inner.store.write().await?;
+            let now = inner.clock.now_ms();
+            let failed = ExecutionStatus::Failed.as_str();
+            db::set_execution_status(&mut tx, &failed_execution, failed, Some(&note), now, true).await?;
+            tx.commit().await.map_err(db::Error::from)?;
+            Ok::<(), Error>(())
+        }
+        .await;
+        if let Err(error) = result {
+            eprintln!("pipewright: {error}");
+        }
+        let _ = started.send(());
+    }
 }
 
 async fn control_loop(inner: std::sync::Weak<Inner>) {

@@ -46,6 +46,8 @@ pub enum Error {
     NotLatestExecution(String),
     #[error("{0}")]
     Validation(String),
+    #[error("{0}")]
+    CannotRollback(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
 }

@@ -173,6 +173,8 @@ pub struct Machine {
     stages: Vec<StageState>,
     /// Set by Retry: which actions run again when the stage is entered.
     pending_retry: Option<bool>,
+    /// A rollback execution runs this one stage and nothing else.
+    only_stage: Option<usize>,
 }
 
 impl Machine {
@@ -192,7 +194,16 @@ impl Machine {
             stop: None,
             stages,
             pending_retry: None,
+            only_stage: None,
         }
+    }
+
+    /// A rollback execution: it runs `stage` again (with an earlier execution's artifacts) and
+    /// ends when that stage ends.
+    pub fn rollback(plan: Plan, stage: usize) -> Machine {
+        let mut machine = Machine::new(plan);
+        machine.only_stage = Some(stage);
+        machine
     }
 
     /// A machine for an execution that ended Failed or Stopped at `stage`, with the statuses its
@@ -245,7 +256,7 @@ impl Machine {
         match input {
             Input::Start => {
                 if self.cursor == Cursor::NotStarted {
-                    self.wait_for(0, &mut effects);
+                    self.wait_for(self.only_stage.unwrap_or(0), &mut effects);
                 }
             }
             Input::StageEntered(stage) => {
@@ -344,7 +355,11 @@ impl Machine {
             stage,
             status: StageStatus::Succeeded,
         });
-        self.wait_for(stage + 1, effects);
+        if self.only_stage == Some(stage) {
+            self.finish(ExecutionStatus::Succeeded, None, effects);
+        } else {
+            self.wait_for(stage + 1, effects);
+        }
     }
 
     fn action_finished(
@@ -414,7 +429,8 @@ impl Machine {
                 self.pending_retry = Some(all_actions);
                 self.wait_for(stage, effects);
             }
-            OnFailure::Rollback => {
+            // A rollback that fails does not roll back again.
+            OnFailure::Rollback if self.only_stage.is_none() => {
                 let name = plan.name.clone();
                 self.finish(
                     ExecutionStatus::Failed,
@@ -740,6 +756,24 @@ mod tests {
         m.handle(Input::StageEntered(0));
         let effects = finished(&mut m, 0, 0, Failed);
         assert_eq!(effects.last(), Some(&Effect::Rollback { stage: 0 }));
+        assert_eq!(m.status(), ExecutionStatus::Failed);
+    }
+
+    #[test]
+    fn a_rollback_runs_its_one_stage_and_ends() {
+        let mut p = plan(&[&[("a", 1)], &[("b", 1)], &[("c", 1)]]);
+        p.stages[1].on_failure = OnFailure::Rollback;
+        let mut m = Machine::rollback(p.clone(), 1);
+        assert_eq!(m.handle(Input::Start), [Effect::WaitForStage(1)]);
+        assert_eq!(runs(&m.handle(Input::StageEntered(1))), [(1, 0)]);
+        let effects = finished(&mut m, 1, 0, Succeeded);
+        assert!(!effects.contains(&Effect::WaitForStage(2)));
+        assert_eq!(m.status(), ExecutionStatus::Succeeded);
+        let mut m = Machine::rollback(p, 1);
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(1));
+        let effects = finished(&mut m, 1, 0, Failed);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Rollback { .. })), "no rollback of a rollback");
         assert_eq!(m.status(), ExecutionStatus::Failed);
     }
 

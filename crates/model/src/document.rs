@@ -14,9 +14,11 @@ use crate::PipelineDeclaration;
 /// than this; the bound only keeps a mistaken `import /dev/zero`-style input from eating memory.
 pub const MAX_DOCUMENT_BYTES: usize = 8 * 1024 * 1024;
 
-/// serde_json stops at 128 levels of nesting on its own; YAML gets the same bound so that both
-/// formats refuse the same documents. A real declaration nests fewer than 15 levels.
-const MAX_YAML_DEPTH: usize = 128;
+/// serde_json stops at 128 levels of nesting on its own. YAML stops at serde-saphyr's default of
+/// 64: its deserializer spends far more stack per level, and at ~100 levels it overflows a 2 MiB
+/// thread stack (test and tokio threads), which aborts the process. A real declaration nests
+/// fewer than 15 levels.
+const MAX_YAML_DEPTH: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -658,40 +658,45 @@ pub struct ActionExecutionRow {
     pub ended_ms: Option<i64>,
 }
 
-pub async fn insert_action_execution(
+/// Inserts the rows of actions that start together, many per statement.
+pub async fn insert_action_executions(
     conn: &mut SqliteConnection,
-    row: &ActionExecutionRow,
+    rows: &[ActionExecutionRow],
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO action_executions (id, execution_id, pipeline, stage, action, run_order, attempt, status,
-           summary, error_code, simulated, action_type, resolved_config, input_artifacts, output_artifacts,
-           output_variables, external_url, token, expires_ms, started_ms, updated_ms, ended_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&row.id)
-    .bind(&row.execution_id)
-    .bind(&row.pipeline)
-    .bind(&row.stage)
-    .bind(&row.action)
-    .bind(row.run_order)
-    .bind(row.attempt)
-    .bind(&row.status)
-    .bind(&row.summary)
-    .bind(&row.error_code)
-    .bind(row.simulated)
-    .bind(&row.action_type)
-    .bind(&row.resolved_config)
-    .bind(&row.input_artifacts)
-    .bind(&row.output_artifacts)
-    .bind(&row.output_variables)
-    .bind(&row.external_url)
-    .bind(&row.token)
-    .bind(row.expires_ms)
-    .bind(row.started_ms)
-    .bind(row.updated_ms)
-    .bind(row.ended_ms)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in rows.chunks(100) {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO action_executions (id, execution_id, pipeline, stage, action, run_order, attempt,
+               status, summary, error_code, simulated, action_type, resolved_config, input_artifacts,
+               output_artifacts, output_variables, external_url, token, expires_ms, started_ms, updated_ms,
+               ended_ms) ",
+        );
+        query.push_values(chunk, |mut values, row| {
+            values
+                .push_bind(&row.id)
+                .push_bind(&row.execution_id)
+                .push_bind(&row.pipeline)
+                .push_bind(&row.stage)
+                .push_bind(&row.action)
+                .push_bind(row.run_order)
+                .push_bind(row.attempt)
+                .push_bind(&row.status)
+                .push_bind(&row.summary)
+                .push_bind(&row.error_code)
+                .push_bind(row.simulated)
+                .push_bind(&row.action_type)
+                .push_bind(&row.resolved_config)
+                .push_bind(&row.input_artifacts)
+                .push_bind(&row.output_artifacts)
+                .push_bind(&row.output_variables)
+                .push_bind(&row.external_url)
+                .push_bind(&row.token)
+                .push_bind(row.expires_ms)
+                .push_bind(row.started_ms)
+                .push_bind(row.updated_ms)
+                .push_bind(row.ended_ms);
+        });
+        query.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -882,16 +887,21 @@ pub struct LogRow {
     pub line: String,
 }
 
+/// Appends log lines, many per statement: a chatty build writes thousands of lines a second.
 pub async fn append_logs(conn: &mut SqliteConnection, rows: &[LogRow]) -> Result<()> {
-    for row in rows {
-        sqlx::query("INSERT INTO logs (action_execution_id, seq, time_ms, stream, line) VALUES (?, ?, ?, ?, ?)")
-            .bind(&row.action_execution_id)
-            .bind(row.seq)
-            .bind(row.time_ms)
-            .bind(&row.stream)
-            .bind(&row.line)
-            .execute(&mut *conn)
-            .await?;
+    for chunk in rows.chunks(500) {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO logs (action_execution_id, seq, time_ms, stream, line) ",
+        );
+        query.push_values(chunk, |mut values, row| {
+            values
+                .push_bind(&row.action_execution_id)
+                .push_bind(row.seq)
+                .push_bind(row.time_ms)
+                .push_bind(&row.stream)
+                .push_bind(&row.line);
+        });
+        query.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -1035,6 +1045,38 @@ pub async fn append_event(
     .bind(to_json(body))
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// An event to store.
+#[derive(Clone, Debug)]
+pub struct NewEvent<'a> {
+    pub time_ms: i64,
+    pub detail_type: &'a str,
+    pub pipeline: &'a str,
+    pub execution_id: Option<&'a str>,
+    pub body: serde_json::Value,
+}
+
+/// Appends events in order, many per statement; returns the last one's sequence number.
+pub async fn append_events(conn: &mut SqliteConnection, events: &[NewEvent<'_>]) -> Result<i64> {
+    let mut last = 0;
+    for chunk in events.chunks(500) {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO events (time_ms, detail_type, pipeline, execution_id, body) ",
+        );
+        query.push_values(chunk, |mut values, event| {
+            values
+                .push_bind(event.time_ms)
+                .push_bind(event.detail_type)
+                .push_bind(event.pipeline)
+                .push_bind(event.execution_id)
+                .push_bind(to_json(&event.body));
+        });
+        query.push(" RETURNING seq");
+        let seqs: Vec<i64> = query.build_query_scalar().fetch_all(&mut *conn).await?;
+        last = seqs.into_iter().max().unwrap_or(last);
+    }
+    Ok(last)
 }
 
 /// Events after `after_seq`, oldest first, optionally of one execution only.

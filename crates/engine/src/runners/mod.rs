@@ -278,7 +278,6 @@ pub(crate) async fn run_script(
     })
     .await
     .map_err(|e| format!("cannot start {shell}: {e}"))?;
-    (run.on_process.0)(None);
     Ok(end)
 }
 
