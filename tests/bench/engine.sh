@@ -40,3 +40,5 @@ print(f"make -j{sys.argv[5]} (1000 x sh -c true, 10 barriers): {make:.3f} s")
 print(f"pipewright run (1000 Commands actions, 10 stages, start-up included): {pw:.3f} s")
 print(f"ratio pipewright/make: {pw / make:.2f}x (goal: at most 1.25x)")
 PY
+# Events stored per second under the same load, and the delay to a subscriber.
+cargo test -q -p pipewright-api --release --test events_bench -- --ignored --nocapture 2>&1 | grep -E "events stored|delay"

@@ -596,9 +596,15 @@ impl Pipewright {
     /// RollbackStage: runs `stage` again with the artifacts of `target` (by default the newest
     /// execution in which the stage succeeded), as a new execution of type ROLLBACK.
     pub async fn rollback(&self, name: &str, stage: &str, target: Option<&str>) -> Result<String> {
-        let result = self.engine.rollback(name, stage, target, "ManualRollback").await.map_err(Error::from);
-        let parameters = json!({"pipelineName": name, "stageName": stage, "targetPipelineExecutionId": target});
-        self.audited("RollbackStage", Some(name), parameters, result).await
+        let result = self
+            .engine
+            .rollback(name, stage, target, "ManualRollback")
+            .await
+            .map_err(Error::from);
+        let parameters =
+            json!({"pipelineName": name, "stageName": stage, "targetPipelineExecutionId": target});
+        self.audited("RollbackStage", Some(name), parameters, result)
+            .await
     }
 
     /// Enable/DisableStageTransition (inbound).

@@ -208,7 +208,9 @@ pub(crate) fn materialise(
                 return Err(e);
             }
             let first = overlay_options.load(Ordering::Relaxed);
-            let mounted = fsutil::set_mode(dest, fsutil::DIR_MODE)
+            // The root of an overlay shows the mode of the upper directory (not of the mount
+            // point), which is set like the root of a copied working copy, whatever the umask.
+            let mounted = fsutil::set_mode(&upper, fsutil::DIR_MODE)
                 .and_then(|()| mounts::mount_overlay(tree, &upper, &work, dest, first));
             match mounted {
                 Ok(used) => {

@@ -10,6 +10,7 @@
 //! ```text
 //! <root>/objects/<64 hex>/   one immutable tree per artifact, named by its digest
 //! <root>/tmp/<uuid>/         ingests in progress and handoff probes
+//! <root>/tmp/trash-<uuid>/   released working copies, being deleted in the background
 //! ```
 //!
 //! An ingest copies the selected files into `tmp/<uuid>`, hashes the copy and renames it to
@@ -37,8 +38,19 @@
 //!   layer is the stored tree and whose upper layer is an empty directory next to it. The kernel
 //!   copies a file up into the upper layer the first time it is opened for writing or its metadata
 //!   changes; deletions become whiteouts in the upper layer. The lower layer is never written.
+//!   The mount is `volatile` where the kernel allows it (5.10+): an ordinary overlay syncs the
+//!   whole filesystem of its upper layer when unmounted, which made a release wait for every dirty
+//!   page on the disk, and a working copy never needs to survive a crash.
 //! * **Copy**: every file is copied. Always correct, and the only choice on filesystems such as
 //!   ext4 when running unprivileged.
+//!
+//! [`Checkout::release`] is cheap too, whatever the action wrote: it detaches the overlay
+//! (`MNT_DETACH`), removes the now empty mount point, and renames the rest (the overlay's upper and
+//! work directories, or the copied tree) into `tmp/trash-<uuid>`, where a background thread of the
+//! store deletes it. The working copy's path is free again when `release` returns.
+//! [`ArtifactStore::wait_for_releases`] waits for the deletions, [`ArtifactStore::gc`] waits for
+//! them and removes whatever a crash left in `tmp/`, and a working copy that cannot be renamed
+//! there (one on another filesystem than the store) is deleted by `release` itself.
 //!
 //! [`ArtifactStore::open`] detects the mechanism by trying Reflink, then Overlay, on probe files in
 //! `root/tmp`. Tests and users can force one; [`Handoff::from_env`] reads the [`HANDOFF_ENV`]

@@ -63,7 +63,8 @@ pub struct GcReport {
     pub removed: u64,
     /// Bytes of regular files removed, artifacts and leftover scratch directories together.
     pub bytes: u64,
-    /// Leftover scratch directories (interrupted ingests, probes) removed.
+    /// Leftover scratch directories (interrupted ingests and probes, released working copies
+    /// whose deletion an ended process did not finish) removed.
     pub temp_dirs: u64,
 }
 
@@ -95,7 +96,7 @@ impl ArtifactStore {
             inner: Arc::new(Inner {
                 root,
                 handoff,
-                overlay_options: AtomicUsize::new(if std::env::var_os("PW_NOVOL").is_some() { 1 } else { overlay_options }),
+                overlay_options: AtomicUsize::new(overlay_options),
                 active_tmp: Mutex::new(HashSet::new()),
                 reaper: Mutex::new(Reaper::default()),
                 reaper_idle: Condvar::new(),
@@ -387,7 +388,7 @@ impl ArtifactStore {
         // A lazy unmount: one system call, which returns at once even if a process the action
         // left behind still uses the working copy. The overlay is mounted `volatile`, so its
         // teardown does not sync the upper layer's filesystem either.
-        if std::env::var_os("PW_NODETACH").is_some() { mounts::unmount(path)?; } else { mounts::detach(path)?; }
+        mounts::detach(path)?;
         // Removing the mount point only once it is no longer a mount point: deleting through a
         // live overlay would only write whiteouts to the upper layer, and leave the mount.
         if mounts::is_mount_point(path)? {
@@ -420,7 +421,6 @@ impl ArtifactStore {
             .join(format!("trash-{}", uuid::Uuid::new_v4()));
         // Registered before it exists, so a concurrent `gc` never removes it under the reaper.
         self.active().insert(trash.clone());
-        if std::env::var_os("PW_NOREAP").is_some() { self.active().remove(&trash); return fsutil::remove_tree(path).map_err(Error::io("remove", path)); }
         match fs::rename(path, &trash) {
             Ok(()) => {
                 Inner::queue_removal(&self.inner, trash);

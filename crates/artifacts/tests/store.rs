@@ -208,6 +208,7 @@ fn working_copy_never_changes_the_store(handoff: Handoff) {
         before,
         "a fresh working copy equals the artifact"
     );
+    assert_eq!(mode(&wc), 0o755, "the root looks like a stored directory");
     if handoff == Handoff::Overlay {
         assert!(mount_points().contains(&wc), "the working copy is a mount");
     }

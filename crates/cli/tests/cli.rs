@@ -482,14 +482,23 @@ fn a_failed_stage_with_on_failure_rollback_runs_again_with_the_last_good_artifac
     let bad = env.run(&env.work, &["run", "rollback.json", "--var", "release=bad"]);
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
     let log = std::fs::read_to_string(&deployed).expect("deploy log");
-    assert_eq!(log.lines().collect::<Vec<_>>(), ["release-1", "release-1"], "the rollback redeployed release 1");
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        ["release-1", "release-1"],
+        "the rollback redeployed release 1"
+    );
     let executions = env.json(&["executions", "rollback", "--json"]);
-    let list = executions["pipelineExecutionSummaries"].as_array().expect("list");
+    let list = executions["pipelineExecutionSummaries"]
+        .as_array()
+        .expect("list");
     assert_eq!(list.len(), 3);
     assert_eq!(list[0]["executionType"], "ROLLBACK");
     assert_eq!(list[0]["status"], "Succeeded");
     assert_eq!(list[0]["trigger"]["triggerType"], "AutomatedRollback");
-    assert_eq!(list[0]["trigger"]["triggerDetail"], list[2]["pipelineExecutionId"]);
+    assert_eq!(
+        list[0]["trigger"]["triggerDetail"],
+        list[2]["pipelineExecutionId"]
+    );
     assert_eq!(list[1]["status"], "Failed");
     let summary = list[1]["statusSummary"].as_str().unwrap_or_default();
     assert!(summary.contains("rolled back"), "{summary}");

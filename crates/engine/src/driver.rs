@@ -273,6 +273,7 @@ impl Driver {
                     )
                     .await?;
                     tx.commit().await.map_err(db::Error::from)?;
+                    self.inner.published();
                 }
             }
             Effect::ExecutionStatus { status, summary } => {
@@ -562,6 +563,7 @@ impl Driver {
             .emit_all(&mut tx, &self.subject(), events)
             .await?;
         tx.commit().await.map_err(db::Error::from)?;
+        self.inner.published();
         Ok(())
     }
 
@@ -757,6 +759,7 @@ impl Driver {
             .emit_all(&mut tx, &self.subject(), stored)
             .await?;
         tx.commit().await.map_err(db::Error::from)?;
+        self.inner.published();
         Ok(())
     }
 

@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     pub stage_released: Notify,
     /// The last event sequence number this process stored.
     pub last_event: watch::Sender<i64>,
+    /// The newest event stored by this process, committed or about to be.
+    stored_event: std::sync::atomic::AtomicI64,
     drivers: Mutex<HashMap<String, DriverHandle>>,
     /// Stages that failed with onFailure ROLLBACK, for the engine to roll back.
     pub rollbacks: mpsc::UnboundedSender<RollbackRequest>,
@@ -124,6 +126,16 @@ impl Inner {
             })
             .collect();
         let seq = db::append_events(conn, &rows).await?;
+        self.stored_event
+            .fetch_max(seq, std::sync::atomic::Ordering::SeqCst);
+        Ok(seq)
+    }
+
+    /// Tells subscribers about events stored so far; called after each commit that stored
+    /// events, so a subscriber woken by it finds them committed. (SQLite has one writer at a
+    /// time, so every event numbered up to the newest one is committed by then.)
+    pub fn published(&self) {
+        let seq = self.stored_event.load(std::sync::atomic::Ordering::SeqCst);
         self.last_event.send_if_modified(|last| {
             let newer = seq > *last;
             if newer {
@@ -131,12 +143,7 @@ impl Inner {
             }
             newer
         });
-        Ok(seq)
     }
-
-    /// Called after a commit that stored events: nothing to do beyond `emit`'s watch update,
-    /// which subscribers only act on by reading committed rows.
-    pub fn published(&self) {}
 
     pub async fn forget(&self, execution_id: &str) {
         self.drivers.lock().await.remove(execution_id);
@@ -201,6 +208,7 @@ impl Engine {
             workspaces,
             stage_released: Notify::new(),
             last_event: watch::Sender::new(last),
+            stored_event: std::sync::atomic::AtomicI64::new(last),
             drivers: Mutex::new(HashMap::new()),
             rollbacks,
             rolled_back: Mutex::new(HashMap::new()),
@@ -370,7 +378,13 @@ impl Engine {
 
     /// RollbackStage: a new execution (type ROLLBACK) runs `stage` again with the artifacts and
     /// variables of `target`, by default the newest execution in which the stage succeeded.
-    pub async fn rollback(&self, pipeline: &str, stage: &str, target: Option<&str>, trigger: &str) -> Result<String> {
+    pub async fn rollback(
+        &self,
+        pipeline: &str,
+        stage: &str,
+        target: Option<&str>,
+        trigger: &str,
+    ) -> Result<String> {
         let mut tx = self.inner.store.write().await?;
         let target = match target {
             Some(id) => db::execution(&mut tx, id)
@@ -381,19 +395,30 @@ impl Engine {
                 let mut found = None;
                 for execution in db::executions(&mut tx, pipeline, 1000).await? {
                     let stages = db::stage_executions(&mut tx, &execution.id).await?;
-                    if stages.iter().any(|s| s.stage == stage && s.status == "Succeeded") {
+                    if stages
+                        .iter()
+                        .any(|s| s.stage == stage && s.status == "Succeeded")
+                    {
                         found = Some(execution);
                         break;
                     }
                 }
                 found.ok_or_else(|| {
-                    Error::CannotRollback(format!("no earlier execution of {pipeline} completed stage {stage}"))
+                    Error::CannotRollback(format!(
+                        "no earlier execution of {pipeline} completed stage {stage}"
+                    ))
                 })?
             }
         };
         let stages = db::stage_executions(&mut tx, &target.id).await?;
-        if !stages.iter().any(|s| s.stage == stage && s.status == "Succeeded") {
-            return Err(Error::CannotRollback(format!("stage {stage} did not succeed in execution {}", target.id)));
+        if !stages
+            .iter()
+            .any(|s| s.stage == stage && s.status == "Succeeded")
+        {
+            return Err(Error::CannotRollback(format!(
+                "stage {stage} did not succeed in execution {}",
+                target.id
+            )));
         }
         let version = db::pipeline_version(&mut tx, pipeline, Some(target.version))
             .await?
@@ -430,15 +455,36 @@ impl Engine {
         // The rollback runs on the target's artifacts; copying the references also keeps them
         // from gc for as long as the rollback execution is kept.
         for artifact in db::artifacts(&mut tx, &target.id).await? {
-            db::add_artifact(&mut tx, &db::ArtifactRow { execution_id: id.clone(), ..artifact }).await?;
+            db::add_artifact(
+                &mut tx,
+                &db::ArtifactRow {
+                    execution_id: id.clone(),
+                    ..artifact
+                },
+            )
+            .await?;
         }
         for revision in db::revisions(&mut tx, &target.id).await? {
-            db::add_revision(&mut tx, &db::RevisionRow { execution_id: id.clone(), ..revision }).await?;
+            db::add_revision(
+                &mut tx,
+                &db::RevisionRow {
+                    execution_id: id.clone(),
+                    ..revision
+                },
+            )
+            .await?;
         }
-        let subject = Subject { pipeline, version: target.version, execution_id: &id };
+        let subject = Subject {
+            pipeline,
+            version: target.version,
+            execution_id: &id,
+        };
         let detail = events::pipeline_detail(&subject, "STARTED");
-        self.inner.emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail).await?;
+        self.inner
+            .emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail)
+            .await?;
         tx.commit().await.map_err(db::Error::from)?;
+        self.inner.published();
         let ctx = Arc::new(ExecutionContext {
             id: id.clone(),
             pipeline: pipeline.to_owned(),
@@ -448,7 +494,8 @@ impl Engine {
             variables: target.variables()?,
         });
         let machine = Machine::rollback(Plan::new(&declaration), index);
-        self.spawn(ctx, machine, Input::Start, false, Some(target.id.clone())).await;
+        self.spawn(ctx, machine, Input::Start, false, Some(target.id.clone()))
+            .await;
         Ok(id)
     }
 
@@ -484,7 +531,12 @@ impl Engine {
 
     /// The rollback execution this process started when `failed_execution` failed, if any.
     pub async fn rollback_of(&self, failed_execution: &str) -> Option<String> {
-        self.inner.rolled_back.lock().await.get(failed_execution).cloned()
+        self.inner
+            .rolled_back
+            .lock()
+            .await
+            .get(failed_execution)
+            .cloned()
     }
 
     /// Waits until an execution this process drives has settled (its actions included).
@@ -654,14 +706,29 @@ async fn apply_stop_requests(inner: &Inner) -> Result<()> {
 
 /// Starts the rollbacks that failed stages ask for, and notes on each failed execution what
 /// became of its rollback.
-async fn rollback_loop(inner: std::sync::Weak<Inner>, mut requests: mpsc::UnboundedReceiver<RollbackRequest>) {
+async fn rollback_loop(
+    inner: std::sync::Weak<Inner>,
+    mut requests: mpsc::UnboundedReceiver<RollbackRequest>,
+) {
     while let Some(request) = requests.recv().await {
         let Some(inner) = inner.upgrade() else { return };
         let engine = Engine::from_inner(inner.clone());
-        let RollbackRequest { pipeline, stage, failed_execution, started } = request;
-        let note = match engine.rollback(&pipeline, &stage, None, "AutomatedRollback").await {
+        let RollbackRequest {
+            pipeline,
+            stage,
+            failed_execution,
+            started,
+        } = request;
+        let note = match engine
+            .rollback(&pipeline, &stage, None, "AutomatedRollback")
+            .await
+        {
             Ok(id) => {
-                inner.rolled_back.lock().await.insert(failed_execution.clone(), id.clone());
+                inner
+                    .rolled_back
+                    .lock()
+                    .await
+                    .insert(failed_execution.clone(), id.clone());
                 format!("Stage {stage} failed and was rolled back in execution {id}")
             }
             Err(error) => format!("Stage {stage} failed and could not be rolled back: {error}"),
@@ -670,7 +737,8 @@ async fn rollback_loop(inner: std::sync::Weak<Inner>, mut requests: mpsc::Unboun
             let mut tx = inner.store.write().await?;
             let now = inner.clock.now_ms();
             let failed = ExecutionStatus::Failed.as_str();
-            db::set_execution_status(&mut tx, &failed_execution, failed, Some(&note), now, true).await?;
+            db::set_execution_status(&mut tx, &failed_execution, failed, Some(&note), now, true)
+                .await?;
             tx.commit().await.map_err(db::Error::from)?;
             Ok::<(), Error>(())
         }

@@ -773,7 +773,10 @@ mod tests {
         m.handle(Input::Start);
         m.handle(Input::StageEntered(1));
         let effects = finished(&mut m, 1, 0, Failed);
-        assert!(!effects.iter().any(|e| matches!(e, Effect::Rollback { .. })), "no rollback of a rollback");
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Rollback { .. })),
+            "no rollback of a rollback"
+        );
         assert_eq!(m.status(), ExecutionStatus::Failed);
     }
 

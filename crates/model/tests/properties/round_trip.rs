@@ -24,6 +24,30 @@ fn value_round_trips(value: &Value, format: Format) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// Found by `bare_declarations_round_trip`: without serde_json's `float_roundtrip` feature these
+/// read back one ULP off, so an unknown numeric field changed on a load/save round trip.
+#[test]
+fn hard_floats_in_unknown_fields_round_trip() {
+    for number in [
+        "1.6600991782737066e-254",
+        "5e-324",
+        "1.7976931348623157e308",
+        "0.1",
+        "-0.0",
+    ] {
+        let text = format!(r#"{{"name": "p", "stages": [], "x": [{number}]}}"#);
+        let original: Value = serde_json::from_str(&text).expect("JSON");
+        let number: f64 = number.parse().expect("a float");
+        assert_eq!(
+            original.pointer("/x/0").and_then(Value::as_f64),
+            Some(number)
+        );
+        for format in [Format::Json, Format::Yaml] {
+            value_round_trips(&original, format).expect("round trips");
+        }
+    }
+}
+
 /// Every string YAML is known to reinterpret, in every place a string goes: names, configuration
 /// keys and values, commands, unknown keys and values, and the wrapper's metadata.
 #[test]
@@ -57,7 +81,7 @@ fn every_tricky_string_round_trips_everywhere() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn bare_declarations_round_trip(pipeline in declaration(1..=5, 1..=6)) {
