@@ -518,8 +518,22 @@ fn two_executions_at_a_closed_transition(mode: &str) -> (Vec<String>, Vec<String
         log = log.display()
     );
     write(&env.work.join("modes.json"), &pipeline);
-    assert!(env.run(&env.work, &["import", "modes.json"]).status.success());
-    let disable = env.run(&env.work, &["transition", "modes", "Second", "disable", "--reason", "hold"]);
+    assert!(
+        env.run(&env.work, &["import", "modes.json"])
+            .status
+            .success()
+    );
+    let disable = env.run(
+        &env.work,
+        &[
+            "transition",
+            "modes",
+            "Second",
+            "disable",
+            "--reason",
+            "hold",
+        ],
+    );
     assert!(disable.status.success(), "{}", text(&disable));
     let first = env.spawn(&env.work, &["run", "modes"]);
     env.wait_for_state("modes", |s| action_status(s, "First", "A") == "Succeeded");
@@ -527,16 +541,23 @@ fn two_executions_at_a_closed_transition(mode: &str) -> (Vec<String>, Vec<String
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let list = env.json(&["executions", "modes", "--json"]);
-        let list = list["pipelineExecutionSummaries"].as_array().cloned().unwrap_or_default();
+        let list = list["pipelineExecutionSummaries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let waited = list.len() == 2 && {
             let state = env.json(&["state", "modes", "--json"]);
-            state["stageStates"][0]["latestExecution"]["pipelineExecutionId"] == list[0]["pipelineExecutionId"]
+            state["stageStates"][0]["latestExecution"]["pipelineExecutionId"]
+                == list[0]["pipelineExecutionId"]
                 && action_status(&state, "First", "A") == "Succeeded"
         };
         if waited {
             break;
         }
-        assert!(Instant::now() < deadline, "the second execution never finished its first stage");
+        assert!(
+            Instant::now() < deadline,
+            "the second execution never finished its first stage"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
@@ -546,25 +567,54 @@ fn two_executions_at_a_closed_transition(mode: &str) -> (Vec<String>, Vec<String
     first.wait_with_output().expect("first run ends");
     second.wait_with_output().expect("second run ends");
     let list = env.json(&["executions", "modes", "--json"]);
-    let list = list["pipelineExecutionSummaries"].as_array().cloned().unwrap_or_default();
-    let ids: Vec<String> = list.iter().rev().map(|e| e["pipelineExecutionId"].as_str().unwrap_or_default().to_owned()).collect();
-    let statuses = list.iter().rev().map(|e| e["status"].as_str().unwrap_or_default().to_owned()).collect();
-    let lines = std::fs::read_to_string(&log).unwrap_or_default().lines().map(str::to_owned).collect();
+    let list = list["pipelineExecutionSummaries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ids: Vec<String> = list
+        .iter()
+        .rev()
+        .map(|e| {
+            e["pipelineExecutionId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let statuses = list
+        .iter()
+        .rev()
+        .map(|e| e["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let lines = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     (ids, lines, statuses)
 }
 
 #[test]
 fn superseded_mode_lets_only_the_newest_waiting_execution_through() {
     let (ids, lines, statuses) = two_executions_at_a_closed_transition("SUPERSEDED");
-    assert_eq!(lines, [format!("start {}", ids[1]), format!("end {}", ids[1])]);
+    assert_eq!(
+        lines,
+        [format!("start {}", ids[1]), format!("end {}", ids[1])]
+    );
     assert_eq!(statuses, ["Superseded", "Succeeded"]);
 }
 
 #[test]
 fn queued_mode_lets_waiting_executions_through_one_at_a_time_in_order() {
     let (ids, lines, statuses) = two_executions_at_a_closed_transition("QUEUED");
-    let expected: Vec<String> = ids.iter().flat_map(|id| [format!("start {id}"), format!("end {id}")]).collect();
-    assert_eq!(lines, expected, "first come, first served, never both in the stage");
+    let expected: Vec<String> = ids
+        .iter()
+        .flat_map(|id| [format!("start {id}"), format!("end {id}")])
+        .collect();
+    assert_eq!(
+        lines, expected,
+        "first come, first served, never both in the stage"
+    );
     assert_eq!(statuses, ["Succeeded", "Succeeded"]);
 }
 
@@ -572,7 +622,10 @@ fn queued_mode_lets_waiting_executions_through_one_at_a_time_in_order() {
 fn parallel_mode_lets_every_waiting_execution_through() {
     let (ids, mut lines, statuses) = two_executions_at_a_closed_transition("PARALLEL");
     lines.sort();
-    let mut expected: Vec<String> = ids.iter().flat_map(|id| [format!("start {id}"), format!("end {id}")]).collect();
+    let mut expected: Vec<String> = ids
+        .iter()
+        .flat_map(|id| [format!("start {id}"), format!("end {id}")])
+        .collect();
     expected.sort();
     assert_eq!(lines, expected);
     assert_eq!(statuses, ["Succeeded", "Succeeded"]);

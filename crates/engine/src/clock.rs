@@ -10,6 +10,19 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now_ms(&self) -> i64;
 }
 
+/// Waits until the clock reads `deadline_ms`. It checks the clock at least every 100 ms, so a
+/// test that moves a `ManualClock` forward sees timeouts fire at once, and the real clock
+/// costs a wake-up a tenth of a second, which nobody notices.
+pub async fn sleep_until(clock: &dyn Clock, deadline_ms: i64) {
+    loop {
+        let left = deadline_ms - clock.now_ms();
+        if left <= 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(left.clamp(1, 100) as u64)).await;
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct SystemClock;
 
@@ -50,6 +63,9 @@ impl Clock for ManualClock {
 pub fn rfc3339(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    // Always three fractional digits, so the text sorts as the time does.
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.format(&format).unwrap_or_default()
 }

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -19,7 +18,8 @@ pub struct ProcessSpec {
     pub args: Vec<String>,
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
-    pub timeout: Option<Duration>,
+    /// When the process is killed as timed out (by the engine's clock, in ms since the epoch).
+    pub deadline_ms: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,7 @@ fn kill_group(pid: i64) {
 /// Runs the process to its end. `started` receives its identity as soon as it runs.
 pub async fn run(
     spec: ProcessSpec,
+    clock: &dyn crate::clock::Clock,
     log: &ActionLog,
     cancel: CancellationToken,
     started: impl FnOnce(ProcessId),
@@ -103,8 +104,8 @@ pub async fn run(
         .take()
         .map(|err| tokio::spawn(pump(err, log.clone(), Stream::Stderr)));
     let deadline = async {
-        match spec.timeout {
-            Some(limit) => tokio::time::sleep(limit).await,
+        match spec.deadline_ms {
+            Some(deadline) => crate::clock::sleep_until(clock, deadline).await,
             None => std::future::pending().await,
         }
     };

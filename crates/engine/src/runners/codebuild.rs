@@ -91,7 +91,16 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         variables_file: variables_file.clone(),
     };
     let shell = spec.env.shell.clone().unwrap_or_else(|| "sh".to_owned());
-    let end = match run_script(run, &shell, script.render(), sources.primary.clone(), env).await {
+    let end = match run_script(
+        services,
+        run,
+        &shell,
+        script.render(),
+        sources.primary.clone(),
+        env,
+    )
+    .await
+    {
         Ok(end) => end,
         Err(message) => return Outcome::failed("CommandFailed", message),
     };

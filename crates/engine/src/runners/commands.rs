@@ -41,7 +41,16 @@ async fn run_in(
     };
     let mut env = run.env.clone();
     env.extend(sources.env.iter().cloned());
-    let end = match run_script(run, "sh", script.render(), sources.primary.clone(), env).await {
+    let end = match run_script(
+        services,
+        run,
+        "sh",
+        script.render(),
+        sources.primary.clone(),
+        env,
+    )
+    .await
+    {
         Ok(end) => end,
         Err(message) => return Outcome::failed("CommandFailed", message),
     };

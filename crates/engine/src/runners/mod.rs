@@ -259,21 +259,27 @@ impl Sources {
 
 /// Runs a rendered script with `shell` in `cwd` and says how it ended.
 pub(crate) async fn run_script(
+    services: &Services,
     run: &ActionRun,
     shell: &str,
     script: String,
     cwd: PathBuf,
     env: Vec<(String, String)>,
 ) -> Result<ProcessEnd, String> {
+    // The timeout counts from when the action's shell starts, not from when it was queued.
+    let deadline_ms = run
+        .timeout
+        .map(|t| services.clock.now_ms() + t.as_millis() as i64);
     let spec = ProcessSpec {
         program: shell.to_owned(),
         args: vec!["-c".to_owned(), script],
         cwd,
         env,
-        timeout: run.timeout,
+        deadline_ms,
     };
     let on_process = run.on_process.0.clone();
-    let end = crate::process::run(spec, &run.log, run.cancel.clone(), |id| {
+    let clock = services.clock.as_ref();
+    let end = crate::process::run(spec, clock, &run.log, run.cancel.clone(), |id| {
         on_process(Some(id))
     })
     .await

@@ -1,0 +1,121 @@
+//! Timeouts, with the engine's clock under the test's control: an approval that waits longer
+//! than its timeoutInMinutes fails as expired, and an action that runs longer than its timeout
+//! is killed, without the test waiting minutes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pipewright_api::Pipewright;
+use pipewright_api::engine::EngineOptions;
+use pipewright_api::engine::clock::ManualClock;
+use pipewright_api::model::{Format, PipelineDocument};
+
+async fn open(clock: Arc<ManualClock>) -> (tempfile::TempDir, Pipewright) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut options = EngineOptions::new(dir.path());
+    options.clock = Some(clock);
+    let api = Pipewright::open_with(options, "test").await.expect("open");
+    (dir, api)
+}
+
+async fn import(api: &Pipewright, json: &str) {
+    let document = PipelineDocument::parse(json, Format::Json).expect("pipeline");
+    api.import(&document, None).await.expect("import");
+}
+
+/// Polls until `check` says yes about the latest action execution of `action`, for 20 s.
+async fn wait_for_action(
+    api: &Pipewright,
+    pipeline: &str,
+    action: &str,
+    check: impl Fn(&str) -> bool,
+) -> pipewright_api::ActionExecutionDetail {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = api
+            .list_action_executions(pipeline, None)
+            .await
+            .expect("actions");
+        if let Some(detail) = list
+            .action_execution_details
+            .into_iter()
+            .find(|d| d.action_name == action)
+            && check(&detail.status)
+        {
+            return detail;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{action} never reached the expected status"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_expires_after_its_timeout() {
+    let clock = ManualClock::new();
+    let (_dir, api) = open(clock.clone()).await;
+    import(&api, r#"{"name": "gate", "pipelineType": "V2", "stages": [{"name": "Approve", "actions": [{"name": "Release",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}, "timeoutInMinutes": 5}]}]}"#).await;
+    let id = api
+        .start("gate", &Default::default(), None)
+        .await
+        .expect("start");
+    wait_for_action(&api, "gate", "Release", |s| s == "InProgress").await;
+    let pending = api.pending_approvals().await.expect("pending");
+    let expires = pending[0].expires.expect("expiry");
+    assert_eq!(expires.0 - pending[0].waiting_since.0, 5 * 60_000);
+    clock.advance(Duration::from_secs(4 * 60));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        api.pending_approvals().await.expect("pending").len(),
+        1,
+        "still waiting before the timeout"
+    );
+    clock.advance(Duration::from_secs(2 * 60));
+    let detail = wait_for_action(&api, "gate", "Release", |s| s == "Failed").await;
+    let error = detail
+        .output
+        .execution_result
+        .error_details
+        .expect("error details");
+    assert_eq!(error.code, "ApprovalExpired");
+    api.engine().finished(&id).await;
+    let execution = api.get_execution("gate", &id).await.expect("execution");
+    assert_eq!(execution.pipeline_execution.status, "Failed");
+    api.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_that_outlives_its_timeout_is_killed() {
+    let clock = ManualClock::new();
+    let (_dir, api) = open(clock.clone()).await;
+    import(&api, r#"{"name": "slow", "pipelineType": "V2", "stages": [{"name": "Work", "actions": [{"name": "Hang",
+        "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+        "commands": ["sleep 97.125"], "timeoutInMinutes": 1}]}]}"#).await;
+    let id = api
+        .start("slow", &Default::default(), None)
+        .await
+        .expect("start");
+    wait_for_action(&api, "slow", "Hang", |s| s == "InProgress").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(Duration::from_secs(61));
+    let detail = wait_for_action(&api, "slow", "Hang", |s| s == "Failed").await;
+    let error = detail
+        .output
+        .execution_result
+        .error_details
+        .expect("error details");
+    assert_eq!(error.code, "ActionTimedOut", "{}", error.message);
+    let still_running = std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("97.125"))
+        });
+    assert!(!still_running, "the timed-out action's processes are gone");
+    api.engine().finished(&id).await;
+    api.close().await.expect("close");
+}
