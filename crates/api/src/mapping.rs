@@ -38,7 +38,7 @@ pub async fn execution_summary(
         .await?
         .into_iter()
         .map(|r| SourceRevision {
-            action_name: r.artifact,
+            action_name: r.action,
             revision_id: r.revision_id,
             revision_summary: r.summary,
         })

@@ -196,7 +196,6 @@ pub(crate) fn materialise(
             result.map(|()| None)
         }
         Handoff::Overlay => {
-            let t0 = std::time::Instant::now();
             let sibling = overlay_sibling(dest)?;
             create_fresh_dir(&sibling)?;
             let upper = sibling.join("upper");
@@ -208,15 +207,11 @@ pub(crate) fn materialise(
                 let _ = fsutil::remove_tree(&sibling);
                 return Err(e);
             }
-            let t1 = t0.elapsed();
             let first = overlay_options.load(Ordering::Relaxed);
             // The root of an overlay shows the mode of the upper directory (not of the mount
             // point), which is set like the root of a copied working copy, whatever the umask.
             let mounted = fsutil::set_mode(&upper, fsutil::DIR_MODE)
                 .and_then(|()| mounts::mount_overlay(tree, &upper, &work, dest, first));
-            if std::env::var_os("PW_T").is_some() {
-                eprintln!("T mkdirs {:?} chmod+mount {:?}", t1, t0.elapsed() - t1);
-            }
             match mounted {
                 Ok(used) => {
                     if used != first {

@@ -1070,6 +1070,25 @@ fn handoff_benchmark() {
         release_time += started.elapsed();
     }
 
+    // The same with an action that writes output into its working copy before the release: what
+    // the release costs when there are dirty pages to sync (or not).
+    const OUTPUT: usize = 16 << 20;
+    let mut busy_release_time = Duration::ZERO;
+    for round in 0..ROUNDS {
+        let checkout = store
+            .checkout(&ingested.digest, &tmp.path().join(format!("busy{round}")))
+            .expect("checkout");
+        for part in 0..OUTPUT / FILE_SIZE {
+            fs::write(checkout.path().join(format!("output{part}.bin")), &buf)
+                .expect("write output");
+        }
+        let started = Instant::now();
+        checkout.release().expect("release");
+        busy_release_time += started.elapsed();
+    }
+    store.wait_for_releases();
+    assert!(Command::new("sync").status().expect("sync").success());
+
     let mut cp_time = Duration::ZERO;
     let mut rm_time = Duration::ZERO;
     for round in 0..ROUNDS {
@@ -1097,6 +1116,11 @@ fn handoff_benchmark() {
         slowest_checkout.as_secs_f64() * 1000.0
     );
     println!("{handoff} release:          {release_ms:.3} ms per handoff");
+    println!(
+        "{handoff} release after the action wrote {} MiB: {:.3} ms per handoff",
+        OUTPUT >> 20,
+        per_round(busy_release_time)
+    );
     println!(
         "{handoff} checkout+release: {:.3} ms per handoff",
         checkout_ms + release_ms

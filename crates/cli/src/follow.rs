@@ -1,25 +1,26 @@
-//! Following an execution as it runs: one line per state change (or the raw events as JSON lines),
-//! a failed action's last log lines, an interactive approval prompt when a person is at the
-//! terminal, and an exit code that says how it ended. Ctrl-C stops the execution, abandoning what
-//! runs, so no process is left behind.
+//! Following an execution as it runs. On a terminal: a live view of every stage and action with
+//! its status and elapsed time, redrawn in place. Elsewhere: one line per state change, or with
+//! `--json` the events themselves as JSON lines. Either way: an approval's details (and, at a
+//! terminal, a prompt to decide it), a failed action's last log lines, and an exit code that says
+//! how the execution ended. Ctrl-C stops the execution, abandoning what runs, so no process is
+//! left behind.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 use pipewright_api::Pipewright;
 use serde_json::Value;
 
+use crate::live::LiveView;
 use crate::output::{status, style};
 
-/// How often events stored by another process are looked for.
+/// How often events stored by another process are looked for, and the live view redrawn.
 const POLL: Duration = Duration::from_millis(100);
-
-fn clock(time: &str) -> &str {
-    time.get(11..19).unwrap_or(time)
-}
 
 fn state_word(state: &str) -> &'static str {
     match state {
@@ -35,6 +36,85 @@ fn state_word(state: &str) -> &'static str {
     }
 }
 
+/// When the event happened, from its EventBridge `time`.
+fn event_ms(event: &Value) -> i64 {
+    let text = event["time"].as_str().unwrap_or_default();
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(0)
+}
+
+/// Where the execution is shown.
+enum Screen {
+    Json,
+    /// One line per state change; remembers when each stage and action started.
+    Lines(HashMap<String, i64>),
+    Live(LiveView),
+}
+
+impl Screen {
+    fn event(&mut self, event: &Value) {
+        let detail = &event["detail"];
+        let state = detail["state"].as_str().unwrap_or_default();
+        let at = event_ms(event);
+        match self {
+            Screen::Json => println!("{event}"),
+            Screen::Live(view) => view.apply(event, state_word(state), at),
+            Screen::Lines(started) => {
+                let Some(stage) = detail["stage"].as_str() else {
+                    return;
+                };
+                let (key, indent) = match detail["action"].as_str() {
+                    Some(action) => (format!("{stage}/{action}"), "    "),
+                    None => (stage.to_owned(), "  "),
+                };
+                let took = if matches!(state, "STARTED" | "RESUMED") {
+                    started.insert(key.clone(), at);
+                    String::new()
+                } else {
+                    started
+                        .get(&key)
+                        .map(|start| {
+                            format!(
+                                "  {}({:.2}s){}",
+                                style::DIM.render(),
+                                (at - start) as f64 / 1000.0,
+                                style::DIM.render_reset()
+                            )
+                        })
+                        .unwrap_or_default()
+                };
+                let time = event["time"]
+                    .as_str()
+                    .and_then(|t| t.get(11..19))
+                    .unwrap_or_default();
+                let width = 32 - indent.len();
+                anstream::println!(
+                    "{}{time}{}{indent}{key:<width$} {}{took}",
+                    style::DIM.render(),
+                    style::DIM.render_reset(),
+                    status(state_word(state))
+                );
+            }
+        }
+    }
+
+    /// Lines that stay on the screen: approval details, a failure's log.
+    fn say(&mut self, lines: &[String], now_ms: i64) {
+        match self {
+            Screen::Json => {}
+            Screen::Lines(_) => lines.iter().for_each(|line| anstream::println!("{line}")),
+            Screen::Live(view) => view.say(lines, now_ms),
+        }
+    }
+
+    fn tick(&mut self, now_ms: i64) {
+        if let Screen::Live(view) = self {
+            view.draw(now_ms);
+        }
+    }
+}
+
 /// Follows from the event after `after` (0 for a new execution; the newest event's number for a
 /// retried one, whose earlier events were already shown).
 pub async fn follow(
@@ -45,8 +125,27 @@ pub async fn follow(
     json: bool,
 ) -> Result<ExitCode> {
     let mut after = after;
-    let mut started_at: HashMap<String, i64> = HashMap::new();
     let interactive = !json && std::io::stdin().is_terminal();
+    let mut screen = if json {
+        Screen::Json
+    } else if std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    {
+        let version = api.execution_row(execution_id).await?.map(|e| e.version);
+        let pipeline = api.get_pipeline(name, version).await?.pipeline;
+        let mut view = LiveView::new(&pipeline);
+        for row in api.action_execution_rows(execution_id).await? {
+            view.seed(
+                &row.stage,
+                &row.action,
+                &row.status,
+                row.started_ms,
+                row.ended_ms,
+            );
+        }
+        Screen::Live(view)
+    } else {
+        Screen::Lines(HashMap::new())
+    };
     if !json {
         anstream::println!(
             "{}▶ {name}{} execution {execution_id}",
@@ -54,18 +153,31 @@ pub async fn follow(
             style::BOLD.render_reset()
         );
     }
+    let clock = api.engine().clock().clone();
+    let mut failed_stage = None;
     let mut watch = api.engine().event_watch();
     let final_status = loop {
         let events = api.events_after(after, Some(execution_id)).await?;
         let mut finished = None;
         for (seq, event) in events {
             after = seq;
-            if json {
-                println!("{event}");
-            } else {
-                show(api, &event, &mut started_at, interactive).await?;
+            screen.event(&event);
+            if !json {
+                let typed = match &screen {
+                    Screen::Live(view) => Some(view.typed_lines()),
+                    _ => None,
+                };
+                let lines = details(api, &event, interactive, typed).await?;
+                if !lines.is_empty() {
+                    screen.say(&lines, clock.now_ms());
+                }
             }
             let detail = &event["detail"];
+            if event["detail-type"] == pipewright_api::engine::events::STAGE_DETAIL_TYPE
+                && detail["state"] == "FAILED"
+            {
+                failed_stage = detail["stage"].as_str().map(str::to_owned);
+            }
             if event["detail-type"] == pipewright_api::engine::events::PIPELINE_DETAIL_TYPE {
                 let state = detail["state"].as_str().unwrap_or_default();
                 if !matches!(state, "STARTED" | "RESUMED" | "STOPPING") {
@@ -73,6 +185,7 @@ pub async fn follow(
                 }
             }
         }
+        screen.tick(clock.now_ms());
         if let Some(status) = finished {
             api.engine().finished(execution_id).await;
             break status;
@@ -81,7 +194,8 @@ pub async fn follow(
             _ = watch.changed() => {}
             () = tokio::time::sleep(POLL) => {}
             _ = tokio::signal::ctrl_c() => {
-                anstream::eprintln!("{}Interrupted: stopping the execution and abandoning its running actions{}", style::WAITING.render(), style::WAITING.render_reset());
+                let note = format!("{}Interrupted: stopping the execution and abandoning its running actions{}", style::WAITING.render(), style::WAITING.render_reset());
+                screen.say(&[note], clock.now_ms());
                 api.engine().stop_all("Interrupted (Ctrl-C in the terminal running it)").await?;
             }
         }
@@ -101,8 +215,10 @@ pub async fn follow(
             status(&final_status),
             took as f64 / 1000.0
         );
-        if final_status == "Failed" {
-            println!("Retry with: pipewright retry {name} STAGE   (see `pipewright state {name}`)");
+        if let (true, Some(stage)) = (final_status == "Failed", &failed_stage) {
+            println!(
+                "Retry with: pipewright retry {name} {stage}   (add --all to run every action again)"
+            );
         }
     }
     // A failed stage may have started a rollback in this process: follow it to its end too.
@@ -116,110 +232,63 @@ pub async fn follow(
     })
 }
 
-async fn show(
+/// What a person needs to read about an event beyond its status: an approval's details, or a
+/// failed action's summary and last log lines.
+async fn details(
     api: &Pipewright,
     event: &Value,
-    started_at: &mut HashMap<String, i64>,
     interactive: bool,
-) -> Result<()> {
+    typed: Option<Arc<AtomicUsize>>,
+) -> Result<Vec<String>> {
     let detail = &event["detail"];
-    let time = clock(event["time"].as_str().unwrap_or_default()).to_owned();
+    let (Some(stage), Some(action)) = (detail["stage"].as_str(), detail["action"].as_str()) else {
+        return Ok(Vec::new());
+    };
     let state = detail["state"].as_str().unwrap_or_default();
-    let stage = detail["stage"].as_str().unwrap_or_default();
-    let action = detail["action"].as_str();
-    let word = state_word(state);
-    let now = event_ms(event);
-    match action {
-        None if stage.is_empty() => {}
-        None => {
-            let key = stage.to_owned();
-            let took = elapsed(started_at, &key, state, now);
-            anstream::println!(
-                "{}{time}{}  {:<30} {}{took}",
-                style::DIM.render(),
-                style::DIM.render_reset(),
-                stage,
-                status(word)
-            );
-        }
-        Some(action) => {
-            let key = format!("{stage}/{action}");
-            let took = elapsed(started_at, &key, state, now);
-            let provider = detail["type"]["provider"].as_str().unwrap_or_default();
-            anstream::println!(
-                "{}{time}{}    {:<28} {}{took}",
-                style::DIM.render(),
-                style::DIM.render_reset(),
-                key,
-                status(word)
-            );
-            let execution_id = detail["execution-id"].as_str().unwrap_or_default();
-            let pipeline = detail["pipeline"].as_str().unwrap_or_default();
-            if state == "STARTED" && provider == "Manual" {
-                approval_waiting(api, pipeline, stage, action, execution_id, interactive).await?;
-            }
-            if state == "FAILED" {
-                failure_details(api, execution_id, stage, action).await?;
-            }
-        }
+    let execution_id = detail["execution-id"].as_str().unwrap_or_default();
+    let pipeline = detail["pipeline"].as_str().unwrap_or_default();
+    if state == "STARTED" && detail["type"]["provider"] == "Manual" {
+        let place = (pipeline, stage, action, execution_id);
+        return approval_waiting(api, place, interactive, typed).await;
     }
-    Ok(())
+    if state == "FAILED" {
+        return failure_details(api, execution_id, stage, action).await;
+    }
+    Ok(Vec::new())
 }
 
-/// When the event happened, from its EventBridge `time`.
-fn event_ms(event: &Value) -> i64 {
-    let text = event["time"].as_str().unwrap_or_default();
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .unwrap_or(0)
-}
-
-fn elapsed(started_at: &mut HashMap<String, i64>, key: &str, state: &str, now: i64) -> String {
-    if state == "STARTED" || state == "RESUMED" {
-        started_at.insert(key.to_owned(), now);
-        return String::new();
-    }
-    match started_at.get(key) {
-        Some(start) => format!(
-            "  {}({:.2}s){}",
-            style::DIM.render(),
-            (now - start) as f64 / 1000.0,
-            style::DIM.render_reset()
-        ),
-        None => String::new(),
-    }
-}
-
+/// The details of a waiting approval; at a terminal, also a prompt to decide it. `place` is
+/// (pipeline, stage, action, execution id).
 async fn approval_waiting(
     api: &Pipewright,
-    pipeline: &str,
-    stage: &str,
-    action: &str,
-    execution_id: &str,
+    place: (&str, &str, &str, &str),
     interactive: bool,
-) -> Result<()> {
+    typed: Option<Arc<AtomicUsize>>,
+) -> Result<Vec<String>> {
+    let (pipeline, stage, action, execution_id) = place;
     let pending = api.pending_approvals().await?;
     let Some(approval) = pending.into_iter().find(|a| {
         a.pipeline_execution_id == execution_id && a.stage_name == stage && a.action_name == action
     }) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
+    let (on, off) = (style::WAITING.render(), style::WAITING.render_reset());
+    let mut lines = vec![format!(
+        "{on}⏸ {stage}/{action} is waiting for approval{off}"
+    )];
     if let Some(data) = &approval.custom_data {
-        anstream::println!(
-            "        {}{data}{}",
-            style::WAITING.render(),
-            style::WAITING.render_reset()
-        );
+        lines.push(format!("    {data}"));
     }
     if let Some(link) = &approval.external_entity_link {
-        anstream::println!("        {link}");
+        lines.push(format!("    {link}"));
     }
-    anstream::println!(
-        "        {}waiting for approval: pipewright approve {pipeline} {stage} {action}  (or reject){}",
-        style::WAITING.render(),
-        style::WAITING.render_reset()
-    );
+    lines.push(format!(
+        "    pipewright approve {pipeline} {stage} {action}   (or reject)"
+    ));
     if interactive {
+        lines.push(format!(
+            "    {on}or type a (approve) or r (reject) and Enter here{off}"
+        ));
         // The prompt reads stdin on its own thread: an approval given from another terminal must
         // not wait for this one's keyboard.
         let api = api.clone();
@@ -231,12 +300,12 @@ async fn approval_waiting(
         );
         let handle = tokio::runtime::Handle::current();
         std::thread::spawn(move || {
-            eprint!(
-                "        Approve {stage}/{action}? [a]pprove / [r]eject / Enter to leave it waiting: "
-            );
             let mut line = String::new();
             if std::io::stdin().read_line(&mut line).is_err() {
                 return;
+            }
+            if let Some(typed) = typed {
+                typed.fetch_add(1, Ordering::SeqCst);
             }
             let approved = match line.trim().to_ascii_lowercase().as_str() {
                 "a" | "approve" | "y" | "yes" => true,
@@ -252,11 +321,11 @@ async fn approval_waiting(
                 "from the terminal",
             ));
             if let Err(error) = result {
-                eprintln!("        {error}");
+                eprintln!("{error}");
             }
         });
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// The failed action's summary and the last lines of its log.
@@ -265,33 +334,32 @@ async fn failure_details(
     execution_id: &str,
     stage: &str,
     action: &str,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let rows = api.action_execution_rows(execution_id).await?;
     let Some(row) = rows
         .iter()
         .rev()
         .find(|r| r.stage == stage && r.action == action)
     else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    if let Some(summary) = &row.summary {
-        anstream::println!(
-            "        {}{summary}{}",
-            style::ERROR.render(),
-            style::ERROR.render_reset()
-        );
-    }
+    let mut out = vec![format!(
+        "{}✘ {stage}/{action}: {}{}",
+        style::ERROR.render(),
+        row.summary.as_deref().unwrap_or("failed"),
+        style::ERROR.render_reset()
+    )];
     let lines = api.logs(&row.id, 0).await?;
     let tail = lines.len().saturating_sub(10);
     for line in &lines[tail..] {
-        anstream::println!(
-            "        {}│{} {}",
+        out.push(format!(
+            "    {}│{} {}",
             style::DIM.render(),
             style::DIM.render_reset(),
             line.line
-        );
+        ));
     }
-    Ok(())
+    Ok(out)
 }
 
 pub async fn logs(

@@ -2,6 +2,7 @@
 //! behind the `api` facade.
 
 mod follow;
+mod live;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -262,7 +263,12 @@ fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Optio
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            // A bare file name has an empty parent, which canonicalize refuses: use ".", so
+            // the stored paths are absolute and work from any directory.
+            let base = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
             let base = std::fs::canonicalize(&base).unwrap_or(base);
             Some(LocalSettings::parse(
                 &text,
@@ -375,13 +381,25 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                     &document.pipeline,
                     settings.as_ref().unwrap_or(&LocalSettings::default()),
                 );
-                if report
-                    .diagnostics
-                    .iter()
-                    .any(|d| d.severity != Severity::Warning || d.code.starts_with("no-local"))
-                    && !*json
-                {
-                    output::diagnostics(pipeline, &report.diagnostics);
+                // A local run cares about what stops it locally; what only AWS would refuse
+                // is counted, and `validate` lists it.
+                if !*json {
+                    let (aws, local): (Vec<_>, Vec<_>) = report
+                        .diagnostics
+                        .iter()
+                        .cloned()
+                        .partition(|d| d.severity == Severity::Aws);
+                    if !local.is_empty() {
+                        output::diagnostics(pipeline, &local);
+                    }
+                    if !aws.is_empty() {
+                        anstream::eprintln!(
+                            "{}{} problems only AWS would refuse; see `pipewright validate {pipeline}`{}",
+                            style::DIM.render(),
+                            aws.len(),
+                            style::DIM.render_reset()
+                        );
+                    }
                 }
                 let (name, version) = import_if_changed(api, &document, settings.as_ref()).await?;
                 if !*json {

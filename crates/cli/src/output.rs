@@ -25,6 +25,12 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 /// A status word with its colour and symbol.
 pub fn status(word: &str) -> String {
+    status_cell(word, 0)
+}
+
+/// A status word with its colour and symbol, padded to `width` visible characters. The padding
+/// is inside the colour codes, so columns line up whether or not the codes are shown.
+pub fn status_cell(word: &str, width: usize) -> String {
     let (symbol, style) = match word {
         "Succeeded" => ("✔", style::OK),
         "InProgress" => ("●", style::RUNNING),
@@ -34,7 +40,8 @@ pub fn status(word: &str) -> String {
         "Failed" => ("✘", style::ERROR),
         _ => ("○", style::DIM),
     };
-    format!("{}{symbol} {word}{}", style.render(), style.render_reset())
+    let text = format!("{symbol} {word}");
+    format!("{}{text:<width$}{}", style.render(), style.render_reset())
 }
 
 pub fn diagnostics(file: &str, diagnostics: &[Diagnostic]) {
@@ -101,7 +108,7 @@ pub fn pipelines(list: &ListPipelinesOutput) {
     for p in &list.pipelines {
         let (status, id, when) = match &p.latest_execution {
             Some(e) => (
-                status(&e.status),
+                status_cell(&e.status, 22),
                 short(&e.pipeline_execution_id).to_owned(),
                 serde_json::to_value(e.start_time)
                     .unwrap_or_default()
@@ -109,10 +116,10 @@ pub fn pipelines(list: &ListPipelinesOutput) {
                     .unwrap_or_default()
                     .to_owned(),
             ),
-            None => (status("never run"), "-".to_owned(), "-".to_owned()),
+            None => (status_cell("never run", 22), "-".to_owned(), "-".to_owned()),
         };
         anstream::println!(
-            "{:<28} {:>7}  {:<31} {:<10} {when}",
+            "{:<28} {:>7}  {} {:<10} {when}",
             p.name,
             p.version,
             status,
@@ -205,9 +212,9 @@ pub fn executions(list: &ListPipelineExecutionsOutput) {
     for e in &list.pipeline_execution_summaries {
         let started = serde_json::to_value(e.start_time).unwrap_or_default();
         anstream::println!(
-            "{:<38} {:<31} {:<26} {}",
+            "{:<38} {} {:<26} {}",
             e.pipeline_execution_id,
-            status(&e.status),
+            status_cell(&e.status, 22),
             started.as_str().unwrap_or_default(),
             e.trigger.trigger_type
         );

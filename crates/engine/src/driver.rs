@@ -174,6 +174,8 @@ impl Driver {
             tokio::select! {
                 Some(input) = inbox.recv() => pending.push(input),
                 Some(finished) = self.done_rx.recv() => {
+                    // Let actions that end at nearly the same moment join this batch.
+                    tokio::task::yield_now().await;
                     let mut batch = vec![finished];
                     while let Ok(more) = self.done_rx.try_recv() {
                         batch.push(more);
@@ -419,12 +421,14 @@ impl Driver {
 
     /// The action with every variable reference substituted, or the first reference that
     /// cannot be resolved.
+    fn substitute(&self, text: &str) -> std::result::Result<String, String> {
+        variables::substitute(text, |ns, name| self.lookup(ns, name))
+            .map_err(|missing| format!("the variable {} cannot be resolved", missing.text()))
+    }
+
     fn resolve(&self, action: &Action) -> std::result::Result<Action, String> {
         let mut resolved = action.clone();
-        let substitute = |text: &str| {
-            variables::substitute(text, |ns, name| self.lookup(ns, name))
-                .map_err(|missing| format!("the variable {} cannot be resolved", missing.text()))
-        };
+        let substitute = |text: &str| self.substitute(text);
         if let Some(config) = resolved.configuration.as_mut() {
             for value in config.values_mut() {
                 *value = substitute(value)?;
@@ -479,20 +483,30 @@ impl Driver {
                 now + i64::from(minutes) * 60_000,
             )
         });
-        let settings = self.ctx.settings.action(&stage_name, &decl.name).cloned();
-        let resolved = self.resolve(&decl).and_then(|resolved| {
-            let mut present = Vec::new();
-            for input in decl.inputs() {
-                let digest = self.artifacts.get(&input.name).cloned().ok_or_else(|| {
-                    format!(
-                        "the input artifact {} was not produced in this execution",
-                        input.name
-                    )
-                })?;
-                present.push((input.name.clone(), digest));
-            }
-            Ok((resolved, present))
-        });
+        let mut settings = self.ctx.settings.action(&stage_name, &decl.name).cloned();
+        // Commands the local settings run in place of the action see the same variables.
+        let mapped = match settings.as_mut().and_then(|s| s.commands.as_mut()) {
+            Some(commands) => commands.iter_mut().try_for_each(|command| {
+                *command = self.substitute(command)?;
+                Ok(())
+            }),
+            None => Ok(()),
+        };
+        let resolved = mapped
+            .and_then(|()| self.resolve(&decl))
+            .and_then(|resolved| {
+                let mut present = Vec::new();
+                for input in decl.inputs() {
+                    let digest = self.artifacts.get(&input.name).cloned().ok_or_else(|| {
+                        format!(
+                            "the input artifact {} was not produced in this execution",
+                            input.name
+                        )
+                    })?;
+                    present.push((input.name.clone(), digest));
+                }
+                Ok((resolved, present))
+            });
         let inputs_json = match &resolved {
             Ok((_, present)) => json!(
                 present
@@ -667,7 +681,6 @@ impl Driver {
             if std::fs::remove_dir_all(&workspace).is_err() {
                 let _ = ArtifactStore::remove_workspace(&workspace);
             }
-            log.flush().await;
             let _ = done.send(Finished {
                 stage,
                 action,
@@ -720,13 +733,19 @@ impl Driver {
     }
 
     async fn record_ends(&self, ended: &[Finished]) -> Result<()> {
+        // Whoever sees an action's end must also see its whole log: store the lines first,
+        // once for the whole batch.
+        self.inner.logs.flush().await;
         let now = self.inner.clock.now_ms();
         let mut stored = Vec::with_capacity(ended.len());
+        let mut ends = Vec::with_capacity(ended.len());
         let mut tx = self.inner.store.write().await?;
         for finished in ended {
             let outcome = &finished.outcome;
             if outcome.status == ActionStatus::Succeeded {
-                self.record_outputs(&mut tx, outcome, now).await?;
+                let action_name = &self.action_decl(finished.stage, finished.action).name;
+                self.record_outputs(&mut tx, action_name, outcome, now)
+                    .await?;
             }
             let end = ActionEnd {
                 status: outcome.status.as_str().to_owned(),
@@ -742,7 +761,7 @@ impl Driver {
                 output_variables: Some(json!(outcome.variables)),
                 external_url: outcome.external_url.clone(),
             };
-            db::finish_action_execution(&mut tx, &finished.action_execution_id, &end, now).await?;
+            ends.push((finished.action_execution_id.as_str(), end));
             let decl = self.action_decl(finished.stage, finished.action);
             let state = events::action_state(outcome.status);
             let stage = self.stage_name(finished.stage);
@@ -755,6 +774,8 @@ impl Driver {
             );
             stored.push((events::ACTION_DETAIL_TYPE, detail));
         }
+        let ends: Vec<(&str, &ActionEnd)> = ends.iter().map(|(id, end)| (*id, end)).collect();
+        db::finish_action_executions(&mut tx, &ends, now).await?;
         self.inner
             .emit_all(&mut tx, &self.subject(), stored)
             .await?;
@@ -766,6 +787,7 @@ impl Driver {
     async fn record_outputs(
         &self,
         conn: &mut SqliteConnection,
+        action: &str,
         outcome: &Outcome,
         now: i64,
     ) -> Result<()> {
@@ -782,7 +804,7 @@ impl Driver {
         if let Some(revision) = &outcome.revision {
             let row = db::RevisionRow {
                 execution_id: self.ctx.id.clone(),
-                action: String::new(),
+                action: action.to_owned(),
                 artifact: revision.artifact.clone(),
                 revision_id: revision.revision_id.clone(),
                 summary: revision.summary.clone(),

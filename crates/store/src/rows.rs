@@ -717,23 +717,43 @@ pub async fn finish_action_execution(
     end: &ActionEnd,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE action_executions SET status = ?, summary = COALESCE(?, summary), error_code = ?,
-           output_artifacts = COALESCE(?, output_artifacts), output_variables = COALESCE(?, output_variables),
-           external_url = COALESCE(?, external_url), pid = NULL, proc_start = NULL, updated_ms = ?, ended_ms = ?
-         WHERE id = ?",
-    )
-    .bind(&end.status)
-    .bind(&end.summary)
-    .bind(&end.error_code)
-    .bind(end.output_artifacts.as_ref().map(to_json))
-    .bind(end.output_variables.as_ref().map(to_json))
-    .bind(&end.external_url)
-    .bind(now)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    finish_action_executions(conn, &[(id, end)], now).await
+}
+
+/// Records the ends of several action executions, many per statement.
+pub async fn finish_action_executions(
+    conn: &mut SqliteConnection,
+    ends: &[(&str, &ActionEnd)],
+    now: i64,
+) -> Result<()> {
+    for chunk in ends.chunks(200) {
+        let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "WITH ended (id, status, summary, error_code, output_artifacts, output_variables, external_url) AS (",
+        );
+        query.push_values(chunk, |mut values, (id, end)| {
+            values
+                .push_bind(*id)
+                .push_bind(&end.status)
+                .push_bind(&end.summary)
+                .push_bind(&end.error_code)
+                .push_bind(end.output_artifacts.as_ref().map(to_json))
+                .push_bind(end.output_variables.as_ref().map(to_json))
+                .push_bind(&end.external_url);
+        });
+        query.push(
+            ") UPDATE action_executions SET status = ended.status,
+               summary = COALESCE(ended.summary, action_executions.summary), error_code = ended.error_code,
+               output_artifacts = COALESCE(ended.output_artifacts, action_executions.output_artifacts),
+               output_variables = COALESCE(ended.output_variables, action_executions.output_variables),
+               external_url = COALESCE(ended.external_url, action_executions.external_url),
+               pid = NULL, proc_start = NULL, updated_ms = ",
+        );
+        query.push_bind(now);
+        query.push(", ended_ms = ");
+        query.push_bind(now);
+        query.push(" FROM ended WHERE action_executions.id = ended.id");
+        query.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -178,7 +178,17 @@ async fn copy_working_tree(repo: &Path, dest: &Path) -> Result<(), String> {
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
         // Files listed by the index but deleted in the working tree are simply absent.
-        if from.is_file() {
+        let Ok(metadata) = std::fs::symlink_metadata(&from) else {
+            continue;
+        };
+        if metadata.file_type().is_symlink() {
+            // Kept as the symlink a commit would hold, never followed: the artifact store then
+            // refuses one that leaves the artifact, as it does for a committed one.
+            let target = std::fs::read_link(&from)
+                .map_err(|e| format!("cannot read the symlink {}: {e}", from.display()))?;
+            std::os::unix::fs::symlink(&target, &to)
+                .map_err(|e| format!("cannot create the symlink {}: {e}", to.display()))?;
+        } else if metadata.is_file() {
             std::fs::copy(&from, &to)
                 .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
         }

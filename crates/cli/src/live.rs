@@ -1,0 +1,217 @@
+//! The live view of `pipewright run` on a terminal: every stage and action with its status and
+//! elapsed time, redrawn in place as the execution moves. Messages (an approval's custom data, a
+//! failed action's log) are printed above the view, which is then drawn again below them.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pipewright_api::model::PipelineDeclaration;
+use serde_json::Value;
+
+use crate::output::{status, style};
+
+#[derive(Debug)]
+struct Row {
+    stage: String,
+    /// None for the stage's own row.
+    action: Option<String>,
+    run_order: u32,
+    status: Option<String>,
+    started_ms: Option<i64>,
+    ended_ms: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct LiveView {
+    rows: Vec<Row>,
+    /// Lines of the view currently on the screen, so the next draw can move back over them.
+    drawn: usize,
+    width: usize,
+    /// Colours are dropped with NO_COLOR; the cursor movements that redraw the view are not.
+    colour: bool,
+    /// Lines the terminal moved down since the last draw without us (a person typing an answer
+    /// to the approval prompt and pressing Enter).
+    typed: Arc<AtomicUsize>,
+}
+
+impl LiveView {
+    pub fn new(pipeline: &PipelineDeclaration) -> LiveView {
+        let mut rows = Vec::new();
+        for stage in &pipeline.stages {
+            rows.push(Row {
+                stage: stage.name.clone(),
+                action: None,
+                run_order: 0,
+                status: None,
+                started_ms: None,
+                ended_ms: None,
+            });
+            for (_, members) in stage.run_order_groups() {
+                for index in members {
+                    let action = &stage.actions[index];
+                    rows.push(Row {
+                        stage: stage.name.clone(),
+                        action: Some(action.name.clone()),
+                        run_order: action.run_order(),
+                        status: None,
+                        started_ms: None,
+                        ended_ms: None,
+                    });
+                }
+            }
+        }
+        let width = rows
+            .iter()
+            .map(|r| {
+                r.action
+                    .as_ref()
+                    .map_or(r.stage.chars().count(), |a| a.chars().count() + 4)
+            })
+            .max()
+            .unwrap_or(10)
+            + 2;
+        let colour =
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+        LiveView {
+            rows,
+            drawn: 0,
+            width,
+            colour,
+            typed: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Shows an action's status from before the view started (a retried stage's actions that
+    /// succeeded earlier and will not run again).
+    pub fn seed(
+        &mut self,
+        stage: &str,
+        action: &str,
+        status_word: &str,
+        started_ms: i64,
+        ended_ms: Option<i64>,
+    ) {
+        if let Some(row) = self
+            .rows
+            .iter_mut()
+            .find(|r| r.stage == stage && r.action.as_deref() == Some(action))
+        {
+            row.status = Some(status_word.to_owned());
+            row.started_ms = Some(started_ms);
+            row.ended_ms = ended_ms;
+        }
+    }
+
+    /// Takes a state-change event into the view.
+    pub fn apply(&mut self, event: &Value, status_word: &str, at_ms: i64) {
+        let detail = &event["detail"];
+        let Some(stage) = detail["stage"].as_str() else {
+            return;
+        };
+        let action = detail["action"].as_str();
+        let Some(row) = self
+            .rows
+            .iter_mut()
+            .find(|r| r.stage == stage && r.action.as_deref() == action)
+        else {
+            return;
+        };
+        if status_word == "InProgress" {
+            row.started_ms = Some(at_ms);
+            row.ended_ms = None;
+        } else {
+            row.ended_ms = Some(at_ms);
+        }
+        row.status = Some(status_word.to_owned());
+    }
+
+    fn line(&self, row: &Row, now_ms: i64) -> String {
+        let word = row.status.as_deref().unwrap_or("-");
+        let elapsed = match (row.started_ms, row.ended_ms, row.status.as_deref()) {
+            (Some(start), Some(end), _) => format!("{:.2}s", (end - start) as f64 / 1000.0),
+            (Some(start), None, Some("InProgress" | "Stopping")) => {
+                format!("{:.1}s", (now_ms - start) as f64 / 1000.0)
+            }
+            _ => String::new(),
+        };
+        let status = if row.status.is_some() {
+            status(word)
+        } else {
+            status("waiting")
+        };
+        match &row.action {
+            None => format!(
+                "  {}{:<w$}{}      {}  {}{elapsed}{}",
+                style::BOLD.render(),
+                row.stage,
+                style::BOLD.render_reset(),
+                status,
+                style::DIM.render(),
+                style::DIM.render_reset(),
+                w = self.width
+            ),
+            Some(action) => format!(
+                "      {:<w$} {}{:>3}{}  {}  {}{elapsed}{}",
+                action,
+                style::DIM.render(),
+                row.run_order,
+                style::DIM.render_reset(),
+                status,
+                style::DIM.render(),
+                style::DIM.render_reset(),
+                w = self.width - 4
+            ),
+        }
+    }
+
+    /// A counter for whoever reads a typed line from the terminal while the view is shown.
+    pub fn typed_lines(&self) -> Arc<AtomicUsize> {
+        self.typed.clone()
+    }
+
+    /// Moves back to the top of the view and clears it and everything below.
+    fn clear(&mut self, out: &mut impl Write) {
+        let up = self.drawn + self.typed.swap(0, Ordering::SeqCst);
+        if up > 0 {
+            let _ = write!(out, "\x1b[{up}A\r\x1b[J");
+        }
+        self.drawn = 0;
+    }
+
+    fn text(&self, line: &str) -> String {
+        if self.colour {
+            line.to_owned()
+        } else {
+            anstream::adapter::strip_str(line).to_string()
+        }
+    }
+
+    /// Draws the view again with elapsed times as of `now_ms`.
+    pub fn draw(&mut self, now_ms: i64) {
+        let mut out = std::io::stdout().lock();
+        self.clear(&mut out);
+        let lines: Vec<String> = self
+            .rows
+            .iter()
+            .map(|r| self.text(&self.line(r, now_ms)))
+            .collect();
+        for line in &lines {
+            let _ = writeln!(out, "{line}");
+        }
+        self.drawn = lines.len();
+        let _ = out.flush();
+    }
+
+    /// Prints lines above the view (they stay on the screen) and draws the view below them.
+    pub fn say(&mut self, lines: &[String], now_ms: i64) {
+        {
+            let mut out = std::io::stdout().lock();
+            self.clear(&mut out);
+            for line in lines {
+                let _ = writeln!(out, "{}", self.text(line));
+            }
+        }
+        self.draw(now_ms);
+    }
+}
