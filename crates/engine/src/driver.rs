@@ -634,12 +634,8 @@ impl Driver {
                 .iter()
                 .map(|v| (v.name.clone(), v.value.clone())),
         );
-        let logs = self.inner.logs.clone();
-        let process_row = action_execution_id.clone();
-        let on_process =
-            runners::ProcessHook(Arc::new(move |id: Option<crate::process::ProcessId>| {
-                logs.process(&process_row, id);
-            }));
+        // Marks every process of the action as this engine's, for crash recovery.
+        env.push((crate::process::ENGINE_ENV.to_owned(), self.inner.id.clone()));
         let run = ActionRun {
             execution_id: self.ctx.id.clone(),
             action_execution_id: action_execution_id.clone(),
@@ -657,7 +653,6 @@ impl Driver {
             log: log.clone(),
             cancel,
             approval,
-            on_process,
         };
         let inner = self.inner.clone();
         let is_approval = decl.is_manual_approval();
@@ -875,9 +870,6 @@ pub(crate) async fn settle_interrupted(
     for row in db::action_executions(conn, &execution.id).await? {
         if row.status != "InProgress" {
             continue;
-        }
-        if let (Some(pid), Some(start)) = (row.pid, row.proc_start) {
-            crate::process::ProcessId { pid, start }.kill_group();
         }
         let status = if stopping {
             ActionStatus::Abandoned

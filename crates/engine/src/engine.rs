@@ -637,6 +637,11 @@ async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
             .is_alive()
         })
         .collect();
+    // Whatever the dead engines' actions left running goes first, so nothing keeps writing into
+    // a workspace that is about to be removed.
+    for engine in &dead {
+        crate::process::kill_processes_of(&engine.id);
+    }
     let live_ids: Vec<String> = db::engines(&mut tx)
         .await?
         .into_iter()

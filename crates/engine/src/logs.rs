@@ -11,7 +11,6 @@ use pipewright_store::{LogRow, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
-use crate::process::ProcessId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -33,9 +32,6 @@ impl Stream {
 
 enum Message {
     Line(LogRow),
-    /// The process group an action runs (None once it ended), for crash recovery. It rides with
-    /// the log lines because it is written as often and matters as little to the hot path.
-    Process(String, Option<ProcessId>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -77,13 +73,6 @@ impl LogSink {
             action_execution_id: action_execution_id.into(),
             seq: Arc::new(AtomicI64::new(first_seq)),
         }
-    }
-
-    /// Records the process an action runs (or that it runs none any more).
-    pub fn process(&self, action_execution_id: &str, process: Option<ProcessId>) {
-        let _ = self
-            .tx
-            .send(Message::Process(action_execution_id.to_owned(), process));
     }
 
     /// Waits until every line sent before this call is stored.
@@ -128,7 +117,6 @@ impl ActionLog {
 
 async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Message>) {
     let mut batch = Vec::new();
-    let mut processes = Vec::new();
     let mut waiting = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
@@ -137,7 +125,6 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Message>) {
         loop {
             match next.take() {
                 Some(Message::Line(row)) => batch.push(row),
-                Some(Message::Process(id, process)) => processes.push((id, process)),
                 Some(Message::Flush(done)) => {
                     waiting.push(done);
                     break;
@@ -152,15 +139,14 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Message>) {
                 Ok(None) | Err(_) => break,
             }
         }
-        if !batch.is_empty() || !processes.is_empty() {
-            if let Err(error) = write(&store, &batch, &processes).await {
+        if !batch.is_empty() {
+            if let Err(error) = write(&store, &batch).await {
                 eprintln!(
                     "pipewright: could not store {} log lines: {error}",
                     batch.len()
                 );
             }
             batch.clear();
-            processes.clear();
         }
         for done in waiting.drain(..) {
             let _ = done.send(());
@@ -168,17 +154,9 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Message>) {
     }
 }
 
-async fn write(
-    store: &Store,
-    rows: &[LogRow],
-    processes: &[(String, Option<ProcessId>)],
-) -> pipewright_store::Result<()> {
+async fn write(store: &Store, rows: &[LogRow]) -> pipewright_store::Result<()> {
     let mut tx = store.write().await?;
     pipewright_store::append_logs(&mut tx, rows).await?;
-    for (id, process) in processes {
-        let process = process.map(|p| (p.pid, p.start));
-        pipewright_store::set_action_process(&mut tx, id, process).await?;
-    }
     tx.commit().await?;
     Ok(())
 }

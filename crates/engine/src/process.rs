@@ -74,13 +74,51 @@ fn kill_group(pid: i64) {
     }
 }
 
-/// Runs the process to its end. `started` receives its identity as soon as it runs.
+/// Every process an engine starts carries this variable with the engine's id, so that after a
+/// crash the next process finds them all (grandchildren that left the process group included)
+/// without the dead engine having written down a single pid.
+pub const ENGINE_ENV: &str = "PIPEWRIGHT_ENGINE_ID";
+
+/// Kills every process (and its process group) whose environment says it was started by the
+/// engine `engine_id`. Returns how many were found.
+pub fn kill_processes_of(engine_id: &str) -> usize {
+    let marker = format!("{ENGINE_ENV}={engine_id}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        // Processes that exit meanwhile, or belong to someone else, cannot be read; skip them.
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == marker.as_bytes())
+        {
+            if let Some(raw) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+                let _ = rustix::process::kill_process(raw, Signal::KILL);
+            }
+            kill_group(pid);
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// Runs the process to its end.
 pub async fn run(
     spec: ProcessSpec,
     clock: &dyn crate::clock::Clock,
     log: &ActionLog,
     cancel: CancellationToken,
-    started: impl FnOnce(ProcessId),
 ) -> std::io::Result<ProcessEnd> {
     let mut command = Command::new(&spec.program);
     command
@@ -94,7 +132,6 @@ pub async fn run(
         .kill_on_drop(true);
     let mut child = command.spawn()?;
     let pid = i64::from(child.id().unwrap_or_default());
-    started(ProcessId::of(pid).unwrap_or(ProcessId { pid, start: 0 }));
     let stdout = child
         .stdout
         .take()

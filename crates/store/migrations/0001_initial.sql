@@ -108,8 +108,6 @@ CREATE TABLE action_executions (
     approved_by       TEXT,
     decided_ms        INTEGER,
     expires_ms        INTEGER,
-    pid               INTEGER,            -- process group of a running command, for crash recovery
-    proc_start        INTEGER,
     started_ms        INTEGER NOT NULL,
     updated_ms        INTEGER NOT NULL,
     ended_ms          INTEGER

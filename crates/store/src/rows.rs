@@ -651,8 +651,6 @@ pub struct ActionExecutionRow {
     pub approved_by: Option<String>,
     pub decided_ms: Option<i64>,
     pub expires_ms: Option<i64>,
-    pub pid: Option<i64>,
-    pub proc_start: Option<i64>,
     pub started_ms: i64,
     pub updated_ms: i64,
     pub ended_ms: Option<i64>,
@@ -746,7 +744,7 @@ pub async fn finish_action_executions(
                output_artifacts = COALESCE(ended.output_artifacts, action_executions.output_artifacts),
                output_variables = COALESCE(ended.output_variables, action_executions.output_variables),
                external_url = COALESCE(ended.external_url, action_executions.external_url),
-               pid = NULL, proc_start = NULL, updated_ms = ",
+               updated_ms = ",
         );
         query.push_bind(now);
         query.push(", ended_ms = ");
@@ -754,21 +752,6 @@ pub async fn finish_action_executions(
         query.push(" FROM ended WHERE action_executions.id = ended.id");
         query.build().execute(&mut *conn).await?;
     }
-    Ok(())
-}
-
-/// Remembers the process group of a running action so a later process can kill it after a crash.
-pub async fn set_action_process(
-    conn: &mut SqliteConnection,
-    id: &str,
-    pid: Option<(i64, i64)>,
-) -> Result<()> {
-    sqlx::query("UPDATE action_executions SET pid = ?, proc_start = ? WHERE id = ?")
-        .bind(pid.map(|p| p.0))
-        .bind(pid.map(|p| p.1))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

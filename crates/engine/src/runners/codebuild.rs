@@ -7,7 +7,7 @@ use pipewright_model::buildspec::{self, Buildspec};
 
 use super::{
     ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script,
-    script_failure,
+    script_failure, variables_path,
 };
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
@@ -72,7 +72,7 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
     {
         run.log.note(format!("{name} comes from Parameter Store or Secrets Manager, which the local engine cannot read; it is left unset"));
     }
-    let variables_file = run.workspace.join("exported-variables");
+    let variables_file = variables_path(run);
     let script = Script {
         phases: spec
             .phases_in_order()
@@ -117,6 +117,7 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         Err(message) => return Outcome::failed("ArtifactError", message),
     }
     outcome.variables = read_variables(&variables_file);
+    let _ = std::fs::remove_file(&variables_file);
     outcome
 }
 

@@ -7,7 +7,7 @@ use pipewright_artifacts::Selection;
 
 use super::{
     ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script,
-    script_failure,
+    script_failure, variables_path,
 };
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
@@ -28,7 +28,7 @@ async fn run_in(
     commands: &[String],
     sources: &Sources,
 ) -> Outcome {
-    let variables_file = run.workspace.join("exported-variables");
+    let variables_file = variables_path(run);
     let script = Script {
         phases: vec![Phase {
             name: "BUILD".to_owned(),
@@ -79,5 +79,6 @@ async fn run_in(
         Err(message) => return Outcome::failed("ArtifactError", message),
     }
     outcome.variables = read_variables(&variables_file);
+    let _ = std::fs::remove_file(&variables_file);
     outcome
 }

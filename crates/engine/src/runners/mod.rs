@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::logs::ActionLog;
-use crate::process::{ProcessEnd, ProcessId, ProcessSpec};
+use crate::process::{ProcessEnd, ProcessSpec};
 use crate::settings::ActionSettings;
 use crate::status::ActionStatus;
 
@@ -52,19 +52,6 @@ pub struct ActionRun {
     pub timeout: Option<Duration>,
     /// Manual approvals: the token and when it expires.
     pub approval: Option<(String, i64)>,
-    /// Called with the identity of each process the action starts (for crash recovery).
-    pub on_process: ProcessHook,
-}
-
-/// Told the identity of each process an action starts (and `None` when it ends), so the
-/// driver can record it for crash recovery.
-#[derive(Clone)]
-pub struct ProcessHook(pub Arc<dyn Fn(Option<ProcessId>) + Send + Sync>);
-
-impl std::fmt::Debug for ProcessHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProcessHook")
-    }
 }
 
 /// A source revision (artifactRevisions in GetPipelineExecution).
@@ -210,16 +197,17 @@ pub(crate) struct Sources {
 
 impl Sources {
     pub fn check_out(services: &Services, run: &ActionRun) -> Result<Sources, String> {
-        let primary = run.workspace.join("src");
+        // With no input artifact the action works in its (empty) workspace itself.
+        let primary = if run.inputs.is_empty() {
+            run.workspace.clone()
+        } else {
+            run.workspace.join("src")
+        };
         let mut sources = Sources {
             primary: primary.clone(),
             env: Vec::new(),
             checkouts: Vec::new(),
         };
-        if run.inputs.is_empty() {
-            std::fs::create_dir_all(&primary)
-                .map_err(|e| format!("cannot create {}: {e}", primary.display()))?;
-        }
         for (index, (name, digest)) in run.inputs.iter().enumerate() {
             let dest = if index == 0 {
                 primary.clone()
@@ -277,14 +265,17 @@ pub(crate) async fn run_script(
         env,
         deadline_ms,
     };
-    let on_process = run.on_process.0.clone();
     let clock = services.clock.as_ref();
-    let end = crate::process::run(spec, clock, &run.log, run.cancel.clone(), |id| {
-        on_process(Some(id))
-    })
-    .await
-    .map_err(|e| format!("cannot start {shell}: {e}"))?;
+    let end = crate::process::run(spec, clock, &run.log, run.cancel.clone())
+        .await
+        .map_err(|e| format!("cannot start {shell}: {e}"))?;
     Ok(end)
+}
+
+/// Where the script writes exported variables: beside the workspace, not in it, so no output
+/// artifact glob can pick the file up.
+pub(crate) fn variables_path(run: &ActionRun) -> PathBuf {
+    run.workspace.with_extension("variables")
 }
 
 /// Reads the NUL-separated NAME=VALUE records the script wrote for exported variables.
