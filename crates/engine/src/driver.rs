@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use pipewright_artifacts::{ArtifactStore, Digest};
+use pipewright_artifacts::Digest;
 use pipewright_model::{Action, PipelineDeclaration, variables};
 use pipewright_store::{self as db, ActionEnd, ActionExecutionRow, SqliteConnection};
 use serde_json::{Value, json};
@@ -616,7 +616,6 @@ impl Driver {
                 return;
             }
         };
-        let workspace = self.inner.workspaces.join(&action_execution_id);
         let mut env = vec![
             (
                 "CODEBUILD_BUILD_ID".to_owned(),
@@ -648,7 +647,9 @@ impl Driver {
             action: resolved,
             settings,
             inputs: present,
-            workspace: workspace.clone(),
+            // Given a workspace once it holds a slot, so a group of 100 parallel actions does
+            // not hold 100 directories while two run.
+            workspace: PathBuf::new(),
             env,
             log: log.clone(),
             cancel,
@@ -663,19 +664,21 @@ impl Driver {
             } else {
                 inner.slots.clone().acquire_owned().await.ok()
             };
-            let outcome = match std::fs::create_dir_all(&workspace) {
-                Ok(()) => runners::run(&inner.services, run).await,
-                Err(error) => Outcome::failed(
-                    "InternalError",
-                    format!("cannot create {}: {error}", workspace.display()),
-                ),
+            let mut run = run;
+            let outcome = match inner.workspaces.take() {
+                Ok(workspace) => {
+                    run.workspace = workspace.clone();
+                    let outcome = runners::run(&inner.services, run).await;
+                    inner.workspaces.give_back(workspace);
+                    outcome
+                }
+                Err(error) => {
+                    let message = format!("cannot create a workspace for the action: {error}");
+                    run.log.note(message.clone());
+                    Outcome::failed("InternalError", message)
+                }
             };
             drop(permit);
-            // Working copies were released by the runner; a plain removal is enough unless a
-            // mount was left behind.
-            if std::fs::remove_dir_all(&workspace).is_err() {
-                let _ = ArtifactStore::remove_workspace(&workspace);
-            }
             let _ = done.send(Finished {
                 stage,
                 action,

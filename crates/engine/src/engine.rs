@@ -56,7 +56,7 @@ pub(crate) struct Inner {
     pub services: Services,
     pub logs: LogSink,
     pub slots: Arc<Semaphore>,
-    pub workspaces: PathBuf,
+    pub workspaces: crate::workspaces::WorkspacePool,
     /// Woken whenever this process frees a stage, so its waiting executions ask again at once.
     pub stage_released: Notify,
     /// The last event sequence number this process stored.
@@ -205,7 +205,7 @@ impl Engine {
             slots: Arc::new(Semaphore::new(
                 options.max_parallel_actions.unwrap_or(cores).max(1),
             )),
-            workspaces,
+            workspaces: crate::workspaces::WorkspacePool::new(workspaces),
             stage_released: Notify::new(),
             last_event: watch::Sender::new(last),
             stored_event: std::sync::atomic::AtomicI64::new(last),
@@ -576,7 +576,7 @@ impl Engine {
         let mut tx = self.inner.store.write().await?;
         db::remove_engine(&mut tx, &self.inner.id).await?;
         tx.commit().await.map_err(db::Error::from)?;
-        let _ = std::fs::remove_dir_all(&self.inner.workspaces);
+        let _ = ArtifactStore::remove_workspace(self.inner.workspaces.root());
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ pub mod scheduler;
 pub mod script;
 pub mod settings;
 pub mod status;
+mod workspaces;
 
 pub use engine::{Engine, EngineOptions, resolve_pipeline_variables, settle_dead_owners};
 pub use pipewright_artifacts::{ArtifactStore, Digest, Handoff};
