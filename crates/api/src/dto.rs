@@ -198,6 +198,55 @@ pub struct StageState {
     pub action_states: Vec<ActionState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_execution: Option<StageExecution>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_entry_condition_state: Option<StageConditionState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_success_condition_state: Option<StageConditionState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure_condition_state: Option<StageConditionState>,
+}
+
+/// How a stage's conditions of one kind fared in its latest execution.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageConditionState {
+    pub latest_execution: ConditionExecution,
+    pub condition_states: Vec<ConditionState>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionExecution {
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionState {
+    pub latest_execution: ConditionExecution,
+    pub rule_states: Vec<RuleState>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleState {
+    pub rule_name: String,
+    pub latest_execution: RuleExecutionState,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleExecutionState {
+    pub rule_execution_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub last_status_change: Timestamp,
+    /// Not in AWS: the local settings gave the outcome.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

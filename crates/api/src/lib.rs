@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 pub use dto::*;
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;
-pub use pipewright_store::{ActionExecutionRow, AuditRow, ExecutionRow, LogRow};
+pub use pipewright_store::{ActionExecutionRow, AuditRow, ExecutionRow, LogRow, RuleExecutionRow};
 
 /// An error a front end can show and match on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
@@ -681,6 +681,14 @@ impl Pipewright {
     pub async fn action_execution(&self, id: &str) -> Result<Option<db::ActionExecutionRow>> {
         let mut conn = self.conn().await?;
         Ok(db::action_execution(&mut conn, id).await?)
+    }
+
+    pub async fn rule_execution_rows(
+        &self,
+        execution_id: &str,
+    ) -> Result<Vec<db::RuleExecutionRow>> {
+        let mut conn = self.conn().await?;
+        Ok(db::rule_executions(&mut conn, execution_id).await?)
     }
 
     pub async fn action_execution_rows(

@@ -153,7 +153,19 @@ pub async fn pipeline_state(
             })
             .collect();
         let transition = disabled.iter().find(|t| t.stage == stage.name);
+        let rules = match stage_latest {
+            Some(s) => db::rule_executions(conn, &s.execution_id)
+                .await?
+                .into_iter()
+                .filter(|r| r.stage == stage.name)
+                .collect(),
+            None => Vec::new(),
+        };
+        let conditions = |kind: &str| condition_state(&rules, kind);
         stage_states.push(StageState {
+            before_entry_condition_state: conditions("BEFORE_ENTRY"),
+            on_success_condition_state: conditions("ON_SUCCESS"),
+            on_failure_condition_state: conditions("ON_FAILURE"),
             stage_name: stage.name.clone(),
             inbound_transition_state: TransitionState {
                 enabled: transition.is_none(),
@@ -174,6 +186,82 @@ pub async fn pipeline_state(
         stage_states,
         created: Timestamp(pipeline.created_ms),
         updated: Timestamp(pipeline.updated_ms),
+    })
+}
+
+/// The worst status of a set: a failure shows over a success, a check under way over both.
+fn overall(statuses: impl Iterator<Item = String>) -> String {
+    let rank = |s: &str| match s {
+        "InProgress" => 4,
+        "Failed" => 3,
+        "Abandoned" => 2,
+        "Succeeded" => 1,
+        _ => 0,
+    };
+    statuses
+        .max_by_key(|s| rank(s))
+        .unwrap_or_else(|| "Succeeded".to_owned())
+}
+
+fn condition_state(rules: &[db::RuleExecutionRow], kind: &str) -> Option<StageConditionState> {
+    let rows: Vec<&db::RuleExecutionRow> =
+        rules.iter().filter(|r| r.condition_type == kind).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut indexes: Vec<i64> = rows.iter().map(|r| r.condition_index).collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    let condition_states: Vec<ConditionState> = indexes
+        .into_iter()
+        .map(|index| {
+            // The latest evaluation of each rule of the condition (a retried stage evaluates again).
+            let mut latest: Vec<&db::RuleExecutionRow> = Vec::new();
+            for row in rows.iter().filter(|r| r.condition_index == index) {
+                match latest.iter_mut().find(|l| l.rule == row.rule) {
+                    Some(slot) => *slot = row,
+                    None => latest.push(row),
+                }
+            }
+            let rule_states: Vec<RuleState> = latest
+                .iter()
+                .map(|row| RuleState {
+                    rule_name: row.rule.clone(),
+                    latest_execution: RuleExecutionState {
+                        rule_execution_id: row.id.clone(),
+                        status: row.status.clone(),
+                        summary: row.summary.clone(),
+                        last_status_change: Timestamp(row.ended_ms.unwrap_or(row.started_ms)),
+                        simulated: row.simulated,
+                    },
+                })
+                .collect();
+            let status = overall(
+                rule_states
+                    .iter()
+                    .map(|r| r.latest_execution.status.clone()),
+            );
+            let summary = rule_states
+                .iter()
+                .find(|r| r.latest_execution.status == "Failed")
+                .and_then(|r| r.latest_execution.summary.clone());
+            ConditionState {
+                latest_execution: ConditionExecution { status, summary },
+                rule_states,
+            }
+        })
+        .collect();
+    let status = overall(
+        condition_states
+            .iter()
+            .map(|c| c.latest_execution.status.clone()),
+    );
+    let summary = condition_states
+        .iter()
+        .find_map(|c| c.latest_execution.summary.clone());
+    Some(StageConditionState {
+        latest_execution: ConditionExecution { status, summary },
+        condition_states,
     })
 }
 

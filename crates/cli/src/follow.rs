@@ -32,6 +32,7 @@ fn state_word(state: &str) -> &'static str {
         "ABANDONED" => "Abandoned",
         "SUPERSEDED" => "Superseded",
         "CANCELED" => "Cancelled",
+        "SKIPPED" => "Skipped",
         _ => "Unknown",
     }
 }
@@ -241,7 +242,16 @@ async fn details(
     typed: Option<Arc<AtomicUsize>>,
 ) -> Result<Vec<String>> {
     let detail = &event["detail"];
-    let (Some(stage), Some(action)) = (detail["stage"].as_str(), detail["action"].as_str()) else {
+    let Some(stage) = detail["stage"].as_str() else {
+        return Ok(Vec::new());
+    };
+    let Some(action) = detail["action"].as_str() else {
+        // A stage that failed or was skipped by its conditions: say which rule decided it.
+        let state = detail["state"].as_str().unwrap_or_default();
+        if matches!(state, "FAILED" | "SKIPPED") {
+            let execution_id = detail["execution-id"].as_str().unwrap_or_default();
+            return rule_failures(api, execution_id, stage).await;
+        }
         return Ok(Vec::new());
     };
     let state = detail["state"].as_str().unwrap_or_default();
@@ -326,6 +336,29 @@ async fn approval_waiting(
         });
     }
     Ok(lines)
+}
+
+/// The condition rules of a stage that failed, with why.
+async fn rule_failures(api: &Pipewright, execution_id: &str, stage: &str) -> Result<Vec<String>> {
+    let rows = api.rule_execution_rows(execution_id).await?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.stage == stage && r.status == "Failed")
+        .map(|r| {
+            let moment = match r.condition_type.as_str() {
+                "BEFORE_ENTRY" => "entry",
+                "ON_SUCCESS" => "on-success",
+                _ => "on-failure",
+            };
+            format!(
+                "{}■ {stage}: {moment} rule {} not met: {}{}",
+                style::WAITING.render(),
+                r.rule,
+                r.summary.as_deref().unwrap_or(""),
+                style::WAITING.render_reset()
+            )
+        })
+        .collect())
 }
 
 /// The failed action's summary and the last lines of its log.

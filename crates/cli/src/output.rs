@@ -166,6 +166,31 @@ pub fn state(state: &GetPipelineStateOutput) {
             style::DIM.render(),
             style::DIM.render_reset()
         );
+        let kinds = [
+            ("entry", &stage.before_entry_condition_state),
+            ("on success", &stage.on_success_condition_state),
+            ("on failure", &stage.on_failure_condition_state),
+        ];
+        for (label, conditions) in kinds {
+            for rule in conditions
+                .iter()
+                .flat_map(|c| &c.condition_states)
+                .flat_map(|c| &c.rule_states)
+            {
+                let e = &rule.latest_execution;
+                let simulated = if e.simulated { " [simulated]" } else { "" };
+                anstream::println!(
+                    "      {}{label} rule{} {:<12} {}{simulated}  {}{}{}",
+                    style::DIM.render(),
+                    style::DIM.render_reset(),
+                    rule.rule_name,
+                    status(&e.status),
+                    style::DIM.render(),
+                    e.summary.as_deref().unwrap_or(""),
+                    style::DIM.render_reset()
+                );
+            }
+        }
         for action in &stage.action_states {
             let (word, summary, simulated) = match &action.latest_execution {
                 Some(e) => (

@@ -630,3 +630,100 @@ fn parallel_mode_lets_every_waiting_execution_through() {
     assert_eq!(lines, expected);
     assert_eq!(statuses, ["Succeeded", "Succeeded"]);
 }
+
+#[test]
+fn stage_conditions_skip_a_stage_and_roll_back_when_a_check_fails() {
+    let env = Env::new();
+    let dir = env.example("conditions");
+    let first = env.run(&dir, &["run", "pipeline.json"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let state = env.json(&["state", "conditions-demo", "--json"]);
+    let stage = |name: &str| {
+        state["stageStates"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["stageName"] == name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deploy = stage("Deploy");
+    assert_eq!(deploy["latestExecution"]["status"], "Skipped");
+    assert_eq!(
+        deploy["beforeEntryConditionState"]["latestExecution"]["status"],
+        "Failed"
+    );
+    let rule = &deploy["beforeEntryConditionState"]["conditionStates"][0]["ruleStates"][0];
+    assert_eq!(rule["ruleName"], "OnlyProduction");
+    assert_eq!(
+        rule["latestExecution"]["summary"],
+        "'staging' EQ 'production' fails"
+    );
+    assert!(
+        deploy["actionStates"][0]["latestExecution"].is_null(),
+        "a skipped stage runs nothing"
+    );
+    let verify = stage("Verify");
+    let rules = verify["onSuccessConditionState"]["conditionStates"][0]["ruleStates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[1]["latestExecution"]["simulated"], true);
+    assert_eq!(rules[1]["latestExecution"]["status"], "Succeeded");
+
+    let production = env.run(
+        &dir,
+        &["run", "conditions-demo", "--var", "target=production"],
+    );
+    assert!(production.status.success(), "{}", text(&production));
+    let state = env.json(&["state", "conditions-demo", "--json"]);
+    assert_eq!(action_status(&state, "Deploy", "Ship"), "Succeeded");
+
+    let failing = env.run(&dir, &["run", "conditions-demo", "--var", "smoke=fail"]);
+    assert_eq!(failing.status.code(), Some(1), "{}", text(&failing));
+    assert!(
+        String::from_utf8_lossy(&failing.stdout).contains("on-success rule Smoke not met"),
+        "{}",
+        text(&failing)
+    );
+    let list = env.json(&["executions", "conditions-demo", "--json"]);
+    let list = list["pipelineExecutionSummaries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(list[0]["executionType"], "ROLLBACK");
+    assert_eq!(list[0]["status"], "Succeeded");
+    assert_eq!(list[1]["status"], "Failed");
+    assert_eq!(
+        list[0]["trigger"]["triggerDetail"], list[2]["pipelineExecutionId"],
+        "rolled back to the last good Verify"
+    );
+}
+
+#[test]
+fn a_rule_with_no_local_evaluator_must_be_mapped_before_a_run() {
+    let env = Env::new();
+    let dir = env.example("conditions");
+    std::fs::remove_file(dir.join("pipeline.pipewright.yaml")).expect("remove settings");
+    let validate = env.run(&dir, &["validate", "pipeline.json", "--json"]);
+    let report: Value = serde_json::from_slice(&validate.stdout).expect("json");
+    let unmapped = report["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let unmapped: Vec<_> = unmapped
+        .iter()
+        .filter(|d| d["code"] == "no-local-rule")
+        .collect();
+    assert_eq!(unmapped.len(), 1, "{report}");
+    assert_eq!(
+        unmapped[0]["path"],
+        "/stages/2/onSuccess/conditions/0/rules/1"
+    );
+    let run = env.run(&dir, &["run", "pipeline.json"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("Verify/NoAlarm"),
+        "{}",
+        text(&run)
+    );
+}

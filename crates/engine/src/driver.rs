@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use pipewright_artifacts::Digest;
-use pipewright_model::{Action, PipelineDeclaration, variables};
+use pipewright_model::{
+    Action, PipelineDeclaration, RuleDeclaration, StageFailureResult, variables,
+};
 use pipewright_store::{self as db, ActionEnd, ActionExecutionRow, SqliteConnection};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -16,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Inner;
 use crate::events::{self, Subject};
-use crate::machine::{Effect, Input, Machine};
+use crate::machine::{ConditionKind, Effect, Input, Machine};
+use crate::rules;
 use crate::runners::{self, ActionRun, Outcome};
 use crate::scheduler::{self, Entry, Waiter};
 use crate::settings::LocalSettings;
@@ -70,6 +73,11 @@ pub(crate) struct Driver {
     attempts: HashMap<(usize, usize), i64>,
     done_tx: mpsc::UnboundedSender<Finished>,
     done_rx: mpsc::UnboundedReceiver<Finished>,
+    /// Results of condition checks, which run on their own task.
+    checks_tx: mpsc::UnboundedSender<Input>,
+    checks_rx: mpsc::UnboundedReceiver<Input>,
+    /// Cancels the condition check under way, if any.
+    checking: Option<CancellationToken>,
 }
 
 impl Driver {
@@ -80,6 +88,7 @@ impl Driver {
         resumed: bool,
     ) -> Driver {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (checks_tx, checks_rx) = mpsc::unbounded_channel();
         Driver {
             inner,
             ctx,
@@ -93,6 +102,9 @@ impl Driver {
             attempts: HashMap::new(),
             done_tx,
             done_rx,
+            checks_tx,
+            checks_rx,
+            checking: None,
         }
     }
 
@@ -173,6 +185,10 @@ impl Driver {
             let wake = self.inner.stage_released.notified();
             tokio::select! {
                 Some(input) = inbox.recv() => pending.push(input),
+                Some(input) = self.checks_rx.recv() => {
+                    self.checking = None;
+                    pending.push(input);
+                }
                 Some(finished) = self.done_rx.recv() => {
                     // Let actions that end at nearly the same moment join this batch.
                     tokio::task::yield_now().await;
@@ -310,6 +326,12 @@ impl Driver {
                 tx.commit().await.map_err(db::Error::from)?;
                 self.inner.published();
             }
+            Effect::CheckConditions { stage, kind } => self.start_checks(stage, kind),
+            Effect::CancelChecks => {
+                if let Some(checking) = self.checking.take() {
+                    checking.cancel();
+                }
+            }
             Effect::Rollback { stage } => {
                 // The engine starts the rollback execution: a driver cannot start another
                 // driver from inside its own future.
@@ -445,6 +467,96 @@ impl Driver {
             }
         }
         Ok(resolved)
+    }
+
+    /// Checks a stage's conditions of one kind on a task of their own: rules in order, the first
+    /// failed rule failing its condition, the first failed condition deciding the result.
+    fn start_checks(&mut self, stage: usize, kind: ConditionKind) {
+        let stage_decl = &self.ctx.declaration.stages[stage];
+        let mut conditions = Vec::new();
+        for (index, condition) in kind.conditions(stage_decl).iter().enumerate() {
+            let result = condition.result.clone().unwrap_or(kind.default_result());
+            let rules: Vec<PreparedRule> = condition
+                .rules
+                .iter()
+                .flatten()
+                .map(|rule| self.prepare_rule(&stage_decl.name, rule))
+                .collect();
+            conditions.push((index, result, rules));
+        }
+        let cancel = CancellationToken::new();
+        self.checking = Some(cancel.clone());
+        let checks = ConditionChecks {
+            inner: self.inner.clone(),
+            ctx: self.ctx.clone(),
+            stage: stage_decl.name.clone(),
+            kind,
+            cancel,
+        };
+        let reply = self.checks_tx.clone();
+        tokio::spawn(async move {
+            let failed = checks.run(conditions).await;
+            let _ = reply.send(Input::ConditionsChecked {
+                stage,
+                kind,
+                failed,
+            });
+        });
+    }
+
+    /// A rule with its variables resolved (or the reference that could not be).
+    fn prepare_rule(&self, stage: &str, rule: &RuleDeclaration) -> PreparedRule {
+        let mut settings = self.ctx.settings.rule(stage, &rule.name).cloned();
+        let mut resolved = rule.clone();
+        let mut problem = None;
+        let texts = resolved
+            .configuration
+            .iter_mut()
+            .flat_map(|c| c.values_mut())
+            .chain(resolved.commands.iter_mut().flatten())
+            .chain(
+                settings
+                    .as_mut()
+                    .and_then(|s| s.commands.as_mut())
+                    .into_iter()
+                    .flatten(),
+            );
+        for text in texts {
+            match self.substitute(text) {
+                Ok(value) => *text = value,
+                Err(message) => problem = problem.or(Some(message)),
+            }
+        }
+        let inputs = rule
+            .input_artifacts
+            .iter()
+            .flatten()
+            .map(|i| {
+                self.artifacts
+                    .get(&i.name)
+                    .cloned()
+                    .map(|d| (i.name.clone(), d))
+                    .ok_or_else(|| {
+                        format!(
+                            "the input artifact {} was not produced in this execution",
+                            i.name
+                        )
+                    })
+            })
+            .collect::<std::result::Result<Vec<_>, String>>();
+        let inputs = match inputs {
+            Ok(inputs) => inputs,
+            Err(message) => {
+                problem = problem.or(Some(message));
+                Vec::new()
+            }
+        };
+        PreparedRule {
+            rule: resolved,
+            settings,
+            inputs,
+            problem,
+        }
     }
 
     /// Records every action in `to_start` as started (one transaction) and launches them.
@@ -837,6 +949,199 @@ impl Driver {
         self.inner
             .emit(conn, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
             .await?;
+        Ok(())
+    }
+}
+
+/// A rule ready to evaluate.
+struct PreparedRule {
+    rule: RuleDeclaration,
+    settings: Option<crate::settings::RuleSettings>,
+    inputs: Vec<(String, Digest)>,
+    /// Found before evaluation (an unresolvable variable): the rule fails with it.
+    problem: Option<String>,
+}
+
+/// One run of a stage's conditions of one kind.
+struct ConditionChecks {
+    inner: Arc<Inner>,
+    ctx: Arc<ExecutionContext>,
+    stage: String,
+    kind: ConditionKind,
+    cancel: CancellationToken,
+}
+
+impl ConditionChecks {
+    /// The result the first failed condition engages, or None when all are met.
+    async fn run(
+        self,
+        conditions: Vec<(usize, StageFailureResult, Vec<PreparedRule>)>,
+    ) -> Option<StageFailureResult> {
+        for (index, result, rules) in conditions {
+            for rule in rules {
+                if self.cancel.is_cancelled() {
+                    return None;
+                }
+                if !self.evaluate(index, rule).await {
+                    return Some(result);
+                }
+            }
+        }
+        None
+    }
+
+    /// Records and evaluates one rule; true when it passes.
+    async fn evaluate(&self, condition_index: usize, prepared: PreparedRule) -> bool {
+        let id = uuid::Uuid::new_v4().to_string();
+        let kind = rules::rule_kind(&prepared.rule, prepared.settings.as_ref());
+        let row = db::RuleExecutionRow {
+            id: id.clone(),
+            execution_id: self.ctx.id.clone(),
+            pipeline: self.ctx.pipeline.clone(),
+            stage: self.stage.clone(),
+            condition_type: self.kind.as_str().to_owned(),
+            condition_index: condition_index as i64,
+            rule: prepared.rule.name.clone(),
+            status: "InProgress".to_owned(),
+            summary: None,
+            simulated: matches!(kind, Some(rules::RuleKind::Simulated { .. })),
+            started_ms: self.inner.clock.now_ms(),
+            ended_ms: None,
+        };
+        if let Err(error) = self
+            .record(|tx| Box::pin(async move { db::insert_rule_execution(tx, &row).await }))
+            .await
+        {
+            eprintln!("pipewright: {error}");
+        }
+        let (passes, summary) = match (&prepared.problem, kind) {
+            (Some(problem), _) => (false, problem.clone()),
+            (None, None) => (
+                false,
+                format!(
+                    "{} rules have no local evaluator; map {}/{} under rules: in the local settings",
+                    prepared.rule.rule_type_id.provider, self.stage, prepared.rule.name
+                ),
+            ),
+            (None, Some(rules::RuleKind::Simulated { passes })) => (
+                passes,
+                format!(
+                    "Simulated (local settings): {}",
+                    if passes { "passes" } else { "fails" }
+                ),
+            ),
+            (None, Some(rules::RuleKind::VariableCheck)) => {
+                let config = |key: &str| {
+                    prepared
+                        .rule
+                        .configuration
+                        .as_ref()
+                        .and_then(|c| c.get(key))
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                match rules::variable_check(
+                    &config("Variable"),
+                    &config("Operator"),
+                    &config("Value"),
+                ) {
+                    Ok(verdict) => verdict,
+                    Err(message) => (false, message),
+                }
+            }
+            (None, Some(rules::RuleKind::Commands | rules::RuleKind::MappedCommands)) => {
+                self.run_commands(&id, prepared).await
+            }
+        };
+        let status = if self.cancel.is_cancelled() {
+            "Abandoned"
+        } else if passes {
+            "Succeeded"
+        } else {
+            "Failed"
+        };
+        let now = self.inner.clock.now_ms();
+        let finished = self
+            .record(|tx| {
+                Box::pin(
+                    async move { db::finish_rule_execution(tx, &id, status, &summary, now).await },
+                )
+            })
+            .await;
+        if let Err(error) = finished {
+            eprintln!("pipewright: {error}");
+        }
+        passes && !self.cancel.is_cancelled()
+    }
+
+    /// A Commands rule runs like a Commands action, in a workspace of its own.
+    async fn run_commands(&self, id: &str, prepared: PreparedRule) -> (bool, String) {
+        let commands = match prepared.settings.and_then(|s| s.commands) {
+            Some(commands) => commands,
+            None => prepared.rule.commands.clone().unwrap_or_default(),
+        };
+        let action: Action = match serde_json::from_value(json!({
+            "name": prepared.rule.name,
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "commands": commands,
+        })) {
+            Ok(action) => action,
+            Err(error) => return (false, format!("cannot run the rule's commands: {error}")),
+        };
+        let workspace = match self.inner.workspaces.take() {
+            Ok(workspace) => workspace,
+            Err(error) => {
+                return (
+                    false,
+                    format!("cannot create a workspace for the rule: {error}"),
+                );
+            }
+        };
+        let run = ActionRun {
+            execution_id: self.ctx.id.clone(),
+            action_execution_id: id.to_owned(),
+            pipeline: self.ctx.pipeline.clone(),
+            stage: self.stage.clone(),
+            action,
+            settings: None,
+            inputs: prepared.inputs,
+            workspace: workspace.clone(),
+            env: vec![
+                ("CODEPIPELINE_EXECUTION_ID".to_owned(), self.ctx.id.clone()),
+                (crate::process::ENGINE_ENV.to_owned(), self.inner.id.clone()),
+            ],
+            log: self.inner.logs.action(id, 0),
+            cancel: self.cancel.child_token(),
+            timeout: prepared
+                .rule
+                .timeout_in_minutes
+                .map(|m| Duration::from_secs(u64::from(m) * 60)),
+            approval: None,
+        };
+        let outcome = runners::run(&self.inner.services, run).await;
+        self.inner.workspaces.give_back(workspace);
+        let passes = outcome.status == ActionStatus::Succeeded;
+        let summary = outcome.summary.unwrap_or_else(|| {
+            if passes {
+                "The commands succeeded".to_owned()
+            } else {
+                "The commands failed".to_owned()
+            }
+        });
+        (passes, summary)
+    }
+
+    async fn record<F>(&self, write: F) -> Result<()>
+    where
+        F: for<'c> FnOnce(
+            &'c mut SqliteConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = db::Result<()>> + Send + 'c>,
+        >,
+    {
+        let mut tx = self.inner.store.write().await?;
+        write(&mut tx).await?;
+        tx.commit().await.map_err(db::Error::from)?;
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ pub mod logs;
 pub mod machine;
 pub mod plan;
 pub mod process;
+pub mod rules;
 pub mod runners;
 pub mod scheduler;
 pub mod script;

@@ -22,6 +22,55 @@ pub struct StagePlan {
     pub groups: Vec<Vec<usize>>,
     pub actions: Vec<ActionPlan>,
     pub on_failure: OnFailure,
+    /// Which kinds of stage condition the stage declares.
+    pub before_entry: bool,
+    pub on_success: bool,
+    pub on_failure_conditions: bool,
+}
+
+/// The three moments a stage's conditions are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConditionKind {
+    BeforeEntry,
+    OnSuccess,
+    OnFailure,
+}
+
+impl ConditionKind {
+    /// As the CodePipeline API spells a condition type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionKind::BeforeEntry => "BEFORE_ENTRY",
+            ConditionKind::OnSuccess => "ON_SUCCESS",
+            ConditionKind::OnFailure => "ON_FAILURE",
+        }
+    }
+
+    /// The result a failed condition engages when it does not name one.
+    pub fn default_result(self) -> StageFailureResult {
+        match self {
+            ConditionKind::BeforeEntry | ConditionKind::OnSuccess => StageFailureResult::Fail,
+            ConditionKind::OnFailure => StageFailureResult::Rollback,
+        }
+    }
+
+    pub fn conditions(self, stage: &Stage) -> &[pipewright_model::Condition] {
+        let list = match self {
+            ConditionKind::BeforeEntry => stage
+                .before_entry
+                .as_ref()
+                .and_then(|c| c.conditions.as_ref()),
+            ConditionKind::OnSuccess => stage
+                .on_success
+                .as_ref()
+                .and_then(|c| c.conditions.as_ref()),
+            ConditionKind::OnFailure => stage
+                .on_failure
+                .as_ref()
+                .and_then(|c| c.conditions.as_ref()),
+        };
+        list.map(Vec::as_slice).unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +133,9 @@ impl StagePlan {
             groups,
             actions,
             on_failure,
+            before_entry: !ConditionKind::BeforeEntry.conditions(stage).is_empty(),
+            on_success: !ConditionKind::OnSuccess.conditions(stage).is_empty(),
+            on_failure_conditions: !ConditionKind::OnFailure.conditions(stage).is_empty(),
         }
     }
 }
@@ -117,6 +169,13 @@ pub enum Input {
         stage: usize,
         all_actions: bool,
     },
+    /// The stage's conditions of one kind were checked: `failed` is the result the first
+    /// failed condition engages, None when every condition was met.
+    ConditionsChecked {
+        stage: usize,
+        kind: ConditionKind,
+        failed: Option<StageFailureResult>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +205,13 @@ pub enum Effect {
     Rollback {
         stage: usize,
     },
+    /// Check the stage's conditions of one kind, then report `Input::ConditionsChecked`.
+    CheckConditions {
+        stage: usize,
+        kind: ConditionKind,
+    },
+    /// Stop checking conditions (the execution was stopped).
+    CancelChecks,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +219,7 @@ enum Cursor {
     NotStarted,
     Waiting(usize),
     Running { stage: usize, group: usize },
+    Checking { stage: usize, kind: ConditionKind },
     Done,
 }
 
@@ -280,6 +347,15 @@ impl Machine {
                 status,
             } => self.action_finished(stage, action, status, &mut effects),
             Input::Stop(mode) => self.stop(mode, &mut effects),
+            Input::ConditionsChecked {
+                stage,
+                kind,
+                failed,
+            } => {
+                if self.cursor == (Cursor::Checking { stage, kind }) {
+                    self.conditions_checked(stage, kind, failed, &mut effects);
+                }
+            }
             Input::Retry { stage, all_actions } => {
                 if self.cursor == Cursor::Done
                     && matches!(
@@ -327,7 +403,89 @@ impl Machine {
             stage,
             status: StageStatus::InProgress,
         });
-        self.run_group_from(stage, 0, effects);
+        if self.plan.stages[stage].before_entry {
+            self.check(stage, ConditionKind::BeforeEntry, effects);
+        } else {
+            self.run_group_from(stage, 0, effects);
+        }
+    }
+
+    fn check(&mut self, stage: usize, kind: ConditionKind, effects: &mut Vec<Effect>) {
+        self.cursor = Cursor::Checking { stage, kind };
+        effects.push(Effect::CheckConditions { stage, kind });
+    }
+
+    fn conditions_checked(
+        &mut self,
+        stage: usize,
+        kind: ConditionKind,
+        failed: Option<StageFailureResult>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let name = self.plan.stages[stage].name.clone();
+        match (kind, failed) {
+            (ConditionKind::BeforeEntry, None) => self.run_group_from(stage, 0, effects),
+            (ConditionKind::BeforeEntry, Some(StageFailureResult::Skip)) => {
+                self.stages[stage].status = Some(StageStatus::Skipped);
+                effects.push(Effect::StageStatus {
+                    stage,
+                    status: StageStatus::Skipped,
+                });
+                self.after_stage(stage, effects);
+            }
+            (ConditionKind::OnSuccess, None) => self.stage_succeeded(stage, effects),
+            (ConditionKind::OnFailure, None) => {
+                self.end_failed(stage, format!("Stage {name} failed"), false, effects)
+            }
+            (kind, Some(result)) => {
+                let rollback = result == StageFailureResult::Rollback;
+                let moment = match kind {
+                    ConditionKind::BeforeEntry => "entry",
+                    ConditionKind::OnSuccess => "on-success",
+                    ConditionKind::OnFailure => "on-failure",
+                };
+                let summary = format!("Stage {name} failed: an {moment} condition was not met");
+                self.end_failed(stage, summary, rollback, effects);
+            }
+        }
+    }
+
+    /// The stage ends Failed and so does the execution, rolling the stage back if asked to
+    /// (but never from a rollback execution).
+    fn end_failed(
+        &mut self,
+        stage: usize,
+        summary: String,
+        rollback: bool,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.stages[stage].status = Some(StageStatus::Failed);
+        effects.push(Effect::StageStatus {
+            stage,
+            status: StageStatus::Failed,
+        });
+        self.finish(ExecutionStatus::Failed, Some(summary), effects);
+        if rollback && self.only_stage.is_none() {
+            effects.push(Effect::Rollback { stage });
+        }
+    }
+
+    fn stage_succeeded(&mut self, stage: usize, effects: &mut Vec<Effect>) {
+        self.stages[stage].status = Some(StageStatus::Succeeded);
+        effects.push(Effect::StageStatus {
+            stage,
+            status: StageStatus::Succeeded,
+        });
+        self.after_stage(stage, effects);
+    }
+
+    /// On to the next stage, or the end of a rollback execution.
+    fn after_stage(&mut self, stage: usize, effects: &mut Vec<Effect>) {
+        if self.only_stage == Some(stage) {
+            self.finish(ExecutionStatus::Succeeded, None, effects);
+        } else {
+            self.wait_for(stage + 1, effects);
+        }
     }
 
     /// Starts the first group at or after `group` that still has actions to run.
@@ -349,16 +507,11 @@ impl Machine {
             }
             return;
         }
-        // Every group is done and nothing failed: the stage succeeded.
-        self.stages[stage].status = Some(StageStatus::Succeeded);
-        effects.push(Effect::StageStatus {
-            stage,
-            status: StageStatus::Succeeded,
-        });
-        if self.only_stage == Some(stage) {
-            self.finish(ExecutionStatus::Succeeded, None, effects);
+        // Every group is done and nothing failed.
+        if self.plan.stages[stage].on_success {
+            self.check(stage, ConditionKind::OnSuccess, effects);
         } else {
-            self.wait_for(stage + 1, effects);
+            self.stage_succeeded(stage, effects);
         }
     }
 
@@ -416,6 +569,11 @@ impl Machine {
     }
 
     fn stage_failed(&mut self, stage: usize, effects: &mut Vec<Effect>) {
+        // With on-failure conditions, they decide between rolling back and failing.
+        if self.plan.stages[stage].on_failure_conditions {
+            self.check(stage, ConditionKind::OnFailure, effects);
+            return;
+        }
         let plan = &self.plan.stages[stage];
         let state = &mut self.stages[stage];
         state.status = Some(StageStatus::Failed);
@@ -492,6 +650,10 @@ impl Machine {
                     self.settle_stopped(stage, effects);
                 }
             }
+            Cursor::Checking { stage, .. } => {
+                effects.push(Effect::CancelChecks);
+                self.settle_stopped(stage, effects);
+            }
             Cursor::NotStarted | Cursor::Done => {}
         }
     }
@@ -551,6 +713,9 @@ mod tests {
                             })
                             .collect(),
                         on_failure: OnFailure::Fail,
+                        before_entry: false,
+                        on_success: false,
+                        on_failure_conditions: false,
                     }
                 })
                 .collect(),
@@ -778,6 +943,139 @@ mod tests {
             "no rollback of a rollback"
         );
         assert_eq!(m.status(), ExecutionStatus::Failed);
+    }
+
+    #[test]
+    fn an_entry_condition_that_fails_with_skip_skips_the_stage() {
+        let mut p = plan(&[&[("a", 1)], &[("b", 1)]]);
+        p.stages[0].before_entry = true;
+        let mut m = Machine::new(p);
+        m.handle(Input::Start);
+        let effects = m.handle(Input::StageEntered(0));
+        assert_eq!(
+            effects.last(),
+            Some(&Effect::CheckConditions {
+                stage: 0,
+                kind: ConditionKind::BeforeEntry
+            })
+        );
+        assert!(
+            runs(&effects).is_empty(),
+            "nothing runs before the entry conditions are met"
+        );
+        let effects = m.handle(Input::ConditionsChecked {
+            stage: 0,
+            kind: ConditionKind::BeforeEntry,
+            failed: Some(StageFailureResult::Skip),
+        });
+        assert!(effects.contains(&Effect::StageStatus {
+            stage: 0,
+            status: StageStatus::Skipped
+        }));
+        assert_eq!(effects.last(), Some(&Effect::WaitForStage(1)));
+    }
+
+    #[test]
+    fn an_entry_condition_that_is_met_runs_the_stage_and_one_that_fails_fails_it() {
+        let mut p = plan(&[&[("a", 1)], &[("b", 1)]]);
+        p.stages[0].before_entry = true;
+        let mut m = Machine::new(p.clone());
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(0));
+        let effects = m.handle(Input::ConditionsChecked {
+            stage: 0,
+            kind: ConditionKind::BeforeEntry,
+            failed: None,
+        });
+        assert_eq!(runs(&effects), [(0, 0)]);
+        let mut m = Machine::new(p);
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(0));
+        let effects = m.handle(Input::ConditionsChecked {
+            stage: 0,
+            kind: ConditionKind::BeforeEntry,
+            failed: Some(StageFailureResult::Fail),
+        });
+        assert!(effects.contains(&Effect::StageStatus {
+            stage: 0,
+            status: StageStatus::Failed
+        }));
+        assert_eq!(m.status(), ExecutionStatus::Failed);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Rollback { .. })));
+    }
+
+    #[test]
+    fn an_on_success_condition_can_roll_the_stage_back() {
+        let mut p = plan(&[&[("a", 1)], &[("b", 1)]]);
+        p.stages[0].on_success = true;
+        let mut m = Machine::new(p);
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(0));
+        let effects = finished(&mut m, 0, 0, Succeeded);
+        assert_eq!(
+            effects,
+            [Effect::CheckConditions {
+                stage: 0,
+                kind: ConditionKind::OnSuccess
+            }]
+        );
+        let effects = m.handle(Input::ConditionsChecked {
+            stage: 0,
+            kind: ConditionKind::OnSuccess,
+            failed: Some(StageFailureResult::Rollback),
+        });
+        assert_eq!(effects.last(), Some(&Effect::Rollback { stage: 0 }));
+        assert_eq!(m.status(), ExecutionStatus::Failed);
+    }
+
+    #[test]
+    fn on_failure_conditions_decide_between_rollback_and_plain_failure() {
+        let mut p = plan(&[&[("a", 1)]]);
+        p.stages[0].on_failure_conditions = true;
+        p.stages[0].on_failure = OnFailure::Rollback;
+        let mut m = Machine::new(p.clone());
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(0));
+        let effects = finished(&mut m, 0, 0, Failed);
+        assert_eq!(
+            effects,
+            [Effect::CheckConditions {
+                stage: 0,
+                kind: ConditionKind::OnFailure
+            }]
+        );
+        let effects = m.handle(Input::ConditionsChecked {
+            stage: 0,
+            kind: ConditionKind::OnFailure,
+            failed: None,
+        });
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Rollback { .. })),
+            "every condition met: no rollback"
+        );
+        assert_eq!(m.status(), ExecutionStatus::Failed);
+        let mut m = Machine::new(p);
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(0));
+        finished(&mut m, 0, 0, Failed);
+        let effects = m.handle(Input::ConditionsChecked {
+            stage: 0,
+            kind: ConditionKind::OnFailure,
+            failed: Some(StageFailureResult::Rollback),
+        });
+        assert_eq!(effects.last(), Some(&Effect::Rollback { stage: 0 }));
+    }
+
+    #[test]
+    fn a_stop_while_conditions_are_checked_stops_at_once() {
+        let mut p = plan(&[&[("a", 1)]]);
+        p.stages[0].before_entry = true;
+        let mut m = Machine::new(p);
+        m.handle(Input::Start);
+        m.handle(Input::StageEntered(0));
+        let effects = m.handle(Input::Stop(StopMode::Wait));
+        assert_eq!(effects[0], Effect::CancelChecks);
+        assert_eq!(m.status(), ExecutionStatus::Stopped);
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! What validation can say about running a declaration locally: which actions have no local
-//! runner and no mapping in the local settings, and which need a local path that is missing.
+//! What validation can say about running a declaration locally: which actions and condition
+//! rules have no local runner and no mapping in the local settings, and which actions need a
+//! local path that is missing.
 
 use pipewright_model::{Diagnostic, PipelineDeclaration, Severity};
 
+use crate::machine::ConditionKind;
+use crate::rules::rule_kind;
 use crate::runners::{RunnerKind, no_runner_message, runner_for};
 use crate::settings::LocalSettings;
 
@@ -48,6 +51,35 @@ pub fn local_diagnostics(
                     )
                 }
                 Some(_) => {}
+            }
+        }
+        for kind in [
+            ConditionKind::BeforeEntry,
+            ConditionKind::OnSuccess,
+            ConditionKind::OnFailure,
+        ] {
+            let key = match kind {
+                ConditionKind::BeforeEntry => "beforeEntry",
+                ConditionKind::OnSuccess => "onSuccess",
+                ConditionKind::OnFailure => "onFailure",
+            };
+            for (c, condition) in kind.conditions(stage).iter().enumerate() {
+                for (r, rule) in condition.rules.iter().flatten().enumerate() {
+                    if rule_kind(rule, settings.rule(&stage.name, &rule.name)).is_none() {
+                        out.push(
+                            Diagnostic::new(
+                                Severity::Warning,
+                                "no-local-rule",
+                                format!("/stages/{s}/{key}/conditions/{c}/rules/{r}"),
+                                format!(
+                                    "{} rules have no local evaluator; map {}/{} in the local settings",
+                                    rule.rule_type_id.provider, stage.name, rule.name
+                                ),
+                            )
+                            .with_hint("add it under rules: with outcome: succeeded|failed, or commands: [...]"),
+                        );
+                    }
+                }
             }
         }
     }

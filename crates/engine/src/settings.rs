@@ -23,6 +23,29 @@ pub struct LocalSettings {
     /// Per action, keyed `Stage/Action`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub actions: IndexMap<String, ActionSettings>,
+    /// Per stage-condition rule, keyed `Stage/Rule`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub rules: IndexMap<String, RuleSettings>,
+}
+
+/// How to evaluate a stage-condition rule that needs AWS (CloudWatchAlarm, LambdaInvoke,
+/// DeploymentWindow), or to override one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleSettings {
+    /// Do not evaluate: the rule passes or fails as given, labelled simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<SimulatedOutcome>,
+    /// Run these commands instead; exit status 0 passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimulatedOutcome {
+    Succeeded,
+    Failed,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -81,6 +104,9 @@ impl LocalSettings {
             serde_saphyr::from_str(text)
                 .map_err(|e| error(e.to_string().lines().next().unwrap_or_default().to_owned()))?
         };
+        if let Some(key) = settings.rules.keys().find(|key| !key.contains('/')) {
+            return Err(error(format!("'{key}' should name a rule as Stage/Rule")));
+        }
         for (key, action) in &mut settings.actions {
             if !key.contains('/') {
                 return Err(error(format!(
@@ -101,6 +127,10 @@ impl LocalSettings {
 
     pub fn action(&self, stage: &str, action: &str) -> Option<&ActionSettings> {
         self.actions.get(&format!("{stage}/{action}"))
+    }
+
+    pub fn rule(&self, stage: &str, rule: &str) -> Option<&RuleSettings> {
+        self.rules.get(&format!("{stage}/{rule}"))
     }
 }
 

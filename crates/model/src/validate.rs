@@ -375,6 +375,63 @@ impl Checker<'_> {
         if has_conditions && !v2 {
             self.needs_v2(path, "stage conditions");
         }
+        let kinds = [
+            (
+                "beforeEntry",
+                stage
+                    .before_entry
+                    .as_ref()
+                    .and_then(|c| c.conditions.as_ref()),
+                &[StageFailureResult::Fail, StageFailureResult::Skip][..],
+            ),
+            (
+                "onSuccess",
+                stage
+                    .on_success
+                    .as_ref()
+                    .and_then(|c| c.conditions.as_ref()),
+                &[StageFailureResult::Rollback, StageFailureResult::Fail][..],
+            ),
+            (
+                "onFailure",
+                stage
+                    .on_failure
+                    .as_ref()
+                    .and_then(|c| c.conditions.as_ref()),
+                &[StageFailureResult::Rollback][..],
+            ),
+        ];
+        for (key, conditions, allowed) in kinds {
+            for (c, condition) in conditions.into_iter().flatten().enumerate() {
+                let cpath = format!("{path}/{key}/conditions/{c}");
+                if let Some(result) = &condition.result
+                    && !allowed.contains(result)
+                {
+                    let allowed: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+                    self.push(
+                        Severity::Error,
+                        "condition-result",
+                        format!("{cpath}/result"),
+                        format!(
+                            "a {key} condition engages {}, not {result}",
+                            allowed.join(" or ")
+                        ),
+                    );
+                }
+                let rules = condition.rules.as_deref().unwrap_or_default();
+                if rules.is_empty() || rules.len() > 5 {
+                    self.push(
+                        Severity::Error,
+                        "condition-rule-count",
+                        format!("{cpath}/rules"),
+                        format!("a condition holds 1 to 5 rules, not {}", rules.len()),
+                    );
+                }
+                for (r, rule) in rules.iter().enumerate() {
+                    self.rule(&format!("{cpath}/rules/{r}"), rule);
+                }
+            }
+        }
         let Some(on_failure) = &stage.on_failure else {
             return;
         };
@@ -429,6 +486,47 @@ impl Checker<'_> {
             self.needs_v2(
                 &format!("{fpath}/result"),
                 "stage onFailure results other than FAIL",
+            );
+        }
+    }
+
+    fn rule(&mut self, path: &str, rule: &crate::RuleDeclaration) {
+        self.name(format!("{path}/name"), "rule", &rule.name);
+        if rule.rule_type_id.provider == "VariableCheck" {
+            for key in ["Variable", "Value", "Operator"] {
+                if rule
+                    .configuration
+                    .as_ref()
+                    .and_then(|c| c.get(key))
+                    .is_none()
+                {
+                    self.push(
+                        Severity::Error,
+                        "missing-configuration",
+                        format!("{path}/configuration"),
+                        format!("a VariableCheck rule needs {key} in its configuration"),
+                    );
+                }
+            }
+            if let Some(operator) = rule.configuration.as_ref().and_then(|c| c.get("Operator"))
+                && !["EQ", "NE", "CONTAINS", "MATCHES"].contains(&operator.as_str())
+            {
+                self.push(
+                    Severity::Error,
+                    "unknown-value",
+                    format!("{path}/configuration/Operator"),
+                    format!("'{operator}' is not one of EQ, NE, CONTAINS, MATCHES"),
+                );
+            }
+        }
+        if rule.rule_type_id.provider == "Commands"
+            && rule.commands.as_deref().unwrap_or_default().is_empty()
+        {
+            self.push(
+                Severity::Error,
+                "commands-count",
+                format!("{path}/commands"),
+                "a Commands rule runs at least one command".into(),
             );
         }
     }

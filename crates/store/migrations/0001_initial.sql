@@ -115,14 +115,33 @@ CREATE TABLE action_executions (
 CREATE INDEX action_executions_by_execution ON action_executions (execution_id, started_ms);
 CREATE INDEX action_executions_by_pipeline ON action_executions (pipeline, started_ms);
 
+-- Lines of an action execution's or a rule execution's output. No foreign key, since either
+-- can own lines; gc removes lines whose owner is gone.
 CREATE TABLE logs (
-    action_execution_id  TEXT NOT NULL REFERENCES action_executions(id) ON DELETE CASCADE,
+    action_execution_id  TEXT NOT NULL,
     seq                  INTEGER NOT NULL,
     time_ms              INTEGER NOT NULL,
     stream               TEXT NOT NULL,   -- 'stdout' | 'stderr' | 'pipewright'
     line                 TEXT NOT NULL,
     PRIMARY KEY (action_execution_id, seq)
 );
+
+-- Every evaluation of a stage-condition rule.
+CREATE TABLE rule_executions (
+    id               TEXT PRIMARY KEY,
+    execution_id     TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+    pipeline         TEXT NOT NULL,
+    stage            TEXT NOT NULL,
+    condition_type   TEXT NOT NULL,     -- BEFORE_ENTRY | ON_SUCCESS | ON_FAILURE
+    condition_index  INTEGER NOT NULL,
+    rule             TEXT NOT NULL,
+    status           TEXT NOT NULL,     -- InProgress | Succeeded | Failed | Abandoned
+    summary          TEXT,
+    simulated        INTEGER NOT NULL DEFAULT 0,
+    started_ms       INTEGER NOT NULL,
+    ended_ms         INTEGER
+);
+CREATE INDEX rule_executions_by_execution ON rule_executions (execution_id, started_ms);
 
 -- Source revisions an execution runs (artifactRevisions in GetPipelineExecution).
 CREATE TABLE execution_revisions (

@@ -422,7 +422,88 @@ pub async fn delete_old_executions(conn: &mut SqliteConnection, keep: i64) -> Re
     .bind(keep)
     .execute(&mut *conn)
     .await?;
+    // Log lines have no foreign key (actions and rules both own lines): remove the orphans.
+    sqlx::query(
+        "DELETE FROM logs WHERE action_execution_id NOT IN (SELECT id FROM action_executions)
+           AND action_execution_id NOT IN (SELECT id FROM rule_executions)",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------------
+// rule_executions
+
+#[derive(Clone, Debug, FromRow)]
+pub struct RuleExecutionRow {
+    pub id: String,
+    pub execution_id: String,
+    pub pipeline: String,
+    pub stage: String,
+    pub condition_type: String,
+    pub condition_index: i64,
+    pub rule: String,
+    pub status: String,
+    pub summary: Option<String>,
+    pub simulated: bool,
+    pub started_ms: i64,
+    pub ended_ms: Option<i64>,
+}
+
+pub async fn insert_rule_execution(
+    conn: &mut SqliteConnection,
+    row: &RuleExecutionRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO rule_executions (id, execution_id, pipeline, stage, condition_type, condition_index, rule,
+           status, summary, simulated, started_ms, ended_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(&row.execution_id)
+    .bind(&row.pipeline)
+    .bind(&row.stage)
+    .bind(&row.condition_type)
+    .bind(row.condition_index)
+    .bind(&row.rule)
+    .bind(&row.status)
+    .bind(&row.summary)
+    .bind(row.simulated)
+    .bind(row.started_ms)
+    .bind(row.ended_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn finish_rule_execution(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: &str,
+    summary: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE rule_executions SET status = ?, summary = ?, ended_ms = ? WHERE id = ?")
+        .bind(status)
+        .bind(summary)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Rule executions of an execution, oldest first.
+pub async fn rule_executions(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<RuleExecutionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM rule_executions WHERE execution_id = ? ORDER BY started_ms, rowid",
+    )
+    .bind(execution_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 // ---------------------------------------------------------------------------------------------
