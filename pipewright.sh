@@ -9,14 +9,14 @@ setup() {
     # System packages the build and the tests use. Installed only when missing, so a machine
     # that has them starts at once.
     local missing=()
-    for tool in git cc sh tar python3 zip; do
+    for tool in git cc sh tar python3 zip unzip; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         echo "Installing system packages for: ${missing[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends git build-essential tar python3 zip >/dev/null
+        apt-get install -y -qq --no-install-recommends git build-essential tar python3 zip unzip >/dev/null
     fi
     if ! command -v cargo >/dev/null 2>&1; then
         echo "Rust (cargo) is needed: install it with rustup (https://rustup.rs) and run this again." >&2

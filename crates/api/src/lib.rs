@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 pub use dto::*;
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;
-pub use pipewright_store::{ActionExecutionRow, AuditRow, ExecutionRow, LogRow, RuleExecutionRow};
+pub use pipewright_store::{
+    ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, LogRow, RuleExecutionRow,
+};
 
 /// An error a front end can show and match on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
@@ -705,11 +707,79 @@ impl Pipewright {
         after_seq: i64,
         execution_id: Option<&str>,
     ) -> Result<Vec<(i64, Value)>> {
+        self.events(
+            after_seq,
+            db::EventFilter {
+                execution_id,
+                pipeline: None,
+            },
+        )
+        .await
+    }
+
+    /// Stored events after `after_seq` that pass `filter`, oldest first, at most 1,000 at a time.
+    pub async fn events(
+        &self,
+        after_seq: i64,
+        filter: db::EventFilter<'_>,
+    ) -> Result<Vec<(i64, Value)>> {
         let mut conn = self.conn().await?;
-        let rows = db::events_after(&mut conn, after_seq, execution_id, 1000).await?;
+        let rows = db::events_after(&mut conn, after_seq, filter, 1000).await?;
         rows.into_iter()
             .map(|row| Ok((row.seq, row.body()?)))
             .collect()
+    }
+
+    /// The artifacts an execution produced (or, for a rollback, ran on).
+    pub async fn artifacts(&self, name: &str, execution_id: &str) -> Result<Vec<ArtifactSummary>> {
+        let mut conn = self.conn().await?;
+        execution_of(&mut conn, name, execution_id).await?;
+        Ok(db::artifacts(&mut conn, execution_id)
+            .await?
+            .into_iter()
+            .map(|a| ArtifactSummary {
+                name: a.name,
+                digest: a.digest,
+                files: a.files,
+                bytes: a.bytes,
+            })
+            .collect())
+    }
+
+    /// Writes an artifact as the zip CodePipeline keeps in S3.
+    pub async fn export_artifact(
+        &self,
+        name: &str,
+        execution_id: &str,
+        artifact: &str,
+        to: &Path,
+    ) -> Result<ArtifactSummary> {
+        let found = self
+            .artifacts(name, execution_id)
+            .await?
+            .into_iter()
+            .find(|a| a.name == artifact)
+            .ok_or_else(|| {
+                Error::new(
+                    "ArtifactNotFoundException",
+                    format!("execution {execution_id} has no artifact {artifact}"),
+                )
+            })?;
+        let digest = found
+            .digest
+            .parse()
+            .map_err(|e| Error::new("StoreError", format!("{e}")))?;
+        let file = std::fs::File::create(to).map_err(|e| {
+            Error::new(
+                "InternalError",
+                format!("cannot write {}: {e}", to.display()),
+            )
+        })?;
+        self.engine
+            .artifacts()
+            .export_zip(&digest, file)
+            .map_err(|e| Error::new("InternalError", e.to_string()))?;
+        Ok(found)
     }
 
     /// The newest stored event's sequence number (0 when there is none).
@@ -749,6 +819,15 @@ impl Pipewright {
         self.audited("GarbageCollect", None, json!({"keep": keep}), result)
             .await
     }
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSummary {
+    pub name: String,
+    pub digest: String,
+    pub files: i64,
+    pub bytes: i64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

@@ -395,6 +395,55 @@ async fn failure_details(
     Ok(out)
 }
 
+/// Prints stored events after `after` that pass `filter`; with `follow`, goes on printing new
+/// ones until interrupted.
+pub async fn events(
+    api: &Pipewright,
+    filter: pipewright_api::EventFilter<'_>,
+    after: i64,
+    follow: bool,
+    json: bool,
+) -> Result<()> {
+    let mut after = after;
+    loop {
+        let batch = api.events(after, filter).await?;
+        let empty = batch.is_empty();
+        for (seq, event) in batch {
+            after = seq;
+            if json {
+                println!("{event}");
+            } else {
+                let detail = &event["detail"];
+                let place = match (detail["stage"].as_str(), detail["action"].as_str()) {
+                    (Some(stage), Some(action)) => format!("{stage}/{action}"),
+                    (Some(stage), None) => stage.to_owned(),
+                    _ => String::new(),
+                };
+                anstream::println!(
+                    "{seq:>6}  {}  {:<20} {:<36} {:<28} {}",
+                    event["time"].as_str().unwrap_or_default(),
+                    detail["pipeline"].as_str().unwrap_or_default(),
+                    detail["execution-id"].as_str().unwrap_or_default(),
+                    place,
+                    detail["state"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        if !follow {
+            if empty {
+                return Ok(());
+            }
+            continue;
+        }
+        if empty {
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    }
+}
+
 pub async fn logs(
     api: &Pipewright,
     name: &str,

@@ -168,6 +168,36 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// State-change events (EventBridge-shaped), oldest first; --follow keeps printing new ones.
+    Events {
+        /// Only this pipeline's events.
+        name: Option<String>,
+        #[arg(long)]
+        execution: Option<String>,
+        /// Start after this event number (see --json output); default: the beginning.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long)]
+        follow: bool,
+        /// Print each event as one JSON line, as EventBridge delivers it.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The artifacts of an execution (the latest by default); --export writes one as the zip
+    /// CodePipeline keeps in S3.
+    Artifacts {
+        name: String,
+        #[arg(long)]
+        execution: Option<String>,
+        /// The artifact to export.
+        #[arg(long, requires = "output")]
+        export: Option<String>,
+        /// Where to write the exported zip.
+        #[arg(long, requires = "export")]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The audit log: every change made through Pipewright.
     History {
         name: Option<String>,
@@ -548,6 +578,50 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 "Transition into {name}/{stage} {}",
                 if enabled { "enabled" } else { "disabled" }
             );
+        }
+        Command::Events {
+            name,
+            execution,
+            after,
+            follow,
+            json,
+        } => {
+            let filter = pipewright_api::EventFilter {
+                execution_id: execution.as_deref(),
+                pipeline: name.as_deref(),
+            };
+            follow::events(api, filter, *after, *follow, *json).await?;
+        }
+        Command::Artifacts {
+            name,
+            execution,
+            export,
+            output,
+            json,
+        } => {
+            let id = latest_or(api, name, execution).await?;
+            if let (Some(artifact), Some(output)) = (export, output) {
+                let exported = api.export_artifact(name, &id, artifact, output).await?;
+                println!(
+                    "Wrote {} ({} files, {} bytes) to {}",
+                    exported.name,
+                    exported.files,
+                    exported.bytes,
+                    output.display()
+                );
+            } else {
+                let list = api.artifacts(name, &id).await?;
+                if *json {
+                    print_json(&list)?
+                } else {
+                    for a in &list {
+                        println!(
+                            "{:<24} {:>6} files {:>12} bytes  {}",
+                            a.name, a.files, a.bytes, a.digest
+                        );
+                    }
+                }
+            }
         }
         Command::History { name, limit, json } => {
             let rows = api.audit(name.as_deref(), *limit).await?;

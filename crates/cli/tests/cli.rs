@@ -727,3 +727,64 @@ fn a_rule_with_no_local_evaluator_must_be_mapped_before_a_run() {
         text(&run)
     );
 }
+
+#[test]
+fn events_are_eventbridge_shaped_and_in_order_and_artifacts_export_as_zip() {
+    let env = Env::new();
+    let dir = env.example("parallel");
+    let run = env.run(&dir, &["run", "pipeline.json"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let output = env.run(&env.work, &["events", "parallel-demo", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect();
+    // 1 execution x 2 + 3 stages x 2 + 5 actions x 2 state changes.
+    assert_eq!(events.len(), 18);
+    assert!(
+        events.iter().all(
+            |e| e["source"] == "aws.codepipeline" && e["detail"]["pipeline"] == "parallel-demo"
+        )
+    );
+    assert_eq!(
+        events[0]["detail-type"],
+        "CodePipeline Pipeline Execution State Change"
+    );
+    assert_eq!(events[0]["detail"]["state"], "STARTED");
+    assert_eq!(events[17]["detail"]["state"], "SUCCEEDED");
+    let action = events
+        .iter()
+        .find(|e| e["detail"]["action"] == "Package")
+        .expect("an action event");
+    assert_eq!(
+        action["detail-type"],
+        "CodePipeline Action Execution State Change"
+    );
+    assert_eq!(action["detail"]["type"]["provider"], "Commands");
+    assert_eq!(action["detail"]["stage"], "Build");
+
+    let zip = env.work.join("site.zip");
+    let export = env.run(
+        &env.work,
+        &[
+            "artifacts",
+            "parallel-demo",
+            "--export",
+            "Site",
+            "--output",
+            zip.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(export.status.success(), "{}", text(&export));
+    let listing = Command::new("unzip")
+        .arg("-l")
+        .arg(&zip)
+        .output()
+        .expect("unzip");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("dist/index.html") && listing.contains("dist/build-id"),
+        "{listing}"
+    );
+}

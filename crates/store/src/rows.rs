@@ -1164,18 +1164,28 @@ pub async fn append_events(conn: &mut SqliteConnection, events: &[NewEvent<'_>])
 }
 
 /// Events after `after_seq`, oldest first, optionally of one execution only.
+/// Which events to read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventFilter<'a> {
+    pub execution_id: Option<&'a str>,
+    pub pipeline: Option<&'a str>,
+}
+
 pub async fn events_after(
     conn: &mut SqliteConnection,
     after_seq: i64,
-    execution_id: Option<&str>,
+    filter: EventFilter<'_>,
     limit: i64,
 ) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM events WHERE seq > ? AND (? IS NULL OR execution_id = ?) ORDER BY seq LIMIT ?",
+        "SELECT * FROM events WHERE seq > ? AND (? IS NULL OR execution_id = ?) AND (? IS NULL OR pipeline = ?)
+         ORDER BY seq LIMIT ?",
     )
     .bind(after_seq)
-    .bind(execution_id)
-    .bind(execution_id)
+    .bind(filter.execution_id)
+    .bind(filter.execution_id)
+    .bind(filter.pipeline)
+    .bind(filter.pipeline)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?)
