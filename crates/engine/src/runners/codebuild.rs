@@ -13,7 +13,7 @@ use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
 pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
-    let sources = match Sources::check_out(services, run) {
+    let sources = match Sources::check_out(services, run).await {
         Ok(sources) => sources,
         Err(message) => return Outcome::failed("ArtifactError", message),
     };
@@ -112,7 +112,7 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         Err(message) => return Outcome::failed("InvalidBuildspec", message),
     };
     let mut outcome = Outcome::succeeded(None);
-    match ingest_outputs(services, run, &sources.primary, selections) {
+    match ingest_outputs(services, run, &sources.primary, selections).await {
         Ok(outputs) => outcome.outputs = outputs,
         Err(message) => return Outcome::failed("ArtifactError", message),
     }

@@ -13,7 +13,7 @@ use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
 pub async fn run(services: &Services, run: &ActionRun, commands: &[String]) -> Outcome {
-    let sources = match Sources::check_out(services, run) {
+    let sources = match Sources::check_out(services, run).await {
         Ok(sources) => sources,
         Err(message) => return Outcome::failed("ArtifactError", message),
     };
@@ -74,7 +74,7 @@ async fn run_in(
         }
     }
     let mut outcome = Outcome::succeeded(None);
-    match ingest_outputs(services, run, &sources.primary, selections) {
+    match ingest_outputs(services, run, &sources.primary, selections).await {
         Ok(outputs) => outcome.outputs = outputs,
         Err(message) => return Outcome::failed("ArtifactError", message),
     }

@@ -196,7 +196,7 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
-    pub fn check_out(services: &Services, run: &ActionRun) -> Result<Sources, String> {
+    pub async fn check_out(services: &Services, run: &ActionRun) -> Result<Sources, String> {
         // With no input artifact the action works in its (empty) workspace itself.
         let primary = if run.inputs.is_empty() {
             run.workspace.clone()
@@ -205,19 +205,40 @@ impl Sources {
         };
         let mut sources = Sources {
             primary: primary.clone(),
-            env: Vec::new(),
+            env: vec![(
+                "CODEBUILD_SRC_DIR".to_owned(),
+                primary.display().to_string(),
+            )],
             checkouts: Vec::new(),
         };
-        for (index, (name, digest)) in run.inputs.iter().enumerate() {
-            let dest = if index == 0 {
-                primary.clone()
-            } else {
-                run.workspace.join(format!("src-{name}"))
-            };
-            let checkout = services
-                .artifacts
-                .checkout(digest, &dest)
-                .map_err(|e| format!("cannot hand the artifact {name} to the action: {e}"))?;
+        if run.inputs.is_empty() {
+            return Ok(sources);
+        }
+        let artifacts = services.artifacts.clone();
+        let inputs = run.inputs.clone();
+        let workspace = run.workspace.clone();
+        let checked_out = blocking(move || {
+            let mut checked_out = Vec::new();
+            for (index, (name, digest)) in inputs.into_iter().enumerate() {
+                let dest = if index == 0 {
+                    primary.clone()
+                } else {
+                    workspace.join(format!("src-{name}"))
+                };
+                match artifacts.checkout(&digest, &dest) {
+                    Ok(checkout) => checked_out.push((index, name, digest, dest, checkout)),
+                    // Working copies made so far are released when `checked_out` is dropped.
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot hand the artifact {name} to the action: {e}"
+                        ));
+                    }
+                }
+            }
+            Ok(checked_out)
+        })
+        .await??;
+        for (index, name, digest, dest, checkout) in checked_out {
             run.log.note(format!(
                 "Input artifact {name} ({digest}) at {}",
                 dest.display()
@@ -230,10 +251,6 @@ impl Sources {
             }
             sources.checkouts.push(checkout);
         }
-        sources.env.push((
-            "CODEBUILD_SRC_DIR".to_owned(),
-            primary.display().to_string(),
-        ));
         Ok(sources)
     }
 
@@ -319,24 +336,45 @@ pub(crate) fn script_failure(end: ProcessEnd, timeout: Option<Duration>) -> Outc
     }
 }
 
+/// Runs file-system work of the artifact store off the async threads: hashing a large output or
+/// copying an input must not stall every other action's bookkeeping.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("internal error in file work: {e}"))
+}
+
 /// Ingests the output artifacts chosen by `selections` from `dir`.
-pub(crate) fn ingest_outputs(
+pub(crate) async fn ingest_outputs(
     services: &Services,
     run: &ActionRun,
     dir: &std::path::Path,
     selections: Vec<(String, Selection)>,
 ) -> Result<Vec<(String, Ingested)>, String> {
-    let mut outputs = Vec::new();
-    for (name, selection) in selections {
-        let ingested = services
-            .artifacts
-            .ingest(dir, &selection)
-            .map_err(|e| format!("cannot store the output artifact {name}: {e}"))?;
+    if selections.is_empty() {
+        return Ok(Vec::new());
+    }
+    let artifacts = services.artifacts.clone();
+    let dir = dir.to_path_buf();
+    let outputs = blocking(move || {
+        selections
+            .into_iter()
+            .map(
+                |(name, selection)| match artifacts.ingest(&dir, &selection) {
+                    Ok(ingested) => Ok((name, ingested)),
+                    Err(e) => Err(format!("cannot store the output artifact {name}: {e}")),
+                },
+            )
+            .collect::<Result<Vec<_>, String>>()
+    })
+    .await??;
+    for (name, ingested) in &outputs {
         run.log.note(format!(
             "Output artifact {name}: {} files, {} bytes ({})",
             ingested.files, ingested.bytes, ingested.digest
         ));
-        outputs.push((name, ingested));
     }
     Ok(outputs)
 }

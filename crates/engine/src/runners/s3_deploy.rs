@@ -4,7 +4,7 @@
 
 use std::path::{Component, Path};
 
-use super::{ActionRun, Outcome, Services};
+use super::{ActionRun, Outcome, Services, blocking};
 
 pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
     let Some(target) = run.settings.as_ref().and_then(|s| s.path.clone()) else {
@@ -36,34 +36,40 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
             format!("ObjectKey '{key}' points outside the target directory"),
         );
     }
-    let result = if extract {
-        let dest = target.join(key);
-        services
-            .artifacts
-            .tree(digest)
-            .map_err(|e| e.to_string())
-            .and_then(|tree| {
-                copy_tree(&tree, &dest)
-                    .map(|count| format!("Extracted {name}: {count} files to {}", dest.display()))
-            })
-    } else if key.is_empty() {
-        Err("Extract is false, so ObjectKey must name the zip to write".to_owned())
-    } else {
-        let dest = target.join(key);
-        std::fs::create_dir_all(dest.parent().unwrap_or(&target))
-            .map_err(|e| format!("cannot create {}: {e}", target.display()))
-            .and_then(|()| {
-                std::fs::File::create(&dest)
-                    .map_err(|e| format!("cannot write {}: {e}", dest.display()))
-            })
-            .and_then(|file| {
-                services
-                    .artifacts
-                    .export_zip(digest, file)
-                    .map_err(|e| e.to_string())
-            })
-            .map(|()| format!("Wrote {name} as {}", dest.display()))
-    };
+    let artifacts = services.artifacts.clone();
+    let (name, digest, key) = (name.clone(), digest.clone(), key.to_owned());
+    // Copying or zipping a large artifact is file work for a blocking thread.
+    let result = blocking(move || {
+        if extract {
+            let dest = target.join(&key);
+            artifacts
+                .tree(&digest)
+                .map_err(|e| e.to_string())
+                .and_then(|tree| {
+                    copy_tree(&tree, &dest).map(|count| {
+                        format!("Extracted {name}: {count} files to {}", dest.display())
+                    })
+                })
+        } else if key.is_empty() {
+            Err("Extract is false, so ObjectKey must name the zip to write".to_owned())
+        } else {
+            let dest = target.join(&key);
+            std::fs::create_dir_all(dest.parent().unwrap_or(&target))
+                .map_err(|e| format!("cannot create {}: {e}", target.display()))
+                .and_then(|()| {
+                    std::fs::File::create(&dest)
+                        .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+                })
+                .and_then(|file| {
+                    artifacts
+                        .export_zip(&digest, file)
+                        .map_err(|e| e.to_string())
+                })
+                .map(|()| format!("Wrote {name} as {}", dest.display()))
+        }
+    })
+    .await
+    .and_then(|result| result);
     match result {
         Ok(summary) => {
             run.log.note(summary.clone());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use pipewright_artifacts::Selection;
 
-use super::{ActionRun, Outcome, Revision, Services};
+use super::{ActionRun, Outcome, Revision, Services, blocking};
 
 fn mapped_path(run: &ActionRun) -> Result<PathBuf, Box<Outcome>> {
     run.settings.as_ref().and_then(|s| s.path.clone()).ok_or_else(|| {
@@ -100,9 +100,12 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
     if let Err(message) = fetched {
         return Outcome::failed("SourceNotFound", message);
     }
-    let ingested = match services.artifacts.ingest(&dest, &Selection::all()) {
-        Ok(ingested) => ingested,
-        Err(error) => return Outcome::failed("ArtifactError", error.to_string()),
+    let artifacts = services.artifacts.clone();
+    let source = dest.clone();
+    let ingested = match blocking(move || artifacts.ingest(&source, &Selection::all())).await {
+        Ok(Ok(ingested)) => ingested,
+        Ok(Err(error)) => return Outcome::failed("ArtifactError", error.to_string()),
+        Err(message) => return Outcome::failed("InternalError", message),
     };
     run.log.note(format!(
         "Output artifact {artifact}: {} files, {} bytes ({})",
@@ -170,6 +173,12 @@ async fn copy_working_tree(repo: &Path, dest: &Path) -> Result<(), String> {
         ],
     )
     .await?;
+    let (repo, dest) = (repo.to_path_buf(), dest.to_path_buf());
+    blocking(move || copy_listed(&repo, &dest, &list)).await?
+}
+
+/// Copies the NUL-separated `list` of paths from `repo` to `dest`, symlinks as symlinks.
+fn copy_listed(repo: &Path, dest: &Path, list: &str) -> Result<(), String> {
     for relative in list.split('\0').filter(|p| !p.is_empty()) {
         let from = repo.join(relative);
         let to = dest.join(relative);
@@ -206,22 +215,24 @@ pub async fn local(services: &Services, run: &ActionRun) -> Outcome {
         Ok(name) => name,
         Err(outcome) => return *outcome,
     };
+    let artifacts = services.artifacts.clone();
+    let source = path.clone();
     let ingested = if path.is_dir() {
         run.log.note(format!("Directory {}", path.display()));
-        services.artifacts.ingest(&path, &Selection::all())
+        blocking(move || artifacts.ingest(&source, &Selection::all())).await
     } else if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
     {
         run.log.note(format!("Zip file {}", path.display()));
-        services.artifacts.import_zip(&path)
+        blocking(move || artifacts.import_zip(&source)).await
     } else {
         return Outcome::failed(
             "SourceNotFound",
             format!("{} is neither a directory nor a .zip file", path.display()),
         );
     };
-    let ingested = match ingested {
+    let ingested = match ingested.and_then(|result| result.map_err(|e| e.to_string())) {
         Ok(ingested) => ingested,
         Err(error) => return Outcome::failed("ArtifactError", error.to_string()),
     };
