@@ -91,6 +91,15 @@ pub struct PipelineExecutionSummary {
     pub stop_trigger: Option<StopExecutionTrigger>,
     pub execution_mode: String,
     pub execution_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_metadata: Option<RollbackMetadata>,
+}
+
+/// Present on executions of type ROLLBACK.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackMetadata {
+    pub rollback_target_pipeline_execution_id: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -130,6 +139,8 @@ pub struct PipelineExecution {
     pub trigger: ExecutionTrigger,
     pub execution_mode: String,
     pub execution_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_metadata: Option<RollbackMetadata>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -363,11 +363,19 @@ impl Pipewright {
         name: &str,
         limit: i64,
     ) -> Result<ListPipelineExecutionsOutput> {
-        let (declaration, _, _) = self.pipeline_version(name, None).await?;
+        self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
         let mut summaries = Vec::new();
+        // Each execution is described by the version it ran (its execution mode, for one).
+        let mut versions: std::collections::HashMap<i64, PipelineDeclaration> = Default::default();
         for execution in db::executions(&mut conn, name, limit).await? {
-            summaries.push(mapping::execution_summary(&mut conn, &execution, &declaration).await?);
+            if !versions.contains_key(&execution.version) {
+                let (declaration, _, _) =
+                    self.pipeline_version(name, Some(execution.version)).await?;
+                versions.insert(execution.version, declaration);
+            }
+            let declaration = &versions[&execution.version];
+            summaries.push(mapping::execution_summary(&mut conn, &execution, declaration).await?);
         }
         Ok(ListPipelineExecutionsOutput {
             pipeline_execution_summaries: summaries,
@@ -497,6 +505,12 @@ impl Pipewright {
                             .unwrap_or(&row.status)
                             .to_lowercase()
                     ),
+                ))
+            }
+            Some(row) if row.expires_ms.is_some_and(|expires| expires <= self.now()) => {
+                Err(Error::new(
+                    "ApprovalAlreadyCompletedException",
+                    format!("the approval {stage}/{action} expired before it was decided"),
                 ))
             }
             Some(_) => Err(Error::new(
@@ -800,9 +814,20 @@ impl Pipewright {
             let mut tx = self.store().write().await?;
             let executions_removed = db::delete_old_executions(&mut tx, keep).await?;
             let referenced = db::referenced_digests(&mut tx).await?;
+            let running = db::unfinished_executions(&mut tx).await?.len();
             tx.commit()
                 .await
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
+            // A running action's outputs are stored before its execution references them, and
+            // that may happen in another process: artifacts are only collected when nothing runs.
+            if running > 0 {
+                return Ok(GcOutput {
+                    executions_removed,
+                    artifacts_removed: 0,
+                    bytes_freed: 0,
+                    artifacts_skipped_because_running: running,
+                });
+            }
             let keep_set = referenced.iter().filter_map(|d| d.parse().ok()).collect();
             let report = self
                 .engine
@@ -813,6 +838,7 @@ impl Pipewright {
                 executions_removed,
                 artifacts_removed: report.removed,
                 bytes_freed: report.bytes,
+                artifacts_skipped_because_running: 0,
             })
         }
         .await;
@@ -836,6 +862,8 @@ pub struct GcOutput {
     pub executions_removed: u64,
     pub artifacts_removed: u64,
     pub bytes_freed: u64,
+    /// Executions running when gc ran; artifacts are not collected while any runs.
+    pub artifacts_skipped_because_running: usize,
 }
 
 fn not_found(name: &str) -> Error {

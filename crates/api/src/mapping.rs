@@ -54,13 +54,23 @@ pub async fn execution_summary(
             trigger_type: execution.trigger_type.clone(),
             trigger_detail: execution.trigger_detail.clone(),
         },
-        stop_trigger: execution
-            .stop_reason
-            .clone()
-            .map(|reason| StopExecutionTrigger { reason }),
+        // A stop was asked for: AWS reports the trigger even when no reason was given.
+        stop_trigger: execution.stop_mode.as_ref().map(|_| StopExecutionTrigger {
+            reason: execution.stop_reason.clone().unwrap_or_default(),
+        }),
         execution_mode: declaration.execution_mode().to_string(),
         execution_type: execution.execution_type.clone(),
+        rollback_metadata: rollback_metadata(execution),
     })
+}
+
+fn rollback_metadata(execution: &db::ExecutionRow) -> Option<RollbackMetadata> {
+    (execution.execution_type == "ROLLBACK")
+        .then(|| execution.trigger_detail.clone())
+        .flatten()
+        .map(|target| RollbackMetadata {
+            rollback_target_pipeline_execution_id: target,
+        })
 }
 
 pub async fn execution(
@@ -100,6 +110,7 @@ pub async fn execution(
         },
         execution_mode: declaration.execution_mode().to_string(),
         execution_type: execution.execution_type.clone(),
+        rollback_metadata: rollback_metadata(execution),
     })
 }
 

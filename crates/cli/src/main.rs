@@ -640,6 +640,12 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                     "Removed {} executions and {} artifacts ({} bytes)",
                     report.executions_removed, report.artifacts_removed, report.bytes_freed
                 );
+                if report.artifacts_skipped_because_running > 0 {
+                    println!(
+                        "Artifacts were kept: {} executions are running; run gc again when they end",
+                        report.artifacts_skipped_because_running
+                    );
+                }
             }
         }
     }

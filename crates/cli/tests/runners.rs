@@ -1306,3 +1306,55 @@ stages:
         text(&use_ran_in_failed)
     );
 }
+
+/// The index lists `config/x`, but in the working tree `config` has become a symlink to a
+/// directory outside the repository: a working-copy source must neither read nor write there.
+#[test]
+fn a_working_copy_source_does_not_follow_a_directory_that_became_a_symlink() {
+    let env = Env::new();
+    let repo = env.work.join("repo");
+    std::fs::create_dir_all(repo.join("config")).expect("repo dir");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    write(&repo.join("config/x"), "committed\n");
+    write(&repo.join("app.txt"), "app\n");
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "config"]);
+    let outside = env.work.join("outside");
+    std::fs::create_dir_all(&outside).expect("outside dir");
+    write(&outside.join("x"), "precious\n");
+    std::fs::remove_dir_all(repo.join("config")).expect("remove config");
+    std::os::unix::fs::symlink(&outside, repo.join("config")).expect("symlink");
+    let pipeline = pipeline_json(
+        "escape",
+        &[
+            stage_json(
+                "Source",
+                &[action_json(
+                    "App",
+                    "Source",
+                    "CodeCommit",
+                    r#", "configuration": {"RepositoryName": "app", "BranchName": "main"}, "outputArtifacts": [{"name": "Src"}]"#,
+                )],
+            ),
+            stage_json(
+                "Build",
+                &[action_json(
+                    "Check",
+                    "Compute",
+                    "Commands",
+                    r#", "inputArtifacts": [{"name": "Src"}], "commands": ["cat app.txt"]"#,
+                )],
+            ),
+        ],
+    );
+    write(&env.work.join("escape.json"), &pipeline);
+    write(
+        &env.work.join("escape.pipewright.yaml"),
+        "actions: {\"Source/App\": {path: repo, workingCopy: true}}\n",
+    );
+    let _ = env.run(&env.work, &["run", "escape.json"]);
+    assert_eq!(
+        std::fs::read_to_string(outside.join("x")).expect("still there"),
+        "precious\n"
+    );
+}

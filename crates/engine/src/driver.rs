@@ -30,6 +30,11 @@ use crate::{Error, Result};
 /// sooner; releases by another process are seen within this time.
 const STAGE_POLL: Duration = Duration::from_millis(200);
 
+/// A write that fails (the database busy past its timeout, a full disk) is tried this often,
+/// this far apart, before the driver gives up.
+const WRITE_ATTEMPTS: u32 = 5;
+const WRITE_RETRY_DELAY: Duration = Duration::from_millis(500);
+
 /// Minutes a manual approval waits when the declaration does not say (7 days, as on AWS).
 const DEFAULT_APPROVAL_MINUTES: u32 = 7 * 24 * 60;
 
@@ -137,7 +142,10 @@ impl Driver {
                         .position(|a| a.name == row.action)
                         .map(|a| (s, a))
                 });
-            if let Some(index) = index {
+            // A retry goes on counting its own attempts; a rollback starts its own count.
+            if let Some(index) = index
+                && source == self.ctx.id
+            {
                 *self.attempts.entry(index).or_insert(0) += 1;
             }
             if row.status != "Succeeded" {
@@ -170,8 +178,14 @@ impl Driver {
                         continue;
                     }
                     self.start_batch().await;
-                    if let Err(error) = self.apply(effect, &mut pending).await {
-                        eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+                    let mut attempt = 0;
+                    while let Err(error) = self.apply(effect.clone(), &mut pending).await {
+                        attempt += 1;
+                        if attempt >= WRITE_ATTEMPTS {
+                            self.give_up(&error);
+                            return;
+                        }
+                        tokio::time::sleep(WRITE_RETRY_DELAY).await;
                     }
                 }
             }
@@ -204,6 +218,19 @@ impl Driver {
         }
         // Abandoned actions may still be winding down; their results are not needed.
         self.inner.forget(&self.ctx.id).await;
+    }
+
+    /// The database refuses this execution's writes: stop its actions and leave it as it is
+    /// recorded. It stays owned by this process until the process ends; the next process's
+    /// recovery then settles it, and it can be retried.
+    fn give_up(&mut self, error: &Error) {
+        eprintln!(
+            "pipewright: execution {} stops being driven: its state cannot be recorded: {error}",
+            self.ctx.id
+        );
+        for running in self.running.values() {
+            running.cancel.cancel();
+        }
     }
 
     fn subject(&self) -> Subject<'_> {
@@ -569,8 +596,17 @@ impl Driver {
             .into_iter()
             .map(|(stage, action)| self.prepare(stage, action))
             .collect();
-        if let Err(error) = self.record_starts(&prepared).await {
-            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+        let mut attempt = 0;
+        while let Err(error) = self.record_starts(&prepared).await {
+            attempt += 1;
+            if attempt >= WRITE_ATTEMPTS {
+                eprintln!(
+                    "pipewright: execution {}: cannot record actions starting: {error}",
+                    self.ctx.id
+                );
+                break;
+            }
+            tokio::time::sleep(WRITE_RETRY_DELAY).await;
         }
         for prepared in prepared {
             self.launch(prepared);
@@ -829,8 +865,17 @@ impl Driver {
         if ended.is_empty() {
             return Vec::new();
         }
-        if let Err(error) = self.record_ends(&ended).await {
-            eprintln!("pipewright: execution {}: {error}", self.ctx.id);
+        let mut attempt = 0;
+        while let Err(error) = self.record_ends(&ended).await {
+            attempt += 1;
+            if attempt >= WRITE_ATTEMPTS {
+                eprintln!(
+                    "pipewright: execution {}: cannot record actions ending: {error}",
+                    self.ctx.id
+                );
+                break;
+            }
+            tokio::time::sleep(WRITE_RETRY_DELAY).await;
         }
         ended
             .into_iter()
@@ -843,9 +888,6 @@ impl Driver {
     }
 
     async fn record_ends(&self, ended: &[Finished]) -> Result<()> {
-        // Whoever sees an action's end must also see its whole log: store the lines first,
-        // once for the whole batch.
-        self.inner.logs.flush().await;
         let now = self.inner.clock.now_ms();
         let mut stored = Vec::with_capacity(ended.len());
         let mut ends = Vec::with_capacity(ended.len());
@@ -884,6 +926,9 @@ impl Driver {
             );
             stored.push((events::ACTION_DETAIL_TYPE, detail));
         }
+        // Whoever sees an action's end must also see its whole log: the buffered lines go in
+        // the same transaction.
+        self.inner.logs.store_in(&mut tx).await?;
         let ends: Vec<(&str, &ActionEnd)> = ends.iter().map(|(id, end)| (*id, end)).collect();
         db::finish_action_executions(&mut tx, &ends, now).await?;
         self.inner

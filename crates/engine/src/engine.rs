@@ -27,6 +27,10 @@ use crate::{Error, Result};
 /// How often the engine looks for stop requests made by other processes, and beats its heart.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
 
+/// An engine whose heartbeat (written every second) is older than this is dead, where /proc
+/// cannot say so directly.
+const HEARTBEAT_STALE: Duration = Duration::from_secs(15);
+
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
     pub data_dir: PathBuf,
@@ -331,7 +335,10 @@ impl Engine {
         let stages = db::stage_executions(&mut tx, execution_id).await?;
         let stage_row = stages.iter().find(|s| s.stage == stage);
         let status = ExecutionStatus::parse(&execution.status).unwrap_or(ExecutionStatus::Failed);
+        // An execution with an owner is being driven (a retry from another terminal got there
+        // first, or it is still winding down): it is not retryable now.
         let retryable = matches!(status, ExecutionStatus::Failed | ExecutionStatus::Stopped)
+            && execution.owner.is_none()
             && stage_row.is_some_and(|s| s.status == "Failed" || s.status == "Stopped");
         if !retryable {
             return Err(Error::StageNotRetryable(format!(
@@ -350,7 +357,11 @@ impl Engine {
         }
         let (index, statuses) =
             crate::driver::ended_stage(&mut tx, execution_id, &declaration, stage).await?;
+        // Claimed in the same transaction that checked it, so two retries cannot both win.
         db::set_execution_owner(&mut tx, execution_id, Some(&self.inner.id)).await?;
+        let now = self.inner.clock.now_ms();
+        let in_progress = ExecutionStatus::InProgress.as_str();
+        db::set_execution_status(&mut tx, execution_id, in_progress, None, now, false).await?;
         db::clear_stop(&mut tx, execution_id).await?;
         tx.commit().await.map_err(db::Error::from)?;
         let ctx = Arc::new(ExecutionContext {
@@ -573,6 +584,9 @@ impl Engine {
 
     /// Unregisters the engine. Executions it still drives are settled by the next process.
     pub async fn close(&self) -> Result<()> {
+        self.inner.logs.flush(&self.inner.store).await?;
+        // Daemons an action left behind (they escaped its process group) go with the engine.
+        crate::process::kill_processes_of(&self.inner.id);
         let mut tx = self.inner.store.write().await?;
         db::remove_engine(&mut tx, &self.inner.id).await?;
         tx.commit().await.map_err(db::Error::from)?;
@@ -627,14 +641,21 @@ pub fn resolve_pipeline_variables(
 async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
     let mut tx = store.write().await?;
     let engines = db::engines(&mut tx).await?;
+    // An engine is dead when its process (pid and start time) is gone. Where /proc cannot tell
+    // (another PID namespace, a hardened /proc), only a heartbeat older than HEARTBEAT_STALE
+    // counts: a live engine must never be declared dead.
+    let proc_tells = Path::new("/proc/self/stat").exists();
+    let now = inner.clock.now_ms();
     let dead: Vec<db::EngineRow> = engines
         .into_iter()
         .filter(|e| {
-            !ProcessId {
+            let gone = !ProcessId {
                 pid: e.pid,
                 start: e.proc_start,
             }
-            .is_alive()
+            .is_alive();
+            let silent = now - e.heartbeat_ms > HEARTBEAT_STALE.as_millis() as i64;
+            if proc_tells { gone } else { silent }
         })
         .collect();
     // Whatever the dead engines' actions left running goes first, so nothing keeps writing into
@@ -740,10 +761,14 @@ async fn rollback_loop(
         };
         let result = async {
             let mut tx = inner.store.write().await?;
-            let now = inner.clock.now_ms();
-            let failed = ExecutionStatus::Failed.as_str();
-            db::set_execution_status(&mut tx, &failed_execution, failed, Some(&note), now, true)
-                .await?;
+            // Only the note: a retry may already have resumed the failed execution.
+            db::set_execution_summary(
+                &mut tx,
+                &failed_execution,
+                &note,
+                ExecutionStatus::Failed.as_str(),
+            )
+            .await?;
             tx.commit().await.map_err(db::Error::from)?;
             Ok::<(), Error>(())
         }
@@ -771,11 +796,4 @@ async fn control_loop(inner: std::sync::Weak<Inner>) {
             let _ = tx.commit().await;
         }
     }
-}
-
-/// Runs crash recovery without opening an engine: read-only commands call this so they never
-/// show an execution as running when the process that ran it is gone.
-pub async fn settle_dead_owners(store: &Store, data_dir: &Path) -> Result<()> {
-    let engine = Engine::open(store.clone(), EngineOptions::new(data_dir)).await?;
-    engine.close().await
 }

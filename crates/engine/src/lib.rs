@@ -25,7 +25,7 @@ pub mod settings;
 pub mod status;
 mod workspaces;
 
-pub use engine::{Engine, EngineOptions, resolve_pipeline_variables, settle_dead_owners};
+pub use engine::{Engine, EngineOptions, resolve_pipeline_variables};
 pub use pipewright_artifacts::{ArtifactStore, Digest, Handoff};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,14 +1,15 @@
-//! Action logs, streamed to the database while the action runs. Lines are batched by one writer
-//! task (a transaction per batch, not per line) so a chatty build does not turn into thousands of
-//! commits; `flush` waits until everything sent so far is stored, which the driver does before it
-//! records an action's end, so a reader who sees the end also sees the whole log.
+//! Action logs, streamed to the database while the action runs. Lines go into one shared buffer;
+//! a writer task stores what has gathered every 50 ms (a transaction per batch, not per line, so a
+//! chatty build does not turn into thousands of commits). When the driver records actions' ends it
+//! takes the buffer into the same transaction, so whoever sees an action's end also sees its whole
+//! log.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pipewright_store::{LogRow, Store};
-use tokio::sync::{mpsc, oneshot};
+use pipewright_store::{LogRow, SqliteConnection, Store};
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 
@@ -30,25 +31,25 @@ impl Stream {
     }
 }
 
-enum Message {
-    Line(LogRow),
-    Flush(oneshot::Sender<()>),
+/// How often buffered lines are stored, at most; a reader following a log sees lines this late.
+const WRITE_EVERY: Duration = Duration::from_millis(50);
+/// A buffer this full is stored at once instead of waiting for the next tick.
+const EAGER_LINES: usize = 2000;
+
+#[derive(Debug, Default)]
+struct Buffer {
+    lines: Mutex<Vec<LogRow>>,
+    full: Notify,
 }
 
-/// The engine's one log writer.
+/// The engine's one log buffer and its writer.
 #[derive(Clone, Debug)]
 pub struct LogSink {
-    tx: mpsc::UnboundedSender<Message>,
+    buffer: Arc<Buffer>,
     clock: Arc<dyn Clock>,
 }
 
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("log message")
-    }
-}
-
-/// The log of one action execution.
+/// The log of one action (or rule) execution.
 #[derive(Clone, Debug)]
 pub struct ActionLog {
     sink: LogSink,
@@ -62,9 +63,9 @@ const MAX_LINE: usize = 16 * 1024;
 
 impl LogSink {
     pub fn start(store: Store, clock: Arc<dyn Clock>) -> LogSink {
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(store, rx));
-        LogSink { tx, clock }
+        let buffer = Arc::new(Buffer::default());
+        tokio::spawn(write_batches(store, buffer.clone()));
+        LogSink { buffer, clock }
     }
 
     pub fn action(&self, action_execution_id: &str, first_seq: i64) -> ActionLog {
@@ -75,12 +76,40 @@ impl LogSink {
         }
     }
 
-    /// Waits until every line sent before this call is stored.
-    pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.tx.send(Message::Flush(done)).is_ok() {
-            let _ = wait.await;
+    fn push(&self, row: LogRow) {
+        let Ok(mut lines) = self.buffer.lines.lock() else {
+            return;
+        };
+        lines.push(row);
+        if lines.len() >= EAGER_LINES {
+            self.buffer.full.notify_one();
         }
+    }
+
+    fn take(&self) -> Vec<LogRow> {
+        self.buffer
+            .lines
+            .lock()
+            .map(|mut lines| std::mem::take(&mut *lines))
+            .unwrap_or_default()
+    }
+
+    /// Stores every buffered line now (the engine closing).
+    pub async fn flush(&self, store: &Store) -> pipewright_store::Result<()> {
+        write(store, &self.take()).await
+    }
+
+    /// Stores every buffered line in the caller's transaction.
+    pub async fn store_in(&self, conn: &mut SqliteConnection) -> pipewright_store::Result<()> {
+        let lines = self.take();
+        if let Err(error) = pipewright_store::append_logs(conn, &lines).await {
+            // Put them back for the writer, rather than lose them with a failed transaction.
+            if let Ok(mut buffer) = self.buffer.lines.lock() {
+                buffer.splice(0..0, lines);
+            }
+            return Err(error);
+        }
+        Ok(())
     }
 }
 
@@ -94,69 +123,48 @@ impl ActionLog {
             line.truncate(cut);
             line.push_str(" …[line cut]");
         }
-        let row = LogRow {
+        self.sink.push(LogRow {
             action_execution_id: self.action_execution_id.to_string(),
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
             time_ms: self.sink.clock.now_ms(),
             stream: stream.as_str().to_owned(),
             line,
-        };
-        // The writer only stops when the engine shuts down; a line sent then has nowhere to go.
-        let _ = self.sink.tx.send(Message::Line(row));
+        });
     }
 
     /// A line from Pipewright itself.
     pub fn note(&self, line: impl Into<String>) {
         self.line(Stream::Pipewright, line.into());
     }
-
-    pub async fn flush(&self) {
-        self.sink.flush().await;
-    }
 }
 
-async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Message>) {
-    let mut batch = Vec::new();
-    let mut waiting = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        // Gather what arrived meanwhile, and a little more, into one transaction.
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
-        loop {
-            match next.take() {
-                Some(Message::Line(row)) => batch.push(row),
-                Some(Message::Flush(done)) => {
-                    waiting.push(done);
-                    break;
-                }
-                None => {}
-            }
-            if batch.len() >= 1000 {
-                break;
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(message)) => next = Some(message),
-                Ok(None) | Err(_) => break,
-            }
+/// Stores buffered lines every `WRITE_EVERY`, or at once when the buffer fills.
+async fn write_batches(store: Store, buffer: Arc<Buffer>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(WRITE_EVERY) => {}
+            () = buffer.full.notified() => {}
         }
-        if !batch.is_empty() {
-            if let Err(error) = write(&store, &batch).await {
-                eprintln!(
-                    "pipewright: could not store {} log lines: {error}",
-                    batch.len()
-                );
-            }
-            batch.clear();
-        }
-        for done in waiting.drain(..) {
-            let _ = done.send(());
+        let lines = buffer
+            .lines
+            .lock()
+            .map(|mut lines| std::mem::take(&mut *lines))
+            .unwrap_or_default();
+        if let Err(error) = write(&store, &lines).await {
+            eprintln!(
+                "pipewright: could not store {} log lines: {error}",
+                lines.len()
+            );
         }
     }
 }
 
-async fn write(store: &Store, rows: &[LogRow]) -> pipewright_store::Result<()> {
+async fn write(store: &Store, lines: &[LogRow]) -> pipewright_store::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
     let mut tx = store.write().await?;
-    pipewright_store::append_logs(&mut tx, rows).await?;
+    pipewright_store::append_logs(&mut tx, lines).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -553,8 +553,7 @@ impl Machine {
             return;
         }
         // The run-order group has settled.
-        if let Some(mode) = self.stop {
-            let _ = mode;
+        if self.stop.is_some() {
             self.settle_stopped(stage, effects);
             return;
         }
@@ -574,6 +573,16 @@ impl Machine {
             self.check(stage, ConditionKind::OnFailure, effects);
             return;
         }
+        if let OnFailure::Retry { all_actions } = self.plan.stages[stage].on_failure
+            && !self.stages[stage].auto_retried
+        {
+            self.stages[stage].auto_retried = true;
+            self.pending_retry = Some(all_actions);
+            // The execution keeps the stage: it runs the actions again without queueing for it,
+            // so no other execution can slip in between the failure and the retry.
+            self.enter(stage, effects);
+            return;
+        }
         let plan = &self.plan.stages[stage];
         let state = &mut self.stages[stage];
         state.status = Some(StageStatus::Failed);
@@ -582,11 +591,6 @@ impl Machine {
             status: StageStatus::Failed,
         });
         match plan.on_failure {
-            OnFailure::Retry { all_actions } if !state.auto_retried => {
-                state.auto_retried = true;
-                self.pending_retry = Some(all_actions);
-                self.wait_for(stage, effects);
-            }
             // A rollback that fails does not roll back again.
             OnFailure::Rollback if self.only_stage.is_none() => {
                 let name = plan.name.clone();
@@ -899,15 +903,22 @@ mod tests {
     }
 
     #[test]
-    fn on_failure_retry_retries_once_automatically() {
+    fn on_failure_retry_retries_once_automatically_keeping_the_stage() {
         let mut p = plan(&[&[("a", 1)]]);
         p.stages[0].on_failure = OnFailure::Retry { all_actions: false };
         let mut m = Machine::new(p);
         m.handle(Input::Start);
         m.handle(Input::StageEntered(0));
         let effects = finished(&mut m, 0, 0, Failed);
-        assert_eq!(effects.last(), Some(&Effect::WaitForStage(0)));
-        assert_eq!(runs(&m.handle(Input::StageEntered(0))), [(0, 0)]);
+        assert_eq!(runs(&effects), [(0, 0)], "the stage runs again at once");
+        assert!(
+            !effects.contains(&Effect::WaitForStage(0)),
+            "without giving up the stage"
+        );
+        assert!(!effects.contains(&Effect::StageStatus {
+            stage: 0,
+            status: StageStatus::Failed
+        }));
         finished(&mut m, 0, 0, Failed);
         assert_eq!(m.status(), ExecutionStatus::Failed);
     }

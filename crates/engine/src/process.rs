@@ -1,6 +1,6 @@
 //! Running an action's shell: its own process group (so cancelling kills the whole tree, not just
-//! the shell), output streamed line by line to the action's log while it runs, a timeout, and the
-//! identity of the process recorded so that a later process can kill it after a crash.
+//! the shell), output streamed line by line to the action's log while it runs, a timeout, and an
+//! environment marker by which a later process finds and kills it after a crash.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -57,13 +57,6 @@ impl ProcessId {
     /// Whether this very process (not a later one with the same pid) still runs.
     pub fn is_alive(self) -> bool {
         ProcessId::of(self.pid).is_some_and(|now| now.start == self.start)
-    }
-
-    /// Kills the process group this process leads, if it is still the same process.
-    pub fn kill_group(self) {
-        if self.is_alive() {
-            kill_group(self.pid);
-        }
     }
 }
 
@@ -163,8 +156,16 @@ pub async fn run(
     // outlive the action.
     kill_group(pid);
     let _ = child.wait().await;
-    for pump in [stdout, stderr].into_iter().flatten() {
-        let _ = pump.await;
+    // A descendant that left the process group (a daemon, `setsid`) may still hold the pipes
+    // open; its output is not worth hanging the action for.
+    for mut pump in [stdout, stderr].into_iter().flatten() {
+        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut pump)
+            .await
+            .is_err()
+        {
+            pump.abort();
+            log.note("Output of a process that outlived the action was no longer read");
+        }
     }
     Ok(end)
 }
@@ -175,7 +176,7 @@ async fn pump(reader: impl AsyncRead + Unpin, log: ActionLog, stream: Stream) {
         match lines.next_line().await {
             Ok(Some(line)) => log.line(stream, line),
             Ok(None) => break,
-            // Output that is not UTF-8 is logged lossily rather than lost.
+            // A line that is not UTF-8 is replaced by a note rather than ending the log.
             Err(error) if error.kind() == std::io::ErrorKind::InvalidData => log.line(
                 stream,
                 "<a line of output that is not UTF-8 was skipped>".to_owned(),

@@ -200,8 +200,8 @@ impl Script {
                 );
             }
         }
-        // `:` keeps the group non-empty when there is nothing to export, so the file is still
-        // created (empty) and the caller can tell "no variables" from "the script never ended".
+        // `:` keeps the group non-empty when no listed variable is set, so the file is still
+        // written (empty).
         out.push_str("    :\n  } > \"$_pw_variables_file\"\n}\n");
     }
 }

@@ -342,6 +342,22 @@ pub async fn set_execution_status(
     Ok(())
 }
 
+/// Replaces an execution's summary if it still has `status`.
+pub async fn set_execution_summary(
+    conn: &mut SqliteConnection,
+    id: &str,
+    summary: &str,
+    status: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE executions SET summary = ? WHERE id = ? AND status = ?")
+        .bind(summary)
+        .bind(id)
+        .bind(status)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_execution_owner(
     conn: &mut SqliteConnection,
     id: &str,
@@ -363,7 +379,7 @@ pub async fn request_stop(
     reason: Option<&str>,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE executions SET stop_mode = ?, stop_reason = ? WHERE id = ? AND stop_mode IS NULL",
+        "UPDATE executions SET stop_mode = ?, stop_reason = ? WHERE id = ? AND stop_mode IS NULL AND ended_ms IS NULL",
     )
     .bind(mode)
     .bind(reason)
@@ -916,7 +932,7 @@ pub async fn decide_approval(
     let done = sqlx::query(
         "UPDATE action_executions SET approval_status = ?, approval_summary = ?, approved_by = ?, decided_ms = ?
          WHERE pipeline = ? AND stage = ? AND action = ? AND token = ? AND approval_status IS NULL
-           AND status = 'InProgress'",
+           AND status = 'InProgress' AND (expires_ms IS NULL OR expires_ms > ?)",
     )
     .bind(d.status)
     .bind(d.summary)
@@ -926,6 +942,7 @@ pub async fn decide_approval(
     .bind(d.stage)
     .bind(d.action)
     .bind(d.token)
+    .bind(d.now)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)

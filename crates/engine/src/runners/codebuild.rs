@@ -2,13 +2,12 @@
 //! working copy of the primary input artifact, with the buildspec's variables, exported
 //! variables and artifacts section honoured.
 
+use std::path::PathBuf;
+
 use pipewright_artifacts::Selection;
 use pipewright_model::buildspec::{self, Buildspec};
 
-use super::{
-    ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script,
-    script_failure, variables_path,
-};
+use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, script_failure};
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
@@ -72,7 +71,6 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
     {
         run.log.note(format!("{name} comes from Parameter Store or Secrets Manager, which the local engine cannot read; it is left unset"));
     }
-    let variables_file = variables_path(run);
     let script = Script {
         phases: spec
             .phases_in_order()
@@ -88,22 +86,15 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
             })
             .collect(),
         exported_variables: spec.env.exported_variables.clone(),
-        variables_file: variables_file.clone(),
+        // Set by run_script.
+        variables_file: PathBuf::new(),
     };
     let shell = spec.env.shell.clone().unwrap_or_else(|| "sh".to_owned());
-    let end = match run_script(
-        services,
-        run,
-        &shell,
-        script.render(),
-        sources.primary.clone(),
-        env,
-    )
-    .await
-    {
-        Ok(end) => end,
-        Err(message) => return Outcome::failed("CommandFailed", message),
-    };
+    let (end, variables) =
+        match run_script(services, run, &shell, script, sources.primary.clone(), env).await {
+            Ok(ended) => ended,
+            Err(message) => return Outcome::failed("CommandFailed", message),
+        };
     if end != ProcessEnd::Exited(0) {
         return script_failure(end, run.timeout);
     }
@@ -116,8 +107,7 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         Ok(outputs) => outcome.outputs = outputs,
         Err(message) => return Outcome::failed("ArtifactError", message),
     }
-    outcome.variables = read_variables(&variables_file);
-    let _ = std::fs::remove_file(&variables_file);
+    outcome.variables = variables;
     outcome
 }
 

@@ -3,12 +3,11 @@
 //! `outputArtifacts[].files` choose what is kept and `outputVariables` are read from the shell's
 //! environment when it ends.
 
+use std::path::PathBuf;
+
 use pipewright_artifacts::Selection;
 
-use super::{
-    ActionRun, Outcome, Services, Sources, ingest_outputs, read_variables, run_script,
-    script_failure, variables_path,
-};
+use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, script_failure};
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
@@ -28,7 +27,6 @@ async fn run_in(
     commands: &[String],
     sources: &Sources,
 ) -> Outcome {
-    let variables_file = variables_path(run);
     let script = Script {
         phases: vec![Phase {
             name: "BUILD".to_owned(),
@@ -37,23 +35,16 @@ async fn run_in(
             on_failure: OnFailure::Abort,
         }],
         exported_variables: run.action.output_variables().to_vec(),
-        variables_file: variables_file.clone(),
+        // Set by run_script.
+        variables_file: PathBuf::new(),
     };
     let mut env = run.env.clone();
     env.extend(sources.env.iter().cloned());
-    let end = match run_script(
-        services,
-        run,
-        "sh",
-        script.render(),
-        sources.primary.clone(),
-        env,
-    )
-    .await
-    {
-        Ok(end) => end,
-        Err(message) => return Outcome::failed("CommandFailed", message),
-    };
+    let (end, variables) =
+        match run_script(services, run, "sh", script, sources.primary.clone(), env).await {
+            Ok(ended) => ended,
+            Err(message) => return Outcome::failed("CommandFailed", message),
+        };
     if end != ProcessEnd::Exited(0) {
         return script_failure(end, run.timeout);
     }
@@ -78,7 +69,6 @@ async fn run_in(
         Ok(outputs) => outcome.outputs = outputs,
         Err(message) => return Outcome::failed("ArtifactError", message),
     }
-    outcome.variables = read_variables(&variables_file);
-    let _ = std::fs::remove_file(&variables_file);
+    outcome.variables = variables;
     outcome
 }

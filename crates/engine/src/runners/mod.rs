@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::logs::ActionLog;
 use crate::process::{ProcessEnd, ProcessSpec};
+use crate::script::Script;
 use crate::settings::ActionSettings;
 use crate::status::ActionStatus;
 
@@ -262,41 +263,46 @@ impl Sources {
     }
 }
 
-/// Runs a rendered script with `shell` in `cwd` and says how it ended.
+/// Runs a script with `shell` in `cwd` and says how it ended, with the variables it exported.
+/// The script goes to a file beside the workspace (a large buildspec would not fit in one
+/// argument) and the variables come back through another; both are removed afterwards, so a
+/// reused workspace never shows one action's variables to the next.
 pub(crate) async fn run_script(
     services: &Services,
     run: &ActionRun,
     shell: &str,
-    script: String,
+    mut script: Script,
     cwd: PathBuf,
     env: Vec<(String, String)>,
-) -> Result<ProcessEnd, String> {
+) -> Result<(ProcessEnd, IndexMap<String, String>), String> {
+    let variables_file = run.workspace.with_extension("variables");
+    let script_file = run.workspace.with_extension("sh");
+    let _ = std::fs::remove_file(&variables_file);
+    script.variables_file = variables_file.clone();
+    std::fs::write(&script_file, script.render())
+        .map_err(|e| format!("cannot write {}: {e}", script_file.display()))?;
     // The timeout counts from when the action's shell starts, not from when it was queued.
     let deadline_ms = run
         .timeout
         .map(|t| services.clock.now_ms() + t.as_millis() as i64);
     let spec = ProcessSpec {
         program: shell.to_owned(),
-        args: vec!["-c".to_owned(), script],
+        args: vec![script_file.display().to_string()],
         cwd,
         env,
         deadline_ms,
     };
     let clock = services.clock.as_ref();
-    let end = crate::process::run(spec, clock, &run.log, run.cancel.clone())
-        .await
-        .map_err(|e| format!("cannot start {shell}: {e}"))?;
-    Ok(end)
-}
-
-/// Where the script writes exported variables: beside the workspace, not in it, so no output
-/// artifact glob can pick the file up.
-pub(crate) fn variables_path(run: &ActionRun) -> PathBuf {
-    run.workspace.with_extension("variables")
+    let end = crate::process::run(spec, clock, &run.log, run.cancel.clone()).await;
+    let variables = read_variables(&variables_file);
+    let _ = std::fs::remove_file(&variables_file);
+    let _ = std::fs::remove_file(&script_file);
+    let end = end.map_err(|e| format!("cannot start {shell}: {e}"))?;
+    Ok((end, variables))
 }
 
 /// Reads the NUL-separated NAME=VALUE records the script wrote for exported variables.
-pub(crate) fn read_variables(path: &std::path::Path) -> IndexMap<String, String> {
+fn read_variables(path: &std::path::Path) -> IndexMap<String, String> {
     let Ok(bytes) = std::fs::read(path) else {
         return IndexMap::new();
     };

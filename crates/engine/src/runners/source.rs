@@ -177,9 +177,28 @@ async fn copy_working_tree(repo: &Path, dest: &Path) -> Result<(), String> {
     blocking(move || copy_listed(&repo, &dest, &list)).await?
 }
 
+/// Whether any directory on the way to `relative` under `root` is a symlink.
+fn behind_symlink(root: &Path, relative: &str) -> bool {
+    let mut path = root.to_path_buf();
+    let parts: Vec<&str> = relative.split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        path.push(part);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Copies the NUL-separated `list` of paths from `repo` to `dest`, symlinks as symlinks.
 fn copy_listed(repo: &Path, dest: &Path, list: &str) -> Result<(), String> {
     for relative in list.split('\0').filter(|p| !p.is_empty()) {
+        // A path whose directory has become a symlink in the working tree (the index still lists
+        // `dir/file`, but `dir` now points elsewhere) is not in the working tree at all; copying
+        // it would read and write through the link, outside both trees.
+        if behind_symlink(repo, relative) || behind_symlink(dest, relative) {
+            continue;
+        }
         let from = repo.join(relative);
         let to = dest.join(relative);
         if let Some(parent) = to.parent() {
