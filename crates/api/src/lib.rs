@@ -369,10 +369,14 @@ impl Pipewright {
         // Each execution is described by the version it ran (its execution mode, for one).
         let mut versions: std::collections::HashMap<i64, PipelineDeclaration> = Default::default();
         for execution in db::executions(&mut conn, name, limit).await? {
-            if !versions.contains_key(&execution.version) {
-                let (declaration, _, _) =
-                    self.pipeline_version(name, Some(execution.version)).await?;
-                versions.insert(execution.version, declaration);
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                versions.entry(execution.version)
+            {
+                slot.insert(
+                    self.pipeline_version(name, Some(execution.version))
+                        .await?
+                        .0,
+                );
             }
             let declaration = &versions[&execution.version];
             summaries.push(mapping::execution_summary(&mut conn, &execution, declaration).await?);
