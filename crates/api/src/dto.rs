@@ -166,6 +166,9 @@ pub struct TransitionState {
 pub struct StageExecution {
     pub pipeline_execution_id: String,
     pub status: String,
+    /// STANDARD, or ROLLBACK for a rollback execution.
+    #[serde(rename = "type")]
+    pub execution_type: String,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -427,8 +427,9 @@ impl Pipewright {
             None => db::pipeline_action_executions(&mut conn, name, 1000).await?,
         };
         let mut details = Vec::new();
+        let mut lookups = mapping::Lookups::default();
         for row in rows {
-            details.push(mapping::action_execution(&mut conn, &row).await?);
+            details.push(mapping::action_execution(&mut conn, &row, &mut lookups).await?);
         }
         Ok(ListActionExecutionsOutput {
             action_execution_details: details,

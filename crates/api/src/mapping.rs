@@ -173,6 +173,12 @@ pub async fn pipeline_state(
             None => Vec::new(),
         };
         let conditions = |kind: &str| condition_state(&rules, kind);
+        let execution_type = match stage_latest {
+            Some(s) => db::execution(conn, &s.execution_id)
+                .await?
+                .map(|e| e.execution_type),
+            None => None,
+        };
         stage_states.push(StageState {
             before_entry_condition_state: conditions("BEFORE_ENTRY"),
             on_success_condition_state: conditions("ON_SUCCESS"),
@@ -188,6 +194,9 @@ pub async fn pipeline_state(
             latest_execution: stage_latest.map(|s| StageExecution {
                 pipeline_execution_id: s.execution_id.clone(),
                 status: s.status.clone(),
+                execution_type: execution_type
+                    .clone()
+                    .unwrap_or_else(|| "STANDARD".to_owned()),
             }),
         });
     }
@@ -276,20 +285,40 @@ fn condition_state(rules: &[db::RuleExecutionRow], kind: &str) -> Option<StageCo
     })
 }
 
+/// Execution versions and declarations already read while mapping a list of action executions,
+/// so a thousand rows cost a few queries, not two thousand.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    versions: std::collections::HashMap<String, i64>,
+    declarations: std::collections::HashMap<i64, Option<PipelineDeclaration>>,
+}
+
 pub async fn action_execution(
     conn: &mut SqliteConnection,
     row: &db::ActionExecutionRow,
+    lookups: &mut Lookups,
 ) -> Result<ActionExecutionDetail> {
-    let version = db::execution(conn, &row.execution_id)
-        .await?
-        .map(|e| e.version)
-        .unwrap_or(0);
-    let declaration: Option<PipelineDeclaration> =
-        db::pipeline_version(conn, &row.pipeline, Some(version))
+    let version = match lookups.versions.get(&row.execution_id) {
+        Some(version) => *version,
+        None => {
+            let version = db::execution(conn, &row.execution_id)
+                .await?
+                .map(|e| e.version)
+                .unwrap_or(0);
+            lookups.versions.insert(row.execution_id.clone(), version);
+            version
+        }
+    };
+    if let std::collections::hash_map::Entry::Vacant(slot) = lookups.declarations.entry(version) {
+        let declaration = db::pipeline_version(conn, &row.pipeline, Some(version))
             .await?
             .and_then(|v| serde_json::from_str(&v.declaration).ok());
-    let configuration = declaration
-        .as_ref()
+        slot.insert(declaration);
+    }
+    let configuration = lookups
+        .declarations
+        .get(&version)
+        .and_then(Option::as_ref)
         .and_then(|d| d.stage(&row.stage))
         .and_then(|s| s.action(&row.action))
         .and_then(|a| a.configuration.clone())

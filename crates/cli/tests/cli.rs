@@ -788,3 +788,20 @@ fn events_are_eventbridge_shaped_and_in_order_and_artifacts_export_as_zip() {
         "{listing}"
     );
 }
+
+#[test]
+fn a_script_larger_than_one_argument_may_be_still_runs() {
+    let env = Env::new();
+    // 50 commands of 3 KB: more than the 128 KiB Linux allows in one argument (`sh -c SCRIPT`).
+    let long = format!("echo {} > /dev/null", "x".repeat(3000));
+    let mut commands: Vec<&str> = vec![long.as_str(); 49];
+    commands.push("echo done-with-the-long-script");
+    write(
+        &env.work.join("long.json"),
+        &commands_pipeline("long", &commands, ""),
+    );
+    let output = env.run(&env.work, &["run", "long.json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let logs = env.run(&env.work, &["logs", "long"]);
+    assert!(String::from_utf8_lossy(&logs.stdout).contains("done-with-the-long-script"));
+}

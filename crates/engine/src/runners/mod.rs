@@ -263,9 +263,11 @@ impl Sources {
     }
 }
 
+/// Scripts longer than this run from a file instead of `sh -c`.
+const MAX_SCRIPT_ARGUMENT: usize = 96 * 1024;
+
 /// Runs a script with `shell` in `cwd` and says how it ended, with the variables it exported.
-/// The script goes to a file beside the workspace (a large buildspec would not fit in one
-/// argument) and the variables come back through another; both are removed afterwards, so a
+/// The variables come back through a file beside the workspace, removed before and after, so a
 /// reused workspace never shows one action's variables to the next.
 pub(crate) async fn run_script(
     services: &Services,
@@ -276,18 +278,28 @@ pub(crate) async fn run_script(
     env: Vec<(String, String)>,
 ) -> Result<(ProcessEnd, IndexMap<String, String>), String> {
     let variables_file = run.workspace.with_extension("variables");
-    let script_file = run.workspace.with_extension("sh");
     let _ = std::fs::remove_file(&variables_file);
     script.variables_file = variables_file.clone();
-    std::fs::write(&script_file, script.render())
-        .map_err(|e| format!("cannot write {}: {e}", script_file.display()))?;
+    let text = script.render();
+    // Small scripts go in the argument list, saving a file per action; Linux caps one argument
+    // at 128 KiB, so a large buildspec goes through a file.
+    let script_file =
+        (text.len() > MAX_SCRIPT_ARGUMENT).then(|| run.workspace.with_extension("sh"));
+    let args = match &script_file {
+        Some(file) => {
+            std::fs::write(file, &text)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            vec![file.display().to_string()]
+        }
+        None => vec!["-c".to_owned(), text],
+    };
     // The timeout counts from when the action's shell starts, not from when it was queued.
     let deadline_ms = run
         .timeout
         .map(|t| services.clock.now_ms() + t.as_millis() as i64);
     let spec = ProcessSpec {
         program: shell.to_owned(),
-        args: vec![script_file.display().to_string()],
+        args,
         cwd,
         env,
         deadline_ms,
@@ -296,7 +308,9 @@ pub(crate) async fn run_script(
     let end = crate::process::run(spec, clock, &run.log, run.cancel.clone()).await;
     let variables = read_variables(&variables_file);
     let _ = std::fs::remove_file(&variables_file);
-    let _ = std::fs::remove_file(&script_file);
+    if let Some(file) = &script_file {
+        let _ = std::fs::remove_file(file);
+    }
     let end = end.map_err(|e| format!("cannot start {shell}: {e}"))?;
     Ok((end, variables))
 }
