@@ -21,6 +21,8 @@ use crate::output::{status, style};
 
 /// How often events stored by another process are looked for, and the live view redrawn.
 const POLL: Duration = Duration::from_millis(100);
+/// How long the follower lets events gather after being woken by one.
+const GATHER: Duration = Duration::from_millis(15);
 
 fn state_word(state: &str) -> &'static str {
     match state {
@@ -192,7 +194,9 @@ pub async fn follow(
             break status;
         }
         tokio::select! {
-            _ = watch.changed() => {}
+            // A change wakes the follower, which then lets a few more gather: one read per
+            // burst instead of one per commit (a wide stage commits hundreds of times a second).
+            _ = watch.changed() => tokio::time::sleep(GATHER).await,
             () = tokio::time::sleep(POLL) => {}
             _ = tokio::signal::ctrl_c() => {
                 let note = format!("{}Interrupted: stopping the execution and abandoning its running actions{}", style::WAITING.render(), style::WAITING.render_reset());
