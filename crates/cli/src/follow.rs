@@ -454,9 +454,11 @@ pub async fn logs(
     execution_id: &str,
     only: Option<&str>,
     follow: bool,
+    json: bool,
 ) -> Result<ExitCode> {
     api.get_execution(name, execution_id).await?;
     let mut printed: HashMap<String, i64> = HashMap::new();
+    let mut last_pass = false;
     loop {
         let rows = api.action_execution_rows(execution_id).await?;
         let selected: Vec<_> = rows
@@ -473,6 +475,16 @@ pub async fn logs(
             let after = printed.entry(row.id.clone()).or_insert(0);
             let lines = api.logs(&row.id, *after).await?;
             for line in &lines {
+                *after = line.seq;
+                if json {
+                    let record = serde_json::json!({
+                        "stage": row.stage, "action": row.action, "actionExecutionId": row.id,
+                        "seq": line.seq, "time": pipewright_api::engine::clock::rfc3339(line.time_ms),
+                        "stream": line.stream, "line": line.line,
+                    });
+                    println!("{record}");
+                    continue;
+                }
                 let prefix = format!("{}/{}", row.stage, row.action);
                 let text = if line.stream == "pipewright" {
                     format!(
@@ -489,13 +501,20 @@ pub async fn logs(
                     style::RUNNING.render(),
                     style::RUNNING.render_reset()
                 );
-                *after = line.seq;
             }
+        }
+        if last_pass {
+            break;
         }
         let execution = api.execution_row(execution_id).await?;
         let running = execution.is_some_and(|e| e.ended_ms.is_none());
         if !follow || !running {
-            break;
+            // Lines stored with the execution's end are read by one more pass.
+            if !follow {
+                break;
+            }
+            last_pass = true;
+            continue;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

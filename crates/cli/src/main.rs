@@ -46,6 +46,8 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         settings: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Print a stored pipeline as CodePipeline JSON (or YAML).
     Export {
@@ -54,6 +56,9 @@ enum Command {
         format: OutputFormat,
         #[arg(long)]
         version: Option<i64>,
+        /// Print `{pipeline, metadata}` as `aws codepipeline get-pipeline` does.
+        #[arg(long)]
+        metadata: bool,
     },
     /// List pipelines with their latest execution.
     Pipelines {
@@ -105,6 +110,9 @@ enum Command {
         /// Keep printing until the actions end.
         #[arg(long)]
         follow: bool,
+        /// One JSON object per line: stage, action, actionExecutionId, seq, time, stream, line.
+        #[arg(long)]
+        json: bool,
     },
     /// Approve a waiting manual approval.
     Approve {
@@ -369,17 +377,35 @@ async fn latest_or(api: &Pipewright, name: &str, execution: &Option<String>) -> 
 async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
     match &cli.command {
         Command::Validate { .. } => unreachable!("handled before the data directory is opened"),
-        Command::Import { file, settings } => {
+        Command::Import {
+            file,
+            settings,
+            json,
+        } => {
             let (document, settings) = load(file, settings.as_deref())?;
             let (name, version) = api.import(&document, settings.as_ref()).await?;
-            println!("{name} version {version}");
+            if *json {
+                print_json(&serde_json::json!({"name": name, "version": version}))?;
+            } else {
+                println!("{name} version {version}");
+            }
         }
         Command::Export {
             name,
             format,
             version,
+            metadata,
         } => {
             let output = api.get_pipeline(name, *version).await?;
+            if *metadata {
+                let value = serde_json::to_value(&output)?;
+                let format = match format {
+                    OutputFormat::Json => Format::Json,
+                    OutputFormat::Yaml => Format::Yaml,
+                };
+                print!("{}", pipewright_api::model::render(&value, format));
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut document = PipelineDocument::from_declaration(output.pipeline);
             // An export is what create-pipeline takes back: the declaration as AWS keeps it.
             document.pipeline.version = None;
@@ -481,9 +507,10 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             execution,
             action,
             follow,
+            json,
         } => {
             let id = latest_or(api, name, execution).await?;
-            return follow::logs(api, name, &id, action.as_deref(), *follow).await;
+            return follow::logs(api, name, &id, action.as_deref(), *follow, *json).await;
         }
         Command::Approve {
             name,

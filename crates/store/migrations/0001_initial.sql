@@ -1,3 +1,6 @@
+-- Migrations are append-only once they land: never edit this file again, add 0002_... instead
+-- (sqlx refuses a database whose applied migration has changed).
+
 -- Times are milliseconds since the Unix epoch. JSON columns hold serde_json text.
 
 CREATE TABLE pipelines (
