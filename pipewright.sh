@@ -28,9 +28,10 @@ case "${1:-run}" in
     run)
         setup
         cargo build --release -p pipewright-cli
+        bin="${CARGO_TARGET_DIR:-$PWD/target}/release/pipewright"
         export PIPEWRIGHT_DATA_DIR="${PIPEWRIGHT_DATA_DIR:-$PWD/.pipewright}"
         cd examples/parallel
-        exec ../../target/release/pipewright run pipeline.json
+        exec "$bin" run pipeline.json
         ;;
     test)
         setup
