@@ -1,118 +1,14 @@
 //! End-to-end tests of the `pipewright` binary, as a person uses it: real processes, a real
 //! SQLite data directory, real shells, several processes sharing one data directory.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-struct Env {
-    _temp: tempfile::TempDir,
-    data: PathBuf,
-    work: PathBuf,
-}
+mod common;
 
-impl Env {
-    fn new() -> Env {
-        let temp = tempfile::tempdir().expect("tempdir");
-        let data = temp.path().join("data");
-        let work = temp.path().join("work");
-        std::fs::create_dir_all(&work).expect("work dir");
-        Env {
-            _temp: temp,
-            data,
-            work,
-        }
-    }
-
-    /// A copy of an example folder, so runs write their outputs into the temp dir.
-    fn example(&self, name: &str) -> PathBuf {
-        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../examples")
-            .join(name);
-        let to = self.work.join(name);
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(&from)
-            .arg(&to)
-            .status()
-            .expect("cp");
-        assert!(status.success());
-        to
-    }
-
-    fn command(&self, dir: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pipewright"));
-        command
-            .args(args)
-            .current_dir(dir)
-            .env("PIPEWRIGHT_DATA_DIR", &self.data)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run(&self, dir: &Path, args: &[&str]) -> Output {
-        self.command(dir, args).output().expect("pipewright runs")
-    }
-
-    fn spawn(&self, dir: &Path, args: &[&str]) -> Child {
-        self.command(dir, args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("pipewright starts")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self.run(&self.work, args);
-        assert!(output.status.success(), "{args:?}: {}", text(&output));
-        serde_json::from_slice(&output.stdout).expect("json output")
-    }
-
-    /// Polls until `check` holds on `state --json`, or fails after 30 s.
-    fn wait_for_state(&self, pipeline: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let output = self.run(&self.work, &["state", pipeline, "--json"]);
-            if output.status.success() {
-                let state: Value = serde_json::from_slice(&output.stdout).expect("json");
-                if check(&state) {
-                    return state;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "state never matched: {}",
-                text(&output)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn action_status<'a>(state: &'a Value, stage: &str, action: &str) -> &'a str {
-    state["stageStates"]
-        .as_array()
-        .and_then(|stages| stages.iter().find(|s| s["stageName"] == stage))
-        .and_then(|s| s["actionStates"].as_array())
-        .and_then(|actions| actions.iter().find(|a| a["actionName"] == action))
-        .and_then(|a| a["latestExecution"]["status"].as_str())
-        .unwrap_or("")
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).expect("write");
-}
+use common::*;
 
 fn commands_pipeline(name: &str, commands: &[&str], extra: &str) -> String {
     let commands = serde_json::to_string(commands).expect("json");

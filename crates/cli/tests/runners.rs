@@ -10,129 +10,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-struct Env {
-    temp: tempfile::TempDir,
-    data: PathBuf,
-    work: PathBuf,
-}
+mod common;
 
-impl Env {
-    fn new() -> Env {
-        let temp = tempfile::tempdir().expect("tempdir");
-        let data = temp.path().join("data");
-        let work = temp.path().join("work");
-        std::fs::create_dir_all(&work).expect("work dir");
-        Env { temp, data, work }
-    }
-
-    fn command(&self, dir: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pipewright"));
-        command
-            .args(args)
-            .current_dir(dir)
-            .env("PIPEWRIGHT_DATA_DIR", &self.data)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run(&self, dir: &Path, args: &[&str]) -> Output {
-        self.command(dir, args).output().expect("pipewright runs")
-    }
-
-    fn spawn(&self, dir: &Path, args: &[&str]) -> Child {
-        self.command(dir, args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("pipewright starts")
-    }
-
-    /// Runs a command that must succeed, from the work dir, and returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(&self.work, args);
-        assert!(output.status.success(), "{args:?}: {}", text(&output));
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self.ok(args);
-        serde_json::from_str(&output).expect("json output")
-    }
-
-    /// Polls until `check` holds on `state --json`, or fails after 30 s.
-    fn wait_for_state(&self, pipeline: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let output = self.run(&self.work, &["state", pipeline, "--json"]);
-            if output.status.success() {
-                let state: Value = serde_json::from_slice(&output.stdout).expect("json");
-                if check(&state) {
-                    return state;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "state never matched: {}",
-                text(&output)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn executions(&self, pipeline: &str) -> Vec<Value> {
-        self.json(&["executions", pipeline, "--json"])["pipelineExecutionSummaries"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn logs(&self, pipeline: &str, action: &str) -> String {
-        self.ok(&["logs", pipeline, "--action", action])
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn latest<'a>(state: &'a Value, stage: &str, action: &str) -> &'a Value {
-    state["stageStates"]
-        .as_array()
-        .and_then(|stages| stages.iter().find(|s| s["stageName"] == stage))
-        .and_then(|s| s["actionStates"].as_array())
-        .and_then(|actions| actions.iter().find(|a| a["actionName"] == action))
-        .map(|a| &a["latestExecution"])
-        .unwrap_or(&Value::Null)
-}
-
-fn action_status<'a>(state: &'a Value, stage: &str, action: &str) -> &'a str {
-    latest(state, stage, action)["status"]
-        .as_str()
-        .unwrap_or("")
-}
-
-fn action_summary<'a>(state: &'a Value, stage: &str, action: &str) -> &'a str {
-    latest(state, stage, action)["summary"]
-        .as_str()
-        .unwrap_or("")
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("parent dir");
-    }
-    std::fs::write(path, text).expect("write");
-}
+use common::*;
 
 /// Runs a tool that must succeed and returns its trimmed stdout.
 fn tool(dir: &Path, program: &str, args: &[&str]) -> String {

@@ -596,18 +596,10 @@ impl Driver {
             .into_iter()
             .map(|(stage, action)| self.prepare(stage, action))
             .collect();
-        let mut attempt = 0;
-        while let Err(error) = self.record_starts(&prepared).await {
-            attempt += 1;
-            if attempt >= WRITE_ATTEMPTS {
-                eprintln!(
-                    "pipewright: execution {}: cannot record actions starting: {error}",
-                    self.ctx.id
-                );
-                break;
-            }
-            tokio::time::sleep(WRITE_RETRY_DELAY).await;
-        }
+        retry_write(&self.ctx.id, "record actions starting", || {
+            self.record_starts(&prepared)
+        })
+        .await;
         for prepared in prepared {
             self.launch(prepared);
         }
@@ -865,18 +857,10 @@ impl Driver {
         if ended.is_empty() {
             return Vec::new();
         }
-        let mut attempt = 0;
-        while let Err(error) = self.record_ends(&ended).await {
-            attempt += 1;
-            if attempt >= WRITE_ATTEMPTS {
-                eprintln!(
-                    "pipewright: execution {}: cannot record actions ending: {error}",
-                    self.ctx.id
-                );
-                break;
-            }
-            tokio::time::sleep(WRITE_RETRY_DELAY).await;
-        }
+        retry_write(&self.ctx.id, "record actions ending", || {
+            self.record_ends(&ended)
+        })
+        .await;
         ended
             .into_iter()
             .map(|f| Input::ActionFinished {
@@ -995,6 +979,24 @@ impl Driver {
             .emit(conn, events::ACTION_DETAIL_TYPE, &self.subject(), detail)
             .await?;
         Ok(())
+    }
+}
+
+/// Tries a write up to `WRITE_ATTEMPTS` times, `WRITE_RETRY_DELAY` apart; says so when it
+/// still fails.
+async fn retry_write<F, Fut>(execution_id: &str, what: &str, mut write: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    for attempt in 1..=WRITE_ATTEMPTS {
+        match write().await {
+            Ok(()) => return,
+            Err(error) if attempt == WRITE_ATTEMPTS => {
+                eprintln!("pipewright: execution {execution_id}: cannot {what}: {error}");
+            }
+            Err(_) => tokio::time::sleep(WRITE_RETRY_DELAY).await,
+        }
     }
 }
 

@@ -287,17 +287,9 @@ impl Engine {
             updated_ms: now,
             ended_ms: None,
         };
-        db::insert_execution(&mut tx, &execution).await?;
-        let subject = Subject {
-            pipeline,
-            version: row.version,
-            execution_id: &id,
-        };
-        let detail = events::pipeline_detail(&subject, "STARTED");
-        self.inner
-            .emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail)
-            .await?;
+        self.record_new_execution(&mut tx, &execution).await?;
         tx.commit().await.map_err(db::Error::from)?;
+        self.inner.published();
         let ctx = Arc::new(ExecutionContext {
             id: id.clone(),
             pipeline: pipeline.to_owned(),
@@ -462,7 +454,7 @@ impl Engine {
             updated_ms: now,
             ended_ms: None,
         };
-        db::insert_execution(&mut tx, &row).await?;
+        self.record_new_execution(&mut tx, &row).await?;
         // The rollback runs on the target's artifacts; copying the references also keeps them
         // from gc for as long as the rollback execution is kept.
         for artifact in db::artifacts(&mut tx, &target.id).await? {
@@ -485,15 +477,6 @@ impl Engine {
             )
             .await?;
         }
-        let subject = Subject {
-            pipeline,
-            version: target.version,
-            execution_id: &id,
-        };
-        let detail = events::pipeline_detail(&subject, "STARTED");
-        self.inner
-            .emit(&mut tx, events::PIPELINE_DETAIL_TYPE, &subject, detail)
-            .await?;
         tx.commit().await.map_err(db::Error::from)?;
         self.inner.published();
         let ctx = Arc::new(ExecutionContext {
@@ -508,6 +491,25 @@ impl Engine {
         self.spawn(ctx, machine, Input::Start, false, Some(target.id.clone()))
             .await;
         Ok(id)
+    }
+
+    /// Stores a new execution and its STARTED event.
+    async fn record_new_execution(
+        &self,
+        conn: &mut SqliteConnection,
+        execution: &db::ExecutionRow,
+    ) -> Result<()> {
+        db::insert_execution(conn, execution).await?;
+        let subject = Subject {
+            pipeline: &execution.pipeline,
+            version: execution.version,
+            execution_id: &execution.id,
+        };
+        let detail = events::pipeline_detail(&subject, "STARTED");
+        self.inner
+            .emit(conn, events::PIPELINE_DETAIL_TYPE, &subject, detail)
+            .await?;
+        Ok(())
     }
 
     async fn spawn(
