@@ -699,11 +699,6 @@ impl Pipewright {
         Ok(db::logs(&mut conn, action_execution_id, after_seq).await?)
     }
 
-    pub async fn action_execution(&self, id: &str) -> Result<Option<db::ActionExecutionRow>> {
-        let mut conn = self.conn().await?;
-        Ok(db::action_execution(&mut conn, id).await?)
-    }
-
     pub async fn rule_execution_rows(
         &self,
         execution_id: &str,
