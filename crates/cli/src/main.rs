@@ -34,6 +34,7 @@ struct Cli {
 enum Command {
     /// Check a pipeline file; exits 1 when it has errors.
     Validate {
+        /// The pipeline file: JSON or YAML, bare or as get-pipeline / create-pipeline use it.
         file: PathBuf,
         /// Local settings file (default: FILE's .pipewright.yaml beside it).
         #[arg(long)]
@@ -43,7 +44,9 @@ enum Command {
     },
     /// Register a pipeline, or a new version of it; prints its name and version.
     Import {
+        /// The pipeline file: JSON or YAML, bare or as get-pipeline / create-pipeline use it.
         file: PathBuf,
+        /// Local settings file (default: FILE's .pipewright.yaml beside it).
         #[arg(long)]
         settings: Option<PathBuf>,
         #[arg(long)]
@@ -51,6 +54,7 @@ enum Command {
     },
     /// Print a stored pipeline as CodePipeline JSON (or YAML).
     Export {
+        /// The pipeline's name.
         name: String,
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
@@ -67,10 +71,12 @@ enum Command {
     },
     /// Run a pipeline (a file, imported first, or a stored name) and follow the execution.
     Run {
+        /// A pipeline file (JSON or YAML, in any of the three shapes), or a stored pipeline's name.
         pipeline: String,
         /// Override a pipeline variable for this execution.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// Local settings file (default: FILE's .pipewright.yaml beside it).
         #[arg(long)]
         settings: Option<PathBuf>,
         /// Print the execution's events as JSON lines.
@@ -79,12 +85,14 @@ enum Command {
     },
     /// The state of every stage and action (GetPipelineState).
     State {
+        /// The pipeline's name.
         name: String,
         #[arg(long)]
         json: bool,
     },
     /// Executions of a pipeline, newest first (ListPipelineExecutions).
     Executions {
+        /// The pipeline's name.
         name: String,
         #[arg(long, default_value_t = 20)]
         limit: i64,
@@ -93,7 +101,9 @@ enum Command {
     },
     /// Action executions (ListActionExecutions).
     Actions {
+        /// The pipeline's name.
         name: String,
+        /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
         #[arg(long)]
@@ -101,7 +111,9 @@ enum Command {
     },
     /// Logs of an execution's actions.
     Logs {
+        /// The pipeline's name.
         name: String,
+        /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
         /// Only this action, as STAGE/ACTION.
@@ -116,16 +128,22 @@ enum Command {
     },
     /// Approve a waiting manual approval.
     Approve {
+        /// The pipeline's name.
         name: String,
+        /// The stage's name.
         stage: String,
+        /// The approval action's name.
         action: String,
         #[arg(long, default_value = "")]
         summary: String,
     },
     /// Reject a waiting manual approval.
     Reject {
+        /// The pipeline's name.
         name: String,
+        /// The stage's name.
         stage: String,
+        /// The approval action's name.
         action: String,
         #[arg(long, default_value = "")]
         summary: String,
@@ -137,7 +155,9 @@ enum Command {
     },
     /// Stop an execution (the latest by default): wait for running actions, or abandon them.
     Stop {
+        /// The pipeline's name.
         name: String,
+        /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
         #[arg(long)]
@@ -147,8 +167,11 @@ enum Command {
     },
     /// Retry a failed or stopped stage and follow the resumed execution.
     Retry {
+        /// The pipeline's name.
         name: String,
+        /// The stage's name.
         stage: String,
+        /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
         /// Run every action of the stage again, not only the failed ones.
@@ -159,7 +182,9 @@ enum Command {
     },
     /// Run a stage again with the artifacts of an earlier execution (RollbackStage), and follow it.
     Rollback {
+        /// The pipeline's name.
         name: String,
+        /// The stage's name.
         stage: String,
         /// The execution whose artifacts to use (default: the newest in which the stage succeeded).
         #[arg(long)]
@@ -169,7 +194,9 @@ enum Command {
     },
     /// Enable or disable the inbound transition of a stage.
     Transition {
+        /// The pipeline's name.
         name: String,
+        /// The stage's name.
         stage: String,
         #[arg(value_enum)]
         state: TransitionState,
@@ -180,6 +207,7 @@ enum Command {
     Events {
         /// Only this pipeline's events.
         name: Option<String>,
+        /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
         /// Start after this event number (see --json output); default: the beginning.
@@ -194,7 +222,9 @@ enum Command {
     /// The artifacts of an execution (the latest by default); --export writes one as the zip
     /// CodePipeline keeps in S3.
     Artifacts {
+        /// The pipeline's name.
         name: String,
+        /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
         /// The artifact to export.
@@ -208,6 +238,7 @@ enum Command {
     },
     /// The audit log: every change made through Pipewright.
     History {
+        /// Only this pipeline.
         name: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
