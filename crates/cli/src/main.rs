@@ -207,7 +207,7 @@ enum Command {
     Events {
         /// Only this pipeline's events.
         name: Option<String>,
-        /// The execution (default: the newest).
+        /// Only this execution's events.
         #[arg(long)]
         execution: Option<String>,
         /// Start after this event number (see --json output); default: the beginning.
