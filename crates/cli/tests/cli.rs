@@ -290,9 +290,14 @@ fn stop_and_abandon_from_another_process_kills_the_action() {
 #[test]
 fn a_killed_run_is_settled_by_the_next_process_and_its_children_killed() {
     let env = Env::new();
+    let marker = env.work.join("first-attempt");
+    let command = format!(
+        "if [ ! -e {m} ]; then touch {m}; sleep 83.25 & sleep 83.25; wait; fi",
+        m = marker.display()
+    );
     write(
         &env.work.join("crash.json"),
-        &commands_pipeline("crash", &["sleep 83.25 & sleep 83.25; wait"], ""),
+        &commands_pipeline("crash", &[command.as_str()], ""),
     );
     let mut run = env.spawn(&env.work, &["run", "crash.json"]);
     env.wait_for_state("crash", |s| action_status(s, "Work", "Run") == "InProgress");
@@ -317,6 +322,15 @@ fn a_killed_run_is_settled_by_the_next_process_and_its_children_killed() {
     assert_eq!(
         executions["pipelineExecutionSummaries"][0]["status"],
         "Failed"
+    );
+    // The interrupted execution can be retried: the marker its first attempt left makes the
+    // second one quick.
+    let retry = env.run(&env.work, &["retry", "crash", "Work"]);
+    assert!(retry.status.success(), "{}", text(&retry));
+    let executions = env.json(&["executions", "crash", "--json"]);
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["status"],
+        "Succeeded"
     );
 }
 
@@ -700,4 +714,70 @@ fn a_script_larger_than_one_argument_may_be_still_runs() {
     assert!(output.status.success(), "{}", text(&output));
     let logs = env.run(&env.work, &["logs", "long"]);
     assert!(String::from_utf8_lossy(&logs.stdout).contains("done-with-the-long-script"));
+}
+
+#[test]
+fn stop_and_wait_lets_the_running_action_finish_and_starts_nothing_more() {
+    let env = Env::new();
+    let marker = env.work.join("second-ran");
+    let pipeline = format!(
+        r#"{{"name": "wait", "pipelineType": "V2", "stages": [{{"name": "Work", "actions": [
+          {{"name": "Slow", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}}, "commands": ["sleep 1.5"]}},
+          {{"name": "Next", "runOrder": 2, "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}}, "commands": ["touch {}"]}}]}}]}}"#,
+        marker.display()
+    );
+    write(&env.work.join("wait.json"), &pipeline);
+    let run = env.spawn(&env.work, &["run", "wait.json"]);
+    env.wait_for_state("wait", |s| action_status(s, "Work", "Slow") == "InProgress");
+    let stop = env.run(&env.work, &["stop", "wait"]);
+    assert!(stop.status.success(), "{}", text(&stop));
+    let again = env.run(&env.work, &["stop", "wait"]);
+    assert!(
+        !again.status.success(),
+        "a second stop-and-wait is a duplicated request"
+    );
+    let output = run.wait_with_output().expect("run ends");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let state = env.json(&["state", "wait", "--json"]);
+    assert_eq!(
+        action_status(&state, "Work", "Slow"),
+        "Succeeded",
+        "the running action finished"
+    );
+    assert_eq!(
+        state["stageStates"][0]["latestExecution"]["status"],
+        "Stopped"
+    );
+    assert!(!marker.exists(), "nothing after the stop started");
+    let executions = env.json(&["executions", "wait", "--json"]);
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["status"],
+        "Stopped"
+    );
+}
+
+#[test]
+fn retry_all_runs_every_action_of_the_stage_again() {
+    let env = Env::new();
+    let dir = env.example("retry");
+    let first = env.run(&dir, &["run", "pipeline.json"]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    let before = env.json(&["state", "retry-demo", "--json"]);
+    let lint_before =
+        before["stageStates"][0]["actionStates"][1]["latestExecution"]["actionExecutionId"].clone();
+    let retry = env.run(&dir, &["retry", "retry-demo", "Test", "--all"]);
+    assert!(retry.status.success(), "{}", text(&retry));
+    let after = env.json(&["state", "retry-demo", "--json"]);
+    assert_eq!(action_status(&after, "Test", "Lint"), "Succeeded");
+    assert_ne!(
+        after["stageStates"][0]["actionStates"][1]["latestExecution"]["actionExecutionId"],
+        lint_before,
+        "Lint ran again with ALL_ACTIONS"
+    );
+    let actions = env.json(&["actions", "retry-demo", "--json"]);
+    assert_eq!(
+        actions["actionExecutionDetails"].as_array().map(Vec::len),
+        Some(4),
+        "two runs of two actions"
+    );
 }
