@@ -497,6 +497,8 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                     );
                 }
                 name
+            } else if looks_like_a_file(pipeline) {
+                bail!("cannot read {pipeline}: there is no such file");
             } else {
                 pipeline.clone()
             };
@@ -708,6 +710,16 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `run` argument that names a file rather than a stored pipeline (pipeline names allow no
+/// `/`, and rarely end in .json or .yaml).
+fn looks_like_a_file(argument: &str) -> bool {
+    let lower = argument.to_ascii_lowercase();
+    argument.contains('/')
+        || [".json", ".yaml", ".yml"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
 }
 
 /// `run FILE` imports the file only when it differs from the stored latest version, so running

@@ -267,7 +267,11 @@ pub struct RuleDeclaration {
         deserialize_with = "configuration_map"
     )]
     pub configuration: Option<IndexMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "command_list"
+    )]
     pub commands: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_artifacts: Option<Vec<InputArtifact>>,
@@ -307,7 +311,11 @@ pub struct Action {
         deserialize_with = "configuration_map"
     )]
     pub configuration: Option<IndexMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "command_list"
+    )]
     pub commands: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_artifacts: Option<Vec<OutputArtifact>>,
@@ -422,32 +430,46 @@ string_enum!(EnvironmentVariableType {
     SecretsManager => "SECRETS_MANAGER",
 });
 
+/// Commands are strings on AWS, but in YAML `- true` or `- 1` reads as a boolean or a number;
+/// those are the commands `true` and `1`, as the author meant.
+fn command_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let raw: Option<Vec<Scalar>> = Option::deserialize(deserializer)?;
+    Ok(raw.map(|list| list.into_iter().map(Scalar::into_text).collect()))
+}
+
+/// A YAML scalar AWS wants as a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+}
+
+impl Scalar {
+    fn into_text(self) -> String {
+        match self {
+            Scalar::Text(text) => text,
+            Scalar::Bool(flag) => flag.to_string(),
+            Scalar::Integer(number) => number.to_string(),
+            Scalar::Float(number) => number.to_string(),
+        }
+    }
+}
+
 /// Action and rule configurations are string maps on AWS, but a YAML author writes `Extract: false`
 /// or `DetectChanges: no`-style scalars; those are read as the strings AWS expects rather than
 /// rejected. Anything that is not a scalar is an error.
 fn configuration_map<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<IndexMap<String, String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Scalar {
-        Text(String),
-        Bool(bool),
-        Integer(i64),
-        Float(f64),
-    }
     let raw: Option<IndexMap<String, Scalar>> = Option::deserialize(deserializer)?;
     Ok(raw.map(|map| {
         map.into_iter()
-            .map(|(key, value)| {
-                let text = match value {
-                    Scalar::Text(text) => text,
-                    Scalar::Bool(flag) => flag.to_string(),
-                    Scalar::Integer(number) => number.to_string(),
-                    Scalar::Float(number) => number.to_string(),
-                };
-                (key, text)
-            })
+            .map(|(key, value)| (key, value.into_text()))
             .collect()
     }))
 }

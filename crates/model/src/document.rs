@@ -372,4 +372,14 @@ mod tests {
         assert_eq!(action.config("Extract"), Some("false"));
         assert_eq!(action.config("Retries"), Some("3"));
     }
+
+    #[test]
+    fn yaml_scalars_in_commands_are_the_commands_they_spell() {
+        let yaml = "name: p\nstages:\n  - name: S\n    actions:\n      - name: A\n        actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: '1'}\n        commands: [true, 1, echo hi]\n";
+        let doc = PipelineDocument::parse(yaml, Format::Yaml).expect("parses");
+        assert_eq!(
+            doc.pipeline.stages[0].actions[0].commands(),
+            ["true", "1", "echo hi"]
+        );
+    }
 }
