@@ -160,24 +160,30 @@ fn build_set(patterns: &[String]) -> Result<GlobSet, Error> {
     })
 }
 
+/// A directory, a symlink or a regular file; anything else (a fifo, a socket, a device) is
+/// refused, naming it.
+fn entry_kind(entry: &walkdir::DirEntry) -> Result<EntryKind, Error> {
+    let file_type = entry.file_type();
+    if file_type.is_dir() {
+        Ok(EntryKind::Dir)
+    } else if file_type.is_symlink() {
+        Ok(EntryKind::Symlink)
+    } else if file_type.is_file() {
+        Ok(EntryKind::File)
+    } else {
+        Err(Error::SpecialFile {
+            path: entry.path().to_owned(),
+            kind: special_kind(&file_type),
+        })
+    }
+}
+
 fn plan_all(dir: &Path) -> Result<Vec<Planned>, Error> {
     let mut planned = Vec::new();
     for entry in WalkDir::new(dir).min_depth(1).follow_links(false) {
         let entry = entry.map_err(|e| walk_error(e, dir))?;
         let rel = relative(entry.path(), dir)?;
-        let file_type = entry.file_type();
-        let kind = if file_type.is_dir() {
-            EntryKind::Dir
-        } else if file_type.is_symlink() {
-            EntryKind::Symlink
-        } else if file_type.is_file() {
-            EntryKind::File
-        } else {
-            return Err(Error::SpecialFile {
-                path: entry.path().to_owned(),
-                kind: special_kind(&file_type),
-            });
-        };
+        let kind = entry_kind(&entry)?;
         planned.push(Planned {
             source: entry.path().to_owned(),
             dest: rel,
@@ -220,16 +226,7 @@ fn plan_globs(
         if !matches(include) || matches(exclude) {
             continue;
         }
-        let kind = if file_type.is_symlink() {
-            EntryKind::Symlink
-        } else if file_type.is_file() {
-            EntryKind::File
-        } else {
-            return Err(Error::SpecialFile {
-                path: entry.path().to_owned(),
-                kind: special_kind(&file_type),
-            });
-        };
+        let kind = entry_kind(&entry)?;
         let dest = if discard_paths {
             let name = PathBuf::from(entry.file_name());
             if let Some(first) = names.insert(name.clone(), entry.path().to_owned()) {

@@ -91,6 +91,18 @@ struct DriverHandle {
     done: watch::Receiver<bool>,
 }
 
+/// What differs between the executions an engine starts.
+struct NewExecution<'a> {
+    pipeline: &'a str,
+    version: i64,
+    execution_type: &'a str,
+    trigger_type: &'a str,
+    trigger_detail: Option<String>,
+    /// Resolved pipeline variables, as JSON.
+    variables: String,
+    client_token: Option<&'a str>,
+}
+
 /// A cheap handle; clones share the engine.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -265,29 +277,16 @@ impl Engine {
         let declaration = parse_declaration(&row.declaration)?;
         let settings = parse_settings(row.settings.as_deref())?;
         let variables = resolve_pipeline_variables(&declaration, overrides)?;
-        let now = self.inner.clock.now_ms();
-        let id = uuid::Uuid::new_v4().to_string();
-        let seq = db::next_counter(&mut tx, "execution").await?;
-        let execution = db::ExecutionRow {
-            id: id.clone(),
-            seq,
-            pipeline: pipeline.to_owned(),
+        let new = NewExecution {
+            pipeline,
             version: row.version,
-            status: ExecutionStatus::InProgress.as_str().to_owned(),
-            summary: None,
-            execution_type: "STANDARD".to_owned(),
-            trigger_type: trigger.0.to_owned(),
+            execution_type: "STANDARD",
+            trigger_type: trigger.0,
             trigger_detail: trigger.1.map(str::to_owned),
             variables: serde_json::to_string(&variables).unwrap_or_default(),
-            client_token: client_token.map(str::to_owned),
-            owner: Some(self.inner.id.clone()),
-            stop_mode: None,
-            stop_reason: None,
-            started_ms: now,
-            updated_ms: now,
-            ended_ms: None,
+            client_token,
         };
-        self.record_new_execution(&mut tx, &execution).await?;
+        let id = self.record_new_execution(&mut tx, new).await?;
         tx.commit().await.map_err(db::Error::from)?;
         self.inner.published();
         let ctx = Arc::new(ExecutionContext {
@@ -432,29 +431,16 @@ impl Engine {
             .iter()
             .position(|s| s.name == stage)
             .ok_or_else(|| Error::StageNotFound(stage.to_owned()))?;
-        let now = self.inner.clock.now_ms();
-        let id = uuid::Uuid::new_v4().to_string();
-        let seq = db::next_counter(&mut tx, "execution").await?;
-        let row = db::ExecutionRow {
-            id: id.clone(),
-            seq,
-            pipeline: pipeline.to_owned(),
+        let new = NewExecution {
+            pipeline,
             version: target.version,
-            status: ExecutionStatus::InProgress.as_str().to_owned(),
-            summary: None,
-            execution_type: "ROLLBACK".to_owned(),
-            trigger_type: trigger.to_owned(),
+            execution_type: "ROLLBACK",
+            trigger_type: trigger,
             trigger_detail: Some(target.id.clone()),
             variables: target.variables.clone(),
             client_token: None,
-            owner: Some(self.inner.id.clone()),
-            stop_mode: None,
-            stop_reason: None,
-            started_ms: now,
-            updated_ms: now,
-            ended_ms: None,
         };
-        self.record_new_execution(&mut tx, &row).await?;
+        let id = self.record_new_execution(&mut tx, new).await?;
         // The rollback runs on the target's artifacts; copying the references also keeps them
         // from gc for as long as the rollback execution is kept.
         for artifact in db::artifacts(&mut tx, &target.id).await? {
@@ -493,13 +479,33 @@ impl Engine {
         Ok(id)
     }
 
-    /// Stores a new execution and its STARTED event.
+    /// Stores a new execution, owned by this engine, and its STARTED event; returns its id.
     async fn record_new_execution(
         &self,
         conn: &mut SqliteConnection,
-        execution: &db::ExecutionRow,
-    ) -> Result<()> {
-        db::insert_execution(conn, execution).await?;
+        new: NewExecution<'_>,
+    ) -> Result<String> {
+        let now = self.inner.clock.now_ms();
+        let execution = db::ExecutionRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            seq: db::next_counter(conn, "execution").await?,
+            pipeline: new.pipeline.to_owned(),
+            version: new.version,
+            status: ExecutionStatus::InProgress.as_str().to_owned(),
+            summary: None,
+            execution_type: new.execution_type.to_owned(),
+            trigger_type: new.trigger_type.to_owned(),
+            trigger_detail: new.trigger_detail,
+            variables: new.variables,
+            client_token: new.client_token.map(str::to_owned),
+            owner: Some(self.inner.id.clone()),
+            stop_mode: None,
+            stop_reason: None,
+            started_ms: now,
+            updated_ms: now,
+            ended_ms: None,
+        };
+        db::insert_execution(conn, &execution).await?;
         let subject = Subject {
             pipeline: &execution.pipeline,
             version: execution.version,
@@ -509,7 +515,7 @@ impl Engine {
         self.inner
             .emit(conn, events::PIPELINE_DETAIL_TYPE, &subject, detail)
             .await?;
-        Ok(())
+        Ok(execution.id)
     }
 
     async fn spawn(

@@ -297,10 +297,6 @@ impl Machine {
         self.status
     }
 
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     pub fn is_done(&self) -> bool {
         self.cursor == Cursor::Done
     }

@@ -117,11 +117,6 @@ impl Store {
     pub async fn acquire(&self) -> Result<PoolConnection> {
         Ok(self.pool.acquire().await?)
     }
-
-    /// A read transaction: a consistent snapshot across several queries.
-    pub async fn read(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
-    }
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -100,18 +100,6 @@ pub async fn pipelines(conn: &mut SqliteConnection) -> Result<Vec<PipelineRow>> 
         .await?)
 }
 
-pub async fn delete_pipeline(conn: &mut SqliteConnection, name: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM pipelines WHERE name = ?")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ?")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // disabled_transitions
 
@@ -412,19 +400,6 @@ pub async fn clear_stop(conn: &mut SqliteConnection, id: &str) -> Result<()> {
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// Executions whose artifacts gc must keep: the newest `keep` of each pipeline, and every
-/// unfinished one.
-pub async fn kept_executions(conn: &mut SqliteConnection, keep: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM (SELECT id, ended_ms, ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY seq DESC) AS n
-                         FROM executions)
-         WHERE n <= ? OR ended_ms IS NULL",
-    )
-    .bind(keep)
-    .fetch_all(&mut *conn)
-    .await?)
 }
 
 /// Deletes finished executions beyond the newest `keep` of each pipeline (cascades to their
@@ -852,23 +827,6 @@ pub async fn finish_action_executions(
     Ok(())
 }
 
-pub async fn set_action_inputs(
-    conn: &mut SqliteConnection,
-    id: &str,
-    resolved_config: Option<&serde_json::Value>,
-    input_artifacts: &serde_json::Value,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE action_executions SET resolved_config = ?, input_artifacts = ? WHERE id = ?",
-    )
-    .bind(resolved_config.map(to_json))
-    .bind(to_json(input_artifacts))
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 pub async fn action_execution(
     conn: &mut SqliteConnection,
     id: &str,
@@ -1126,26 +1084,6 @@ impl EventRow {
     pub fn body(&self) -> Result<serde_json::Value> {
         from_json("events.body", &self.body)
     }
-}
-
-pub async fn append_event(
-    conn: &mut SqliteConnection,
-    time_ms: i64,
-    detail_type: &str,
-    pipeline: &str,
-    execution_id: Option<&str>,
-    body: &serde_json::Value,
-) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO events (time_ms, detail_type, pipeline, execution_id, body) VALUES (?, ?, ?, ?, ?) RETURNING seq",
-    )
-    .bind(time_ms)
-    .bind(detail_type)
-    .bind(pipeline)
-    .bind(execution_id)
-    .bind(to_json(body))
-    .fetch_one(&mut *conn)
-    .await?)
 }
 
 /// An event to store.

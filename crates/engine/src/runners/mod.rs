@@ -72,7 +72,6 @@ pub struct Outcome {
     pub variables: IndexMap<String, String>,
     pub revision: Option<Revision>,
     pub external_url: Option<String>,
-    pub simulated: bool,
 }
 
 impl Outcome {
@@ -85,7 +84,6 @@ impl Outcome {
             variables: IndexMap::new(),
             revision: None,
             external_url: None,
-            simulated: false,
         }
     }
 
@@ -143,7 +141,6 @@ pub async fn run(services: &Services, run: ActionRun) -> Outcome {
             run.log
                 .note("Simulated: the local settings mark this action as simulated; nothing ran.");
             let mut outcome = Outcome::succeeded(Some("Simulated (local settings)".to_owned()));
-            outcome.simulated = true;
             outcome.variables = settings.map(|s| s.output_variables).unwrap_or_default();
             // Declared outputs still exist, empty, so later actions that take them can run.
             for output in run.action.outputs() {
