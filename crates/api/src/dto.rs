@@ -7,10 +7,11 @@ use indexmap::IndexMap;
 use pipewright_model::PipelineDeclaration;
 use serde::Serialize;
 use serde_json::Value;
+use ts_rs::TS;
 
 /// Milliseconds since the epoch, printed as an RFC 3339 time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp(pub i64);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
+pub struct Timestamp(#[ts(type = "string")] pub i64);
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -18,23 +19,26 @@ impl Serialize for Timestamp {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PipelineMetadata {
     pub pipeline_arn: String,
     pub created: Timestamp,
     pub updated: Timestamp,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct GetPipelineOutput {
     pub pipeline: PipelineDeclaration,
     pub metadata: PipelineMetadata,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PipelineSummary {
     pub name: String,
     pub version: i64,
@@ -47,14 +51,16 @@ pub struct PipelineSummary {
     pub latest_execution: Option<PipelineExecutionSummary>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ListPipelinesOutput {
     pub pipelines: Vec<PipelineSummary>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct SourceRevision {
     pub action_name: String,
     pub revision_id: String,
@@ -62,22 +68,25 @@ pub struct SourceRevision {
     pub revision_summary: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ExecutionTrigger {
     pub trigger_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger_detail: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct StopExecutionTrigger {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PipelineExecutionSummary {
     pub pipeline_execution_id: String,
     pub status: String,
@@ -96,27 +105,31 @@ pub struct PipelineExecutionSummary {
 }
 
 /// Present on executions of type ROLLBACK.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct RollbackMetadata {
     pub rollback_target_pipeline_execution_id: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ListPipelineExecutionsOutput {
     pub pipeline_execution_summaries: Vec<PipelineExecutionSummary>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ResolvedPipelineVariable {
     pub name: String,
     pub resolved_value: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ArtifactRevision {
     pub name: String,
     pub revision_id: String,
@@ -125,8 +138,9 @@ pub struct ArtifactRevision {
     pub created: Timestamp,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PipelineExecution {
     pub pipeline_name: String,
     pub pipeline_version: i64,
@@ -143,14 +157,16 @@ pub struct PipelineExecution {
     pub rollback_metadata: Option<RollbackMetadata>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct GetPipelineExecutionOutput {
     pub pipeline_execution: PipelineExecution,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct TransitionState {
     pub enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,8 +177,9 @@ pub struct TransitionState {
     pub disabled_reason: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct StageExecution {
     pub pipeline_execution_id: String,
     pub status: String,
@@ -171,8 +188,9 @@ pub struct StageExecution {
     pub execution_type: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionExecutionState {
     pub action_execution_id: String,
     pub status: String,
@@ -187,25 +205,28 @@ pub struct ActionExecutionState {
     pub error_details: Option<ErrorDetails>,
     /// Not in AWS: the local settings marked the action simulated.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
     pub simulated: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 pub struct ErrorDetails {
     pub code: String,
     pub message: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionState {
     pub action_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_execution: Option<ActionExecutionState>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct StageState {
     pub stage_name: String,
     pub inbound_transition_state: TransitionState,
@@ -221,37 +242,42 @@ pub struct StageState {
 }
 
 /// How a stage's conditions of one kind fared in its latest execution.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct StageConditionState {
     pub latest_execution: ConditionExecution,
     pub condition_states: Vec<ConditionState>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ConditionExecution {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ConditionState {
     pub latest_execution: ConditionExecution,
     pub rule_states: Vec<RuleState>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct RuleState {
     pub rule_name: String,
     pub latest_execution: RuleExecutionState,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct RuleExecutionState {
     pub rule_execution_id: String,
     pub status: String,
@@ -260,11 +286,13 @@ pub struct RuleExecutionState {
     pub last_status_change: Timestamp,
     /// Not in AWS: the local settings gave the outcome.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
     pub simulated: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct GetPipelineStateOutput {
     pub pipeline_name: String,
     pub pipeline_version: i64,
@@ -273,8 +301,9 @@ pub struct GetPipelineStateOutput {
     pub updated: Timestamp,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionExecutionDetail {
     pub pipeline_execution_id: String,
     pub action_execution_id: String,
@@ -288,8 +317,9 @@ pub struct ActionExecutionDetail {
     pub output: ActionExecutionOutput,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionExecutionInput {
     pub action_type_id: Value,
     pub configuration: IndexMap<String, String>,
@@ -297,24 +327,27 @@ pub struct ActionExecutionInput {
     pub input_artifacts: Vec<ArtifactDetail>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ArtifactDetail {
     pub name: String,
     /// Where the artifact is: the local store's digest (AWS gives an S3 location).
     pub s3location: Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionExecutionOutput {
     pub output_artifacts: Vec<ArtifactDetail>,
     pub execution_result: ActionExecutionResult,
     pub output_variables: IndexMap<String, String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionExecutionResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_execution_summary: Option<String>,
@@ -324,15 +357,17 @@ pub struct ActionExecutionResult {
     pub error_details: Option<ErrorDetails>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ListActionExecutionsOutput {
     pub action_execution_details: Vec<ActionExecutionDetail>,
 }
 
 /// A manual approval waiting for a decision (the approvals inbox).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PendingApproval {
     pub pipeline_name: String,
     pub stage_name: String,
@@ -345,4 +380,28 @@ pub struct PendingApproval {
     pub custom_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_entity_link: Option<String>,
+}
+
+/// One line of an action's log.
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
+pub struct LogLine {
+    /// Increasing within the action execution; ask for lines after the last one seen.
+    pub seq: i64,
+    pub time: Timestamp,
+    /// `stdout`, `stderr`, or `pipewright` for lines Pipewright itself wrote.
+    pub stream: String,
+    pub line: String,
+}
+
+impl From<pipewright_store::LogRow> for LogLine {
+    fn from(row: pipewright_store::LogRow) -> Self {
+        LogLine {
+            seq: row.seq,
+            time: Timestamp(row.time_ms),
+            stream: row.stream,
+            line: row.line,
+        }
+    }
 }

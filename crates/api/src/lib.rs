@@ -1,4 +1,4 @@
-//! The one facade every front end calls (the CLI now; the desktop app's Tauri commands and the
+//! The one facade every front end calls (the CLI and the desktop app's Tauri commands; the
 //! CodePipeline HTTP server later): use cases over the local engine and store, returning DTOs
 //! shaped like the CodePipeline API's responses, and errors with a stable code (the AWS
 //! exception name where AWS has one) so front ends match codes, not prose.
@@ -21,12 +21,13 @@ pub use dto::*;
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;
 pub use pipewright_store::{
-    ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, LogRow, RuleExecutionRow,
+    ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, RuleExecutionRow,
 };
 
 /// An error a front end can show and match on.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, ts_rs::TS)]
 #[error("{message}")]
+#[ts(rename = "BackendError")]
 pub struct Error {
     /// Stable: the AWS exception name where AWS has one (`PipelineNotFoundException`, ...).
     pub code: &'static str,
@@ -69,7 +70,7 @@ impl From<pipewright_engine::Error> for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Diagnostics of a pipeline: the model's rules and what the local engine can run.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
 pub struct ValidationReport {
     pub pipeline: String,
     pub diagnostics: Vec<Diagnostic>,
@@ -92,6 +93,38 @@ pub fn validate(pipeline: &PipelineDeclaration, settings: &LocalSettings) -> Val
     ValidationReport {
         pipeline: pipeline.name.clone(),
         diagnostics,
+    }
+}
+
+/// Where pipelines, executions and artifacts live when nobody says otherwise:
+/// `$PIPEWRIGHT_DATA_DIR`, else `$XDG_DATA_HOME/pipewright`, else `~/.local/share/pipewright`.
+/// The CLI, the desktop app and `pipewright serve` share it, so an approval given in one shows
+/// in the others.
+pub fn default_data_dir() -> PathBuf {
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = from_env("PIPEWRIGHT_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = from_env("XDG_DATA_HOME") {
+        return PathBuf::from(dir).join("pipewright");
+    }
+    from_env("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".local/share/pipewright")
+}
+
+/// Who the audit log names for a person at this machine: the user, the host and the front end
+/// (`cli`, `desktop`).
+pub fn local_actor(front_end: &str) -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        format!("{user} ({front_end})")
+    } else {
+        format!("{user}@{host} ({front_end})")
     }
 }
 
@@ -228,6 +261,21 @@ impl Pipewright {
             .await
             .map_err(|e| Error::new("StoreError", e.to_string()))?;
         Ok((pipeline.name.clone(), version))
+    }
+
+    /// Saves a new version of a pipeline from an edited declaration (the designer's Save, AWS's
+    /// UpdatePipeline): the local settings of the latest version stay as they are. A pipeline
+    /// not stored yet is created without local settings.
+    pub async fn update_pipeline(&self, pipeline: &PipelineDeclaration) -> Result<(String, i64)> {
+        let settings = match self.pipeline_version(&pipeline.name, None).await {
+            Ok((_, settings, _)) => Some(settings),
+            Err(error) if error.code == "PipelineNotFoundException" => None,
+            Err(error) => return Err(error),
+        };
+        let result = self.import_inner(pipeline, settings.as_ref()).await;
+        let parameters = json!({"pipeline": pipeline.name});
+        self.audited("UpdatePipeline", Some(&pipeline.name), parameters, result)
+            .await
     }
 
     /// The stored declaration and local settings of a version (the latest when None).
@@ -694,9 +742,11 @@ impl Pipewright {
         Ok(db::audit(&mut conn, name, limit).await?)
     }
 
-    pub async fn logs(&self, action_execution_id: &str, after_seq: i64) -> Result<Vec<db::LogRow>> {
+    /// The log lines of an action execution after `after_seq`, oldest first.
+    pub async fn logs(&self, action_execution_id: &str, after_seq: i64) -> Result<Vec<LogLine>> {
         let mut conn = self.conn().await?;
-        Ok(db::logs(&mut conn, action_execution_id, after_seq).await?)
+        let rows = db::logs(&mut conn, action_execution_id, after_seq).await?;
+        Ok(rows.into_iter().map(LogLine::from).collect())
     }
 
     pub async fn rule_execution_rows(
@@ -800,6 +850,18 @@ impl Pipewright {
     pub async fn last_event_seq(&self) -> Result<i64> {
         let mut conn = self.conn().await?;
         Ok(db::last_event_seq(&mut conn).await?)
+    }
+
+    /// The status of one action execution (`InProgress`, `Succeeded`, ...), or None when there
+    /// is no such action execution.
+    pub async fn action_execution_status(
+        &self,
+        action_execution_id: &str,
+    ) -> Result<Option<String>> {
+        let mut conn = self.conn().await?;
+        Ok(db::action_execution(&mut conn, action_execution_id)
+            .await?
+            .map(|row| row.status))
     }
 
     pub async fn execution_row(&self, execution_id: &str) -> Result<Option<db::ExecutionRow>> {

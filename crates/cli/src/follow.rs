@@ -479,7 +479,7 @@ pub async fn logs(
                 if json {
                     let record = serde_json::json!({
                         "stage": row.stage, "action": row.action, "actionExecutionId": row.id,
-                        "seq": line.seq, "time": pipewright_api::engine::clock::rfc3339(line.time_ms),
+                        "seq": line.seq, "time": line.time,
                         "stream": line.stream, "line": line.line,
                     });
                     println!("{record}");

@@ -297,25 +297,9 @@ fn main() -> ExitCode {
 }
 
 fn data_dir(cli: &Cli) -> PathBuf {
-    cli.data_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join(".local/share/pipewright")
-    })
-}
-
-/// Who the audit log names: the user and the host.
-fn actor() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
-    if host.is_empty() {
-        format!("{user} (cli)")
-    } else {
-        format!("{user}@{host} (cli)")
-    }
+    cli.data_dir
+        .clone()
+        .unwrap_or_else(pipewright_api::default_data_dir)
 }
 
 /// A pipeline file and its local settings, read and parsed.
@@ -351,7 +335,7 @@ fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Optio
 }
 
 async fn open(cli: &Cli) -> Result<Pipewright> {
-    Ok(Pipewright::open(&data_dir(cli), actor()).await?)
+    Ok(Pipewright::open(&data_dir(cli), pipewright_api::local_actor("cli")).await?)
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {

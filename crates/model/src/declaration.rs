@@ -8,14 +8,17 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 use crate::string_enum::string_enum;
 
-/// Fields this version does not model, kept in their original order.
+/// Fields this version does not model, kept in their original order. They are left out of the
+/// TypeScript types (`#[ts(skip)]`): the UI keeps them by copying objects whole, never by name.
 pub type Extra = IndexMap<String, Value>;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PipelineDeclaration {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,8 +30,10 @@ pub struct PipelineDeclaration {
     pub stages: Vec<Stage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u32>,
+    #[ts(as = "Option<String>")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_mode: Option<ExecutionMode>,
+    #[ts(as = "Option<String>")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_type: Option<PipelineType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +41,7 @@ pub struct PipelineDeclaration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<TriggerDeclaration>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
@@ -72,8 +78,9 @@ string_enum!(
 
 string_enum!(PipelineType { V1 => "V1", V2 => "V2" });
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ArtifactStore {
     #[serde(rename = "type")]
     pub store_type: String,
@@ -81,21 +88,25 @@ pub struct ArtifactStore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_key: Option<EncryptionKey>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct EncryptionKey {
     pub id: String,
     #[serde(rename = "type")]
     pub key_type: String,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PipelineVariableDeclaration {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,20 +114,24 @@ pub struct PipelineVariableDeclaration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct TriggerDeclaration {
     pub provider_type: String,
     pub git_configuration: GitConfiguration,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct GitConfiguration {
     pub source_action_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,11 +139,13 @@ pub struct GitConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<Vec<GitPullRequestFilter>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct GitPushFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<IncludeExclude>,
@@ -137,11 +154,13 @@ pub struct GitPushFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_paths: Option<IncludeExclude>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct GitPullRequestFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
@@ -150,22 +169,26 @@ pub struct GitPullRequestFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_paths: Option<IncludeExclude>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct IncludeExclude {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub includes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excludes: Option<Vec<String>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct Stage {
     pub name: String,
     pub actions: Vec<Action>,
@@ -178,6 +201,7 @@ pub struct Stage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<FailureConditions>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
@@ -202,25 +226,30 @@ impl Stage {
 }
 
 /// `beforeEntry` and `onSuccess`: conditions only.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct Conditions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct FailureConditions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(as = "Option<String>")]
     pub result: Option<StageFailureResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_configuration: Option<RetryConfiguration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
@@ -234,30 +263,37 @@ string_enum!(
     }
 );
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct RetryConfiguration {
+    #[ts(as = "Option<String>")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_mode: Option<RetryMode>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
 string_enum!(RetryMode { FailedActions => "FAILED_ACTIONS", AllActions => "ALL_ACTIONS" });
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct Condition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(as = "Option<String>")]
     pub result: Option<StageFailureResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<RuleDeclaration>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct RuleDeclaration {
     pub name: String,
     pub rule_type_id: RuleTypeId,
@@ -282,11 +318,13 @@ pub struct RuleDeclaration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_in_minutes: Option<u32>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct RuleTypeId {
     pub category: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,11 +333,13 @@ pub struct RuleTypeId {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct Action {
     pub name: String,
     pub action_type_id: ActionTypeId,
@@ -334,6 +374,7 @@ pub struct Action {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_variables: Option<Vec<EnvironmentVariable>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
@@ -373,14 +414,18 @@ impl Action {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ActionTypeId {
+    #[ts(as = "String")]
     pub category: ActionCategory,
+    #[ts(as = "String")]
     pub owner: ActionOwner,
     pub provider: String,
     pub version: String,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
@@ -396,32 +441,39 @@ string_enum!(ActionCategory {
 
 string_enum!(ActionOwner { Aws => "AWS", ThirdParty => "ThirdParty", Custom => "Custom" });
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct InputArtifact {
     pub name: String,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct OutputArtifact {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<String>>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct EnvironmentVariable {
     pub name: String,
     pub value: String,
+    #[ts(as = "Option<String>")]
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub variable_type: Option<EnvironmentVariableType>,
     #[serde(flatten)]
+    #[ts(skip)]
     pub extra: Extra,
 }
 

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::variables::{self, CODEPIPELINE_NAMESPACE, CODEPIPELINE_VARIABLES, PIPELINE_NAMESPACE};
 use crate::{
@@ -14,7 +15,7 @@ use crate::{
     StageFailureResult,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Invalid anywhere: the local engine will not run it either.
@@ -25,7 +26,8 @@ pub enum Severity {
     Warning,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+#[ts(optional_fields)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// Stable, kebab-case; tools match on it, people read `message`.

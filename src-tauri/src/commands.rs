@@ -1,0 +1,229 @@
+//! One Tauri command per facade call. Arguments arrive in camelCase from the UI (Tauri renames
+//! them); errors leave as the facade's `{code, message}`.
+
+use indexmap::IndexMap;
+use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
+use pipewright_api::{
+    GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
+    ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, LogLine,
+    PendingApproval, Result, ValidationReport,
+};
+use serde::Serialize;
+use tauri::State;
+use ts_rs::TS;
+
+use crate::Desktop;
+
+/// How many executions the history view asks for at most.
+const HISTORY_LIMIT: i64 = 200;
+
+#[tauri::command]
+pub async fn list_pipelines(desktop: State<'_, Desktop>) -> Result<ListPipelinesOutput> {
+    desktop.api.list_pipelines().await
+}
+
+#[tauri::command]
+pub async fn get_pipeline(
+    desktop: State<'_, Desktop>,
+    name: String,
+    version: Option<i64>,
+) -> Result<GetPipelineOutput> {
+    desktop.api.get_pipeline(&name, version).await
+}
+
+/// The JSON/YAML panel's text read back into a declaration, or where it is wrong.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ParseError {
+    #[ts(type = "string")]
+    pub code: &'static str,
+    pub message: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub path: Option<String>,
+}
+
+#[tauri::command]
+pub fn parse_pipeline(
+    text: String,
+    yaml: bool,
+) -> std::result::Result<PipelineDeclaration, ParseError> {
+    let format = if yaml { Format::Yaml } else { Format::Json };
+    PipelineDocument::parse(&text, format)
+        .map(|document| document.pipeline)
+        .map_err(|error| ParseError {
+            code: "InvalidStructureException",
+            message: error.message.clone(),
+            line: error.line,
+            column: error.column,
+            path: error.path.clone(),
+        })
+}
+
+#[tauri::command]
+pub fn render_pipeline(pipeline: PipelineDeclaration, yaml: bool) -> String {
+    let format = if yaml { Format::Yaml } else { Format::Json };
+    PipelineDocument::from_declaration(pipeline).to_text(format)
+}
+
+/// Diagnostics of a declaration being edited, against the local settings of the stored pipeline
+/// of that name (none when it is new).
+#[tauri::command]
+pub async fn validate_pipeline(
+    desktop: State<'_, Desktop>,
+    pipeline: PipelineDeclaration,
+) -> Result<ValidationReport> {
+    let settings = match desktop.api.pipeline_version(&pipeline.name, None).await {
+        Ok((_, settings, _)) => settings,
+        Err(error) if error.code == "PipelineNotFoundException" => Default::default(),
+        Err(error) => return Err(error),
+    };
+    Ok(pipewright_api::validate(&pipeline, &settings))
+}
+
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedPipeline {
+    pub name: String,
+    pub version: i64,
+}
+
+#[tauri::command]
+pub async fn save_pipeline(
+    desktop: State<'_, Desktop>,
+    pipeline: PipelineDeclaration,
+) -> Result<SavedPipeline> {
+    let (name, version) = desktop.api.update_pipeline(&pipeline).await?;
+    Ok(SavedPipeline { name, version })
+}
+
+#[tauri::command]
+pub async fn get_pipeline_state(
+    desktop: State<'_, Desktop>,
+    name: String,
+) -> Result<GetPipelineStateOutput> {
+    desktop.api.get_pipeline_state(&name).await
+}
+
+#[tauri::command]
+pub async fn list_executions(
+    desktop: State<'_, Desktop>,
+    name: String,
+) -> Result<ListPipelineExecutionsOutput> {
+    desktop.api.list_executions(&name, HISTORY_LIMIT).await
+}
+
+#[tauri::command]
+pub async fn get_execution(
+    desktop: State<'_, Desktop>,
+    name: String,
+    execution_id: String,
+) -> Result<GetPipelineExecutionOutput> {
+    desktop.api.get_execution(&name, &execution_id).await
+}
+
+#[tauri::command]
+pub async fn list_action_executions(
+    desktop: State<'_, Desktop>,
+    name: String,
+    execution_id: String,
+) -> Result<ListActionExecutionsOutput> {
+    desktop
+        .api
+        .list_action_executions(&name, Some(&execution_id))
+        .await
+}
+
+#[tauri::command]
+pub async fn start_execution(
+    desktop: State<'_, Desktop>,
+    name: String,
+    variables: IndexMap<String, String>,
+) -> Result<String> {
+    desktop.api.start(&name, &variables, None).await
+}
+
+#[tauri::command]
+pub async fn stop_execution(
+    desktop: State<'_, Desktop>,
+    name: String,
+    execution_id: String,
+    abandon: bool,
+    reason: Option<String>,
+) -> Result<()> {
+    desktop
+        .api
+        .stop(&name, &execution_id, abandon, reason.as_deref())
+        .await
+}
+
+#[tauri::command]
+pub async fn retry_stage(
+    desktop: State<'_, Desktop>,
+    name: String,
+    stage: String,
+    execution_id: String,
+    all_actions: bool,
+) -> Result<()> {
+    desktop
+        .api
+        .retry(&name, &stage, &execution_id, all_actions)
+        .await
+}
+
+#[tauri::command]
+pub async fn rollback_stage(
+    desktop: State<'_, Desktop>,
+    name: String,
+    stage: String,
+    target_execution_id: Option<String>,
+) -> Result<String> {
+    desktop
+        .api
+        .rollback(&name, &stage, target_execution_id.as_deref())
+        .await
+}
+
+#[tauri::command]
+pub async fn set_transition(
+    desktop: State<'_, Desktop>,
+    name: String,
+    stage: String,
+    enabled: bool,
+    reason: Option<String>,
+) -> Result<()> {
+    desktop
+        .api
+        .set_transition(&name, &stage, enabled, reason.as_deref())
+        .await
+}
+
+#[tauri::command]
+pub async fn pending_approvals(desktop: State<'_, Desktop>) -> Result<Vec<PendingApproval>> {
+    desktop.api.pending_approvals().await
+}
+
+#[tauri::command]
+pub async fn put_approval_result(
+    desktop: State<'_, Desktop>,
+    name: String,
+    stage: String,
+    action: String,
+    token: String,
+    approved: bool,
+    summary: String,
+) -> Result<()> {
+    desktop
+        .api
+        .put_approval_result(&name, &stage, &action, &token, approved, &summary)
+        .await
+}
+
+#[tauri::command]
+pub async fn action_log(
+    desktop: State<'_, Desktop>,
+    action_execution_id: String,
+    after_seq: i64,
+) -> Result<Vec<LogLine>> {
+    desktop.api.logs(&action_execution_id, after_seq).await
+}

@@ -1,0 +1,132 @@
+//! Long-lived streams to the window over Tauri Channels: state changes as they are stored, and
+//! the log of one action as it is written. Each stream runs until the window stops listening
+//! (a send fails once the page that made the Channel is gone).
+
+use std::time::Duration;
+
+use pipewright_api::{LogLine, Pipewright, Result};
+use serde::Serialize;
+use serde_json::Value;
+use tauri::State;
+use tauri::ipc::Channel;
+use ts_rs::TS;
+
+use crate::Desktop;
+
+/// How often changes made by other processes (the CLI, `pipewright serve`) are looked for.
+/// Changes made in this process arrive at once.
+const OTHER_PROCESSES_POLL: Duration = Duration::from_millis(500);
+/// How often a followed log is read while its action runs.
+const LOG_POLL: Duration = Duration::from_millis(200);
+
+/// A stored state change, cut down to what a view needs to know what to refresh.
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub seq: i64,
+    /// The EventBridge detail-type: pipeline, stage or action execution state change.
+    pub detail_type: String,
+    pub pipeline: String,
+    pub execution_id: String,
+    pub stage: Option<String>,
+    pub action: Option<String>,
+    /// The EventBridge state word: STARTED, SUCCEEDED, FAILED, ...
+    pub state: String,
+}
+
+impl Change {
+    fn from_event(seq: i64, event: &Value) -> Change {
+        let detail = &event["detail"];
+        let text = |value: &Value| value.as_str().map(str::to_owned);
+        Change {
+            seq,
+            detail_type: text(&event["detail-type"]).unwrap_or_default(),
+            pipeline: text(&detail["pipeline"]).unwrap_or_default(),
+            execution_id: text(&detail["execution-id"]).unwrap_or_default(),
+            stage: text(&detail["stage"]),
+            action: text(&detail["action"]),
+            state: text(&detail["state"]).unwrap_or_default(),
+        }
+    }
+}
+
+/// Calls `on_events` with every batch of events stored from now on, until it returns false: at
+/// once for events of this process, within `OTHER_PROCESSES_POLL` for the others'.
+pub async fn each_event_batch(
+    api: &Pipewright,
+    mut on_events: impl FnMut(Vec<(i64, Value)>) -> bool,
+) -> Result<()> {
+    let mut after = api.last_event_seq().await?;
+    let mut local = api.engine().event_watch();
+    loop {
+        // The store busy or gone for a moment gives nothing; the next round tries again.
+        let events = api.events_after(after, None).await.unwrap_or_default();
+        if let Some((last, _)) = events.last() {
+            after = *last;
+            if !on_events(events) {
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            changed = local.changed() => if changed.is_err() { return Ok(()) },
+            () = tokio::time::sleep(OTHER_PROCESSES_POLL) => {}
+        }
+    }
+}
+
+/// Streams every state change stored from now on, in batches.
+#[tauri::command]
+pub async fn watch_changes(
+    desktop: State<'_, Desktop>,
+    channel: Channel<Vec<Change>>,
+) -> Result<()> {
+    let api = desktop.api.clone();
+    tauri::async_runtime::spawn(async move {
+        let _ = each_event_batch(&api, |events| {
+            let changes = events
+                .iter()
+                .map(|(seq, event)| Change::from_event(*seq, event))
+                .collect();
+            channel.send(changes).is_ok()
+        })
+        .await;
+    });
+    Ok(())
+}
+
+/// Streams the log of one action execution: what is stored already, then new lines until the
+/// action has ended and its last lines are sent.
+#[tauri::command]
+pub async fn follow_log(
+    desktop: State<'_, Desktop>,
+    action_execution_id: String,
+    channel: Channel<Vec<LogLine>>,
+) -> Result<()> {
+    let api = desktop.api.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut after = 0;
+        loop {
+            // Read whether it still runs before reading lines, so no line written before the end
+            // is missed.
+            let running = api
+                .action_execution_status(&action_execution_id)
+                .await
+                .is_ok_and(|status| status.as_deref() == Some("InProgress"));
+            let lines = api
+                .logs(&action_execution_id, after)
+                .await
+                .unwrap_or_default();
+            if let Some(last) = lines.last() {
+                after = last.seq;
+            }
+            if (!lines.is_empty() || !running) && channel.send(lines).is_err() {
+                return;
+            }
+            if !running {
+                return;
+            }
+            tokio::time::sleep(LOG_POLL).await;
+        }
+    });
+    Ok(())
+}

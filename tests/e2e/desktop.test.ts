@@ -1,0 +1,171 @@
+// The desktop app as a person uses it: design a pipeline by dragging, save it, run it, watch the
+// monitor reach the approval, approve it from the inbox; and a failing run whose log the monitor
+// shows. The CLI, on the same data directory, checks what the app says it did.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { App, cli, notifications } from "./app";
+
+let app: App;
+
+beforeAll(async () => {
+  app = await App.open();
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe("designing, running and approving a pipeline", () => {
+  it("builds a pipeline in the designer by dragging, and saves it", async () => {
+    await app.view("pipelines");
+    await app.press("New pipeline");
+    await app.find('.canvas [data-stage="Build"] [data-action="Build/Hello"]');
+    await app.type('input[name="pipelineName"]', "e2e-designed");
+
+    // A Commands action dropped after the first run order becomes run order 2.
+    await app.drag('[data-provider="Compute/Commands"]', '[data-between="0:1"]');
+    await app.waitFor("the dropped action in run order 2", async () => {
+      return (await app.findAll('[data-stage="Build"] [data-run-order="2"] .action-chip')).length === 1;
+    });
+
+    // A new stage, and a manual approval dragged into it.
+    await app.press("+ Stage");
+    await app.find('.canvas [data-stage="Stage"]');
+    await app.drag('[data-provider="Approval/Manual"]', '[data-between="1:0"]');
+    await app.find('[data-action="Stage/Approve"]');
+
+    // Dragging the approval onto the first run order of Build runs it in parallel there.
+    await app.drag('[data-action="Stage/Approve"]', '[data-stage="Build"] [data-run-order="1"]');
+    await app.find('[data-stage="Build"] [data-run-order="1"] [data-action="Build/Approve"]');
+    // Undo puts it back in its own stage.
+    await app.press("Undo");
+    await app.find('[data-stage="Stage"] [data-action="Stage/Approve"]');
+    await app.screenshot("01-designer");
+
+    await app.press("Save");
+    expect(await app.text(".notice")).toContain("Saved e2e-designed as version 1");
+
+    const saved = JSON.parse(cli("export", "e2e-designed"));
+    expect(saved.stages.map((s: { name: string }) => s.name)).toEqual(["Build", "Stage"]);
+    expect(
+      saved.stages[0].actions.map((a: { name: string; runOrder?: number }) => [a.name, a.runOrder ?? 1]),
+    ).toEqual([
+      ["Hello", 1],
+      ["Commands", 2],
+    ]);
+    expect(saved.stages[1].actions[0].actionTypeId).toMatchObject({ category: "Approval", provider: "Manual" });
+  });
+
+  it("runs it, and the monitor shows it reach the approval", async () => {
+    await app.press("Monitor");
+    await app.press("Run pipeline");
+    await app.press("Start execution");
+    await app.find('[data-action="Stage/Approve"][data-status="InProgress"]');
+    expect(await app.attribute('[data-action="Build/Hello"]', "data-status")).toBe("Succeeded");
+    expect(await app.attribute('[data-action="Build/Commands"]', "data-status")).toBe("Succeeded");
+    await app.click('[data-action="Build/Hello"]');
+    await app.waitFor("the Hello action's log", async () =>
+      (await app.text(".log")).includes("Hello from Pipewright"),
+    );
+    await app.screenshot("02-monitor-waiting");
+  });
+
+  it("approves it from the inbox, and the execution succeeds", async () => {
+    await app.view("approvals");
+    const approval = '[data-approval="e2e-designed/Stage/Approve"]';
+    expect(await app.text(approval)).toContain("Please review and approve.");
+    await app.type(`${approval} input`, "Looks good");
+    await app.screenshot("03-approvals");
+    await app.press("Approve", approval);
+    await app.waitFor("the inbox to empty", async () => (await app.findAll(approval)).length === 0);
+
+    await app.view("monitor");
+    await app.find('.view-header [data-status="Succeeded"]');
+    await app.screenshot("04-monitor-succeeded");
+
+    const executions = JSON.parse(cli("executions", "e2e-designed", "--json"));
+    expect(executions.pipelineExecutionSummaries[0].status).toBe("Succeeded");
+    const history = cli("history", "e2e-designed");
+    expect(history).toContain("PutApprovalResult");
+  });
+});
+
+describe("approving from the notification", () => {
+  it("a second run waits at the approval and is approved from the notification's Approve", async () => {
+    notifications.closeAll();
+    await app.view("monitor");
+    await app.press("Run pipeline");
+    await app.press("Start execution");
+    await app.find('[data-action="Stage/Approve"][data-status="InProgress"]');
+    await app.waitFor("the approval notification", async () => notifications.displayed() === 1);
+
+    const offered = await notifications.press("approve");
+    expect(offered).toContain("Approve (Approval needed)");
+    expect(offered).toContain("Reject (Approval needed)");
+
+    await app.find('.view-header [data-status="Succeeded"]');
+    const actions = cli("actions", "e2e-designed", "--json");
+    expect(actions).toContain("Approved from the desktop notification");
+    await app.screenshot("05-approved-from-notification");
+  });
+});
+
+describe("a failing run", () => {
+  it("shows the failed action and its log in the monitor", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pipewright-e2e-"));
+    const file = join(dir, "e2e-failing.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "e2e-failing",
+        pipelineType: "V2",
+        stages: [
+          {
+            name: "Build",
+            actions: [
+              {
+                name: "Compile",
+                actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+                commands: ["echo compiling the widget", "echo 'error: widget.c:3: expected ;' >&2", "exit 3"],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    cli("import", file);
+    notifications.closeAll();
+
+    await app.view("pipelines");
+    await app.find('[data-pipeline="e2e-failing"]');
+    await app.press("Run", '[data-pipeline="e2e-failing"]');
+    await app.find('[data-action="Build/Compile"][data-status="Failed"]');
+    await app.click('[data-action="Build/Compile"]');
+    await app.waitFor("the failed action's log", async () =>
+      (await app.text(".log")).includes("expected ;"),
+    );
+    expect(await app.text(".action-details")).toContain("CommandFailed");
+    await app.screenshot("06-monitor-failed");
+
+    await app.view("pipelines");
+    await app.find('[data-pipeline="e2e-failing"] [data-status="Failed"]');
+    await app.screenshot("07-pipelines");
+  });
+
+  it("raises a failure notification whose Open shows the failed execution", async () => {
+    await app.waitFor("the failure notification", async () => notifications.displayed() === 1);
+    await app.view("approvals");
+    notifications.open();
+    await app.waitFor("the monitor of the failed pipeline", async () =>
+      (await app.text("#monitor-title")) === "e2e-failing",
+    );
+    await app.find('[data-action="Build/Compile"][data-status="Failed"]');
+    notifications.closeAll();
+    const [failure] = notifications.history();
+    expect(failure?.summary).toBe("e2e-failing failed");
+  });
+});

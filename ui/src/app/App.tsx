@@ -1,0 +1,106 @@
+// The window: a sidebar of views and the view shown. Which view and which pipeline are chosen is
+// the only state kept here; each view loads what it shows.
+import { useCallback, useEffect, useState } from "react";
+
+import { backend } from "../backend";
+import { ApprovalsView } from "../approvals/ApprovalsView";
+import { DesignerView } from "../designer/DesignerView";
+import { MonitorView } from "../monitor/MonitorView";
+import { PipelinesView } from "../pipelines/PipelinesView";
+import { SettingsView } from "../settings/SettingsView";
+import { useChanges } from "./changes";
+import { useTheme } from "./theme";
+
+export type View = "pipelines" | "designer" | "monitor" | "approvals" | "settings";
+
+export interface Navigate {
+  (view: View, pipeline?: string, execution?: string): void;
+}
+
+const VIEWS: { view: View; label: string; key: string }[] = [
+  { view: "pipelines", label: "Pipelines", key: "1" },
+  { view: "designer", label: "Designer", key: "2" },
+  { view: "monitor", label: "Monitor", key: "3" },
+  { view: "approvals", label: "Approvals", key: "4" },
+  { view: "settings", label: "Notifications", key: "5" },
+];
+
+export function App() {
+  const [view, setView] = useState<View>("pipelines");
+  const [pipeline, setPipeline] = useState<string | undefined>();
+  const [execution, setExecution] = useState<string | undefined>();
+  const [approvals, setApprovals] = useState(0);
+  const [theme, toggleTheme] = useTheme();
+
+  const navigate: Navigate = useCallback((next, name, executionId) => {
+    setView(next);
+    if (name !== undefined) setPipeline(name);
+    setExecution(executionId);
+  }, []);
+
+  const countApprovals = useCallback(() => {
+    backend.pendingApprovals().then((list) => setApprovals(list.length), () => {});
+  }, []);
+  useEffect(countApprovals, [countApprovals]);
+  useChanges(countApprovals);
+
+  // A notification's or the tray's Open brings the window to a view.
+  useEffect(() => {
+    void backend.watchNavigation((open) => {
+      const view = VIEWS.find((v) => v.view === open.view)?.view ?? "pipelines";
+      navigate(view, open.pipeline, open.executionId);
+    });
+  }, [navigate]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (!event.altKey) return;
+      const target = VIEWS.find((v) => v.key === event.key);
+      if (target) {
+        event.preventDefault();
+        setView(target.view);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Views">
+        <div className="brand">Pipewright</div>
+        {VIEWS.map(({ view: v, label, key }) => (
+          <button
+            key={v}
+            className={v === view ? "nav active" : "nav"}
+            aria-current={v === view ? "page" : undefined}
+            title={`${label} (Alt+${key})`}
+            data-view={v}
+            onClick={() => setView(v)}
+          >
+            {label}
+            {v === "approvals" && approvals > 0 && (
+              <span className="badge" aria-label={`${approvals} waiting`}>
+                {approvals}
+              </span>
+            )}
+          </button>
+        ))}
+        <div className="spacer" />
+        {pipeline && <div className="current" title="The pipeline the designer and monitor show">{pipeline}</div>}
+        <button className="nav theme" onClick={toggleTheme}>
+          {theme === "dark" ? "Light theme" : "Dark theme"}
+        </button>
+      </nav>
+      <main className="content">
+        {view === "pipelines" && <PipelinesView navigate={navigate} />}
+        {view === "designer" && <DesignerView pipeline={pipeline} navigate={navigate} />}
+        {view === "monitor" && (
+          <MonitorView pipeline={pipeline} execution={execution} navigate={navigate} />
+        )}
+        {view === "approvals" && <ApprovalsView navigate={navigate} />}
+        {view === "settings" && <SettingsView />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,95 @@
+// Every approval waiting anywhere, with what the approver needs to decide, and one-click
+// Approve / Reject with an optional comment.
+import { useCallback, useEffect, useState } from "react";
+
+import { asBackendError, backend, type BackendError, type PendingApproval } from "../backend";
+import type { Navigate } from "../app/App";
+import { useChanges } from "../app/changes";
+import { ErrorBanner } from "../app/ErrorBanner";
+import { formatTime, since } from "../status";
+
+export function ApprovalsView({ navigate }: { navigate: Navigate }) {
+  const [approvals, setApprovals] = useState<PendingApproval[]>([]);
+  const [comments, setComments] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState<string>();
+  const [error, setError] = useState<BackendError>();
+  const [now, setNow] = useState(Date.now());
+
+  const load = useCallback(() => {
+    backend.pendingApprovals().then(
+      (list) => {
+        setApprovals(list);
+        setNow(Date.now());
+      },
+      (e) => setError(asBackendError(e)),
+    );
+  }, []);
+  useEffect(load, [load]);
+  useChanges(load);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+
+  const decide = async (approval: PendingApproval, approved: boolean) => {
+    setBusy(approval.token);
+    try {
+      await backend.putApprovalResult(approval, approved, comments[approval.token] ?? "");
+      load();
+    } catch (e) {
+      setError(asBackendError(e));
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  return (
+    <section className="view" aria-labelledby="approvals-title">
+      <header className="view-header">
+        <h1 id="approvals-title">Approvals</h1>
+        <span className="muted">{approvals.length} waiting</span>
+      </header>
+      <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {approvals.length === 0 && <p className="empty">No approval is waiting.</p>}
+      <ul className="approvals">
+        {approvals.map((a) => (
+          <li key={a.token} className="approval card" data-approval={`${a.pipelineName}/${a.stageName}/${a.actionName}`}>
+            <div className="approval-head">
+              <button className="link strong" onClick={() => navigate("monitor", a.pipelineName, a.pipelineExecutionId)}>
+                {a.pipelineName}
+              </button>
+              <span>
+                {a.stageName} / {a.actionName}
+              </span>
+              <span className="muted" title={formatTime(a.waitingSince)}>
+                waiting {since(a.waitingSince, now)}
+              </span>
+              {a.expires && <span className="muted">expires {formatTime(a.expires)}</span>}
+            </div>
+            {a.customData && <p className="custom-data">{a.customData}</p>}
+            {a.externalEntityLink && (
+              <p>
+                Review: <code className="selectable">{a.externalEntityLink}</code>
+              </p>
+            )}
+            <div className="approval-actions">
+              <input
+                type="text"
+                placeholder="Comment (optional)"
+                aria-label={`Comment for ${a.pipelineName} ${a.actionName}`}
+                value={comments[a.token] ?? ""}
+                onChange={(e) => setComments({ ...comments, [a.token]: e.target.value })}
+              />
+              <button className="approve" disabled={busy === a.token} onClick={() => decide(a, true)}>
+                Approve
+              </button>
+              <button className="reject" disabled={busy === a.token} onClick={() => decide(a, false)}>
+                Reject
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

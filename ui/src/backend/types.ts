@@ -1,0 +1,22 @@
+// The generated types the views use, re-exported so views import from "../backend" only.
+export type { Action } from "./generated/Action";
+export type { ActionExecutionDetail } from "./generated/ActionExecutionDetail";
+export type { ActionState } from "./generated/ActionState";
+export type { ActionTypeId } from "./generated/ActionTypeId";
+export type { BackendError } from "./generated/BackendError";
+export type { Change } from "./generated/Change";
+export type { Diagnostic } from "./generated/Diagnostic";
+export type { GetPipelineStateOutput } from "./generated/GetPipelineStateOutput";
+export type { LogLine } from "./generated/LogLine";
+export type { NotificationSettings } from "./generated/NotificationSettings";
+export type { Open } from "./generated/Open";
+export type { ParseError } from "./generated/ParseError";
+export type { PendingApproval } from "./generated/PendingApproval";
+export type { PipelineDeclaration } from "./generated/PipelineDeclaration";
+export type { PipelineExecution } from "./generated/PipelineExecution";
+export type { PipelineExecutionSummary } from "./generated/PipelineExecutionSummary";
+export type { PipelineSummary } from "./generated/PipelineSummary";
+export type { PipelineVariableDeclaration } from "./generated/PipelineVariableDeclaration";
+export type { Stage } from "./generated/Stage";
+export type { StageState } from "./generated/StageState";
+export type { ValidationReport } from "./generated/ValidationReport";

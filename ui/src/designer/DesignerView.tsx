@@ -1,0 +1,347 @@
+// The designer: the pipeline drawn (Canvas), the selected action's or stage's form, the pipeline's
+// own settings, the JSON/YAML text, diagnostics as you edit, undo/redo, the changes against the
+// saved version, and Save (a new version).
+import { useCallback, useEffect, useMemo, useState } from "react";
+
+import {
+  asBackendError,
+  backend,
+  type BackendError,
+  type Diagnostic,
+  type PipelineDeclaration,
+} from "../backend";
+import type { Navigate } from "../app/App";
+import { ErrorBanner } from "../app/ErrorBanner";
+import { ActionEditor } from "./ActionEditor";
+import { Canvas } from "./Canvas";
+import { changesOnly, diffLines } from "./diff";
+import { edit, redo, start, undo, type History } from "./history";
+import {
+  addAction,
+  addressOf,
+  addStage,
+  artifactsAvailableTo,
+  moveAction,
+  moveStage,
+  nudgeAction,
+  removeAction,
+  type ActionAddress,
+  updateAction,
+} from "./model";
+import { PipelineSettings } from "./PipelineSettings";
+import { SourcePanel } from "./SourcePanel";
+import { StageEditor } from "./StageEditor";
+
+/** What a new pipeline starts as: one stage that runs on this machine at once, ready to grow. */
+function blankPipeline(): PipelineDeclaration {
+  return {
+    name: "my-pipeline",
+    pipelineType: "V2",
+    executionMode: "QUEUED",
+    stages: [
+      {
+        name: "Build",
+        actions: [
+          {
+            name: "Hello",
+            actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+            commands: ["echo Hello from Pipewright"],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** How long edits may pause before they are validated. */
+const VALIDATE_AFTER_MS = 250;
+
+type Side = "action" | "stage" | "pipeline" | "text" | "changes";
+
+export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; navigate: Navigate }) {
+  const [history, setHistory] = useState<History<PipelineDeclaration>>();
+  // What is stored: its text (for the diff), its version, and the declaration it was loaded or
+  // saved as (the edits are unsaved while the present one is another).
+  const [saved, setSaved] = useState<{ text: string; version?: number; pipeline?: PipelineDeclaration }>();
+  const [diagnostics, setDiagnostics] = useState<Diagnostic[]>([]);
+  const [selected, setSelected] = useState<ActionAddress>();
+  const [selectedStage, setSelectedStage] = useState<number>();
+  const [side, setSide] = useState<Side>("pipeline");
+  const [error, setError] = useState<BackendError>();
+  const [notice, setNotice] = useState<string>();
+
+  // Load the saved pipeline (or start a new one) whenever the chosen pipeline changes.
+  useEffect(() => {
+    let live = true;
+    const load = name
+      ? backend.getPipeline(name).then((out) => ({ pipeline: out.pipeline, version: out.pipeline.version }))
+      : Promise.resolve({ pipeline: blankPipeline(), version: undefined });
+    load.then(
+      async ({ pipeline, version }) => {
+        if (!live) return;
+        const { version: _stored, ...declaration } = pipeline;
+        const loaded = declaration as PipelineDeclaration;
+        setHistory(start(loaded));
+        setSaved(
+          name ? { text: await backend.renderPipeline(loaded, false), version, pipeline: loaded } : { text: "" },
+        );
+        setSelected(undefined);
+      },
+      (e) => live && setError(asBackendError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [name]);
+
+  const current = history?.present;
+  const change = useCallback((next: PipelineDeclaration, group?: string) => {
+    setHistory((h) => (h ? edit(h, next, group) : h));
+    setNotice(undefined);
+  }, []);
+
+  // Validate as the user edits, a moment after the last change.
+  useEffect(() => {
+    if (!current) return;
+    const timer = setTimeout(() => {
+      backend.validatePipeline(current).then(
+        (report) => setDiagnostics(report.diagnostics),
+        (e) => setError(asBackendError(e)),
+      );
+    }, VALIDATE_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [current]);
+
+  const [currentText, setCurrentText] = useState("");
+  useEffect(() => {
+    if (current && side === "changes") backend.renderPipeline(current, false).then(setCurrentText, () => {});
+  }, [current, side]);
+  const diff = useMemo(
+    () => (side === "changes" && saved ? changesOnly(diffLines(saved.text, currentText)) : []),
+    [side, saved, currentText],
+  );
+
+  const save = async () => {
+    if (!current) return;
+    try {
+      const out = await backend.savePipeline(current);
+      setSaved({ text: await backend.renderPipeline(current, false), version: out.version, pipeline: current });
+      setNotice(`Saved ${out.name} as version ${out.version}.`);
+      if (out.name !== name) navigate("designer", out.name);
+    } catch (e) {
+      setError(asBackendError(e));
+    }
+  };
+
+  const nudge = (direction: "left" | "right" | "up" | "down") => {
+    if (!selected || !current) return;
+    const moved = nudgeAction(current, selected, direction);
+    change(moved.pipeline);
+    setSelected(moved.at);
+  };
+
+  // Undo/redo and moving the selected action from the keyboard.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const inField = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !inField) {
+        event.preventDefault();
+        setHistory((h) => h && (event.shiftKey ? redo(h) : undo(h)));
+      } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "y" && !inField) {
+        event.preventDefault();
+        setHistory((h) => h && redo(h));
+      } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        void save();
+      } else if (event.altKey && selected && !inField && event.key.startsWith("Arrow")) {
+        event.preventDefault();
+        const direction = ({ ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down" } as const)[
+          event.key as "ArrowLeft"
+        ];
+        if (direction) nudge(direction);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+
+  if (!current || !history) {
+    return (
+      <section className="view">
+        <ErrorBanner error={error} onClose={() => setError(undefined)} />
+        <p className="muted">Loading…</p>
+      </section>
+    );
+  }
+
+  const selectedAction = selected ? current.stages[selected.stage]?.actions[selected.action] : undefined;
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  const unsaved = saved?.pipeline !== current;
+
+  return (
+    <section className="view designer" aria-labelledby="designer-title">
+      <header className="view-header">
+        <h1 id="designer-title">{current.name || "New pipeline"}</h1>
+        {saved?.version !== undefined && <span className="muted">saved version {saved.version}</span>}
+        <div className="spacer" />
+        <button disabled={history.past.length === 0} onClick={() => setHistory(undo(history))} title="Undo (Ctrl+Z)">
+          Undo
+        </button>
+        <button disabled={history.future.length === 0} onClick={() => setHistory(redo(history))} title="Redo (Ctrl+Shift+Z)">
+          Redo
+        </button>
+        <button className="primary" disabled={errors > 0 || !unsaved} onClick={save} title="Save as a new version (Ctrl+S)">
+          Save
+        </button>
+        {name && (
+          <button onClick={() => navigate("monitor", name)} title={unsaved ? "Shows the saved version" : undefined}>
+            Monitor
+          </button>
+        )}
+      </header>
+      <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {notice && (
+        <div className="notice" role="status">
+          {notice}
+        </div>
+      )}
+      <Canvas
+        pipeline={current}
+        diagnostics={diagnostics}
+        selected={selected}
+        selectedStage={selectedStage}
+        onSelect={(at) => {
+          setSelected(at);
+          setSide("action");
+        }}
+        onSelectStage={(s) => {
+          setSelectedStage(s);
+          setSide("stage");
+        }}
+        onMoveAction={(from, to) => {
+          change(moveAction(current, from, to));
+          setSelected(undefined);
+        }}
+        onAddAction={(action, to) => change(addAction(current, action, to))}
+        onMoveStage={(from, to) => change(moveStage(current, from, to))}
+        onAddStage={(at) => change(addStage(current, at))}
+      />
+      <div className="tabs" role="tablist">
+        {(["pipeline", "stage", "action", "text", "changes"] as Side[]).map((tab) => (
+          <button
+            key={tab}
+            role="tab"
+            aria-selected={side === tab}
+            className={side === tab ? "active" : ""}
+            onClick={() => setSide(tab)}
+          >
+            {{ pipeline: "Pipeline", stage: "Stage", action: "Action", text: "JSON / YAML", changes: "Changes" }[tab]}
+          </button>
+        ))}
+        <span className="muted diagnostics-count" data-diagnostics={diagnostics.length}>
+          {errors} errors · {diagnostics.length - errors} notes
+        </span>
+      </div>
+      <div className="side">
+        {side === "pipeline" && (
+          <PipelineSettings pipeline={current} diagnostics={diagnostics} onChange={change} />
+        )}
+        {side === "stage" &&
+          (selectedStage !== undefined && current.stages[selectedStage] ? (
+            <StageEditor
+              pipeline={current}
+              index={selectedStage}
+              diagnostics={diagnostics.filter((d) => {
+                const at = addressOf(d.path);
+                return at.stage === selectedStage && at.action === undefined;
+              })}
+              onChange={change}
+              onRemoved={() => setSelectedStage(undefined)}
+            />
+          ) : (
+            <p className="muted">Select a stage by its name.</p>
+          ))}
+        {side === "action" &&
+          (selected && selectedAction ? (
+            <ActionEditor
+              key={`${selected.stage}/${selected.action}`}
+              action={selectedAction}
+              available={artifactsAvailableTo(current, selected)}
+              diagnostics={diagnostics.filter((d) => {
+                const at = addressOf(d.path);
+                return at.stage === selected.stage && at.action === selected.action;
+              })}
+              onChange={(action, field) =>
+                change(updateAction(current, selected, action), `${selected.stage}/${selected.action}/${field}`)
+              }
+              onRemove={() => {
+                change(removeAction(current, selected));
+                setSelected(undefined);
+              }}
+              onMove={nudge}
+            />
+          ) : (
+            <p className="muted">Select an action on the canvas, or drag one in from the palette.</p>
+          ))}
+        {side === "text" && <SourcePanel pipeline={current} onChange={(p) => change(p, "text")} />}
+        {side === "changes" && (
+          <div className="card diff" aria-label="Changes against the saved version">
+            {!saved?.text && <p className="muted">Not saved yet: everything is new.</p>}
+            {saved?.text && diff.length === 0 && <p className="muted">No changes since version {saved.version}.</p>}
+            {diff.map((line, i) =>
+              line === null ? (
+                <div key={i} className="diff-gap">
+                  …
+                </div>
+              ) : (
+                <div key={i} className={`diff-line diff-${line.kind}`}>
+                  {line.kind === "added" ? "+ " : line.kind === "removed" ? "- " : "  "}
+                  {line.text}
+                </div>
+              ),
+            )}
+          </div>
+        )}
+      </div>
+      <DiagnosticsList diagnostics={diagnostics} pipeline={current} onSelect={(at) => {
+        setSelected(at);
+        setSide("action");
+      }} />
+    </section>
+  );
+}
+
+function DiagnosticsList(props: {
+  diagnostics: Diagnostic[];
+  pipeline: PipelineDeclaration;
+  onSelect: (at: ActionAddress) => void;
+}) {
+  if (props.diagnostics.length === 0) return null;
+  return (
+    <ul className="diagnostics card" aria-label="Problems">
+      {props.diagnostics.map((d, i) => {
+        const at = addressOf(d.path);
+        const where =
+          at.stage !== undefined
+            ? [props.pipeline.stages[at.stage]?.name, at.action !== undefined ? props.pipeline.stages[at.stage]?.actions[at.action]?.name : undefined]
+                .filter(Boolean)
+                .join(" / ")
+            : d.path || "pipeline";
+        return (
+          <li key={i} className={`severity-${d.severity}`} data-code={d.code}>
+            <span className="severity">{d.severity}</span>{" "}
+            {at.action !== undefined ? (
+              <button className="link" onClick={() => props.onSelect({ stage: at.stage!, action: at.action! })}>
+                {where}
+              </button>
+            ) : (
+              <span>{where}</span>
+            )}
+            : {d.message}
+            {d.hint && <span className="muted"> — {d.hint}</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

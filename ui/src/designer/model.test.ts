@@ -1,0 +1,166 @@
+import { describe, expect, it } from "vitest";
+
+import type { Action, PipelineDeclaration } from "../backend";
+import {
+  addAction,
+  addressOf,
+  artifactsAvailableTo,
+  moveAction,
+  moveStage,
+  nudgeAction,
+  removeAction,
+  runOrderGroups,
+  uniqueName,
+} from "./model";
+
+function action(name: string, runOrder?: number, extra: Partial<Action> = {}): Action {
+  return {
+    name,
+    actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+    ...(runOrder === undefined ? {} : { runOrder }),
+    ...extra,
+  } as Action;
+}
+
+function pipeline(...stages: Action[][]): PipelineDeclaration {
+  return {
+    name: "demo",
+    stages: stages.map((actions, i) => ({ name: `S${i}`, actions })),
+  } as PipelineDeclaration;
+}
+
+/** A stage as the designer draws it: run-order groups of action names. */
+function drawn(p: PipelineDeclaration, stage: number): string[][] {
+  const s = p.stages[stage]!;
+  return runOrderGroups(s).map((g) => g.actions.map((i) => s.actions[i]!.name));
+}
+
+describe("run-order groups", () => {
+  it("groups equal run orders, lowest first, with a missing runOrder counted as 1", () => {
+    const p = pipeline([action("c", 3), action("a"), action("b", 1), action("d", 3)]);
+    expect(runOrderGroups(p.stages[0]!)).toEqual([
+      { runOrder: 1, actions: [1, 2] },
+      { runOrder: 3, actions: [0, 3] },
+    ]);
+  });
+});
+
+describe("dragging an action", () => {
+  const start = pipeline([action("a"), action("b"), action("c", 2)], [action("x")]);
+
+  it("into another group of the same stage runs it in parallel there", () => {
+    const next = moveAction(start, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 1, position: 1 });
+    expect(drawn(next, 0)).toEqual([["b"], ["c", "a"]]);
+    expect(next.stages[0]!.actions.find((a) => a.name === "a")!.runOrder).toBe(2);
+  });
+
+  it("between two groups creates a new run order and renumbers the later ones", () => {
+    const next = moveAction(start, { stage: 0, action: 1 }, { kind: "between", stage: 0, beforeGroup: 1 });
+    expect(drawn(next, 0)).toEqual([["a"], ["b"], ["c"]]);
+    expect(next.stages[0]!.actions.map((a) => [a.name, a.runOrder])).toEqual([
+      ["a", undefined],
+      ["b", 2],
+      ["c", 3],
+    ]);
+  });
+
+  it("out of a group it made up alone closes the gap in the run orders", () => {
+    const next = moveAction(start, { stage: 0, action: 2 }, { kind: "group", stage: 0, group: 0, position: 0 });
+    expect(drawn(next, 0)).toEqual([["c", "a", "b"]]);
+    expect(next.stages[0]!.actions.map((a) => a.runOrder ?? 1)).toEqual([1, 1, 1]);
+  });
+
+  it("to another stage takes it out of the first and into the second", () => {
+    const next = moveAction(start, { stage: 0, action: 2 }, { kind: "between", stage: 1, beforeGroup: 0 });
+    expect(drawn(next, 0)).toEqual([["a", "b"]]);
+    expect(drawn(next, 1)).toEqual([["c"], ["x"]]);
+    expect(next.stages[1]!.actions.map((a) => a.runOrder ?? 1)).toEqual([1, 2]);
+  });
+
+  it("later within its own group counts the places it left", () => {
+    const p = pipeline([action("a"), action("b"), action("c")]);
+    const next = moveAction(p, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 0, position: 2 });
+    expect(drawn(next, 0)).toEqual([["b", "a", "c"]]);
+  });
+
+  it("back onto the group it alone makes up changes nothing", () => {
+    const next = moveAction(start, { stage: 0, action: 2 }, { kind: "group", stage: 0, group: 1, position: 0 });
+    expect(next.stages).toEqual(start.stages);
+  });
+
+  it("keeps fields the designer does not know", () => {
+    const p = pipeline([action("a", 1, { futureField: { kept: true } } as Partial<Action>), action("b", 2)]);
+    const next = moveAction(p, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 1, position: 1 });
+    expect(next.stages[0]!.actions[0]).toMatchObject({ name: "b" });
+    expect((next.stages[0]!.actions[0] as Record<string, unknown>).futureField).toBeUndefined();
+    expect((next.stages[0]!.actions[1] as Record<string, unknown>).futureField).toEqual({ kept: true });
+  });
+
+  it("leaves the declaration it was given unchanged (undo keeps it)", () => {
+    const before = JSON.stringify(start);
+    moveAction(start, { stage: 0, action: 0 }, { kind: "between", stage: 1, beforeGroup: 1 });
+    expect(JSON.stringify(start)).toBe(before);
+  });
+});
+
+describe("palette and stages", () => {
+  it("adds an action with a name not yet taken in the stage, at the drop target", () => {
+    const p = pipeline([action("Build"), action("Test", 2)]);
+    const next = addAction(p, action("Build"), { kind: "between", stage: 0, beforeGroup: 1 });
+    expect(drawn(next, 0)).toEqual([["Build"], ["Build-2"], ["Test"]]);
+  });
+
+  it("removing the only action of a run order renumbers the rest", () => {
+    const p = pipeline([action("a"), action("b", 2), action("c", 3)]);
+    const next = removeAction(p, { stage: 0, action: 1 });
+    expect(next.stages[0]!.actions.map((a) => [a.name, a.runOrder ?? 1])).toEqual([
+      ["a", 1],
+      ["c", 2],
+    ]);
+  });
+
+  it("reorders stages", () => {
+    const p = pipeline([action("a")], [action("b")], [action("c")]);
+    expect(moveStage(p, 0, 2).stages.map((s) => s.actions[0]!.name)).toEqual(["b", "c", "a"]);
+  });
+
+  it("names are made unique", () => {
+    expect(uniqueName(["Build", "Build-2"], "Build")).toBe("Build-3");
+    expect(uniqueName([], "Build")).toBe("Build");
+  });
+});
+
+describe("what the designer shows next to an action", () => {
+  it("maps a diagnostic's JSON path to its stage and action", () => {
+    expect(addressOf("/stages/2/actions/0/inputArtifacts/0")).toEqual({ stage: 2, action: 0 });
+    expect(addressOf("/stages/1/name")).toEqual({ stage: 1, action: undefined });
+    expect(addressOf("/variables/0")).toEqual({});
+  });
+
+  it("offers as inputs only artifacts made before the action runs", () => {
+    const out = (name: string) => ({ outputArtifacts: [{ name }] }) as Partial<Action>;
+    const p = pipeline(
+      [action("src", 1, out("Source"))],
+      [action("build", 1, out("Built")), action("same", 1, out("Parallel")), action("test", 2)],
+    );
+    expect(artifactsAvailableTo(p, { stage: 1, action: 2 })).toEqual(["Source", "Built", "Parallel"]);
+    expect(artifactsAvailableTo(p, { stage: 1, action: 0 })).toEqual(["Source"]);
+  });
+});
+
+describe("moving an action with the keyboard", () => {
+  it("steps to the next stage, and to an earlier run order within a stage", () => {
+    const p = pipeline([action("a"), action("b", 2)], [action("x")]);
+    const right = nudgeAction(p, { stage: 0, action: 1 }, "right");
+    expect(drawn(right.pipeline, 1)).toEqual([["x"], ["b"]]);
+    expect(right.at).toEqual({ stage: 1, action: 1 });
+    const up = nudgeAction(p, { stage: 0, action: 1 }, "up");
+    expect(drawn(up.pipeline, 0)).toEqual([["a", "b"]]);
+  });
+
+  it("leaving a shared run order makes a new one next to it; the edge of the canvas stops it", () => {
+    const p = pipeline([action("a"), action("b")]);
+    expect(drawn(nudgeAction(p, { stage: 0, action: 0 }, "down").pipeline, 0)).toEqual([["b"], ["a"]]);
+    expect(nudgeAction(p, { stage: 0, action: 0 }, "left").pipeline).toBe(p);
+  });
+});

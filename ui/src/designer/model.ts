@@ -1,0 +1,240 @@
+// The designer's edits as pure functions from one declaration to the next. Every function returns
+// a new object and leaves its input alone (undo keeps the old ones), and touches only what the
+// edit is about, so fields the designer does not know (AWS adds some every year) survive.
+import type { Action, PipelineDeclaration, Stage } from "../backend";
+
+/** Where an action sits: stage index and index in the stage's `actions` array. */
+export interface ActionAddress {
+  stage: number;
+  action: number;
+}
+
+/** One run order of a stage: its actions run in parallel, after every lower run order. */
+export interface RunOrderGroup {
+  runOrder: number;
+  /** Indexes into the stage's `actions`, in array order. */
+  actions: number[];
+}
+
+/**
+ * Where a dragged action lands:
+ * - `group`: into an existing run order (in parallel with its actions), at `position` within it;
+ * - `between`: a new run order of its own, before group `beforeGroup` (the group count places it
+ *   after the last).
+ */
+export type DropTarget =
+  | { kind: "group"; stage: number; group: number; position: number }
+  | { kind: "between"; stage: number; beforeGroup: number };
+
+export function runOrderOf(action: Action): number {
+  return action.runOrder ?? 1;
+}
+
+export function runOrderGroups(stage: Stage): RunOrderGroup[] {
+  const groups = new Map<number, number[]>();
+  stage.actions.forEach((action, index) => {
+    const order = runOrderOf(action);
+    const members = groups.get(order);
+    if (members) members.push(index);
+    else groups.set(order, [index]);
+  });
+  return [...groups.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([runOrder, actions]) => ({ runOrder, actions }));
+}
+
+/**
+ * Rebuilds a stage from groups of actions: group i gets run order i + 1 (so orders stay 1..n with
+ * no gaps after a move), and `actions` is written group by group. An action that had no
+ * `runOrder` and lands in the first group keeps having none: the file stays as the user wrote it.
+ */
+function withGroups(stage: Stage, groups: Action[][]): Stage {
+  const actions: Action[] = [];
+  groups
+    .filter((group) => group.length > 0)
+    .forEach((group, index) => {
+      const runOrder = index + 1;
+      for (const action of group) {
+        actions.push(runOrderOf(action) === runOrder ? action : { ...action, runOrder });
+      }
+    });
+  return { ...stage, actions };
+}
+
+function groupsOf(stage: Stage): Action[][] {
+  return runOrderGroups(stage).map((group) =>
+    group.actions.map((index) => stage.actions[index]!),
+  );
+}
+
+function replaceStage(pipeline: PipelineDeclaration, index: number, stage: Stage) {
+  return { ...pipeline, stages: pipeline.stages.map((s, i) => (i === index ? stage : s)) };
+}
+
+/**
+ * Puts `action` at a drop target in `groups` (indexes as they were before the drag started: a
+ * group the action left stays in the list, empty, until `withGroups` drops it).
+ */
+function insert(groups: Action[][], to: DropTarget, action: Action, position: number) {
+  const group = to.kind === "group" ? groups[to.group] : undefined;
+  if (group) group.splice(Math.min(position, group.length), 0, action);
+  else groups.splice(to.kind === "between" ? to.beforeGroup : groups.length, 0, [action]);
+}
+
+/** Moves an action to a drop target, in the same stage or another one. */
+export function moveAction(
+  pipeline: PipelineDeclaration,
+  from: ActionAddress,
+  to: DropTarget,
+): PipelineDeclaration {
+  const source = pipeline.stages[from.stage];
+  const moving = source?.actions[from.action];
+  const destination = pipeline.stages[to.stage];
+  if (!source || !moving || !destination) return pipeline;
+  const sourceGroups = groupsOf(source);
+  const targetGroups = from.stage === to.stage ? sourceGroups : groupsOf(destination);
+  let position = to.kind === "group" ? to.position : 0;
+  for (const group of sourceGroups) {
+    const at = group.indexOf(moving);
+    if (at < 0) continue;
+    group.splice(at, 1);
+    // Within its own group, the places after it move up by one once it is out.
+    if (to.kind === "group" && group === targetGroups[to.group] && at < position) position -= 1;
+  }
+  insert(targetGroups, to, moving, position);
+  let next = replaceStage(pipeline, to.stage, withGroups(destination, targetGroups));
+  if (from.stage !== to.stage) {
+    next = replaceStage(next, from.stage, withGroups(source, sourceGroups));
+  }
+  return next;
+}
+
+/** Moves a stage to `to` (an index in the stage list after the move). */
+export function moveStage(pipeline: PipelineDeclaration, from: number, to: number) {
+  if (from === to || !pipeline.stages[from] || to < 0 || to >= pipeline.stages.length) {
+    return pipeline;
+  }
+  const stages = [...pipeline.stages];
+  const [stage] = stages.splice(from, 1);
+  stages.splice(to, 0, stage!);
+  return { ...pipeline, stages };
+}
+
+/** `base`, or `base-2`, `base-3`... whichever is not taken. */
+export function uniqueName(taken: Iterable<string>, base: string): string {
+  const names = new Set(taken);
+  if (!names.has(base)) return base;
+  for (let n = 2; ; n++) {
+    const candidate = `${base}-${n}`;
+    if (!names.has(candidate)) return candidate;
+  }
+}
+
+/** Adds an action (from the palette) at a drop target; its name is made unique in the stage. */
+export function addAction(pipeline: PipelineDeclaration, action: Action, to: DropTarget) {
+  const stage = pipeline.stages[to.stage];
+  if (!stage) return pipeline;
+  const named = { ...action, name: uniqueName(stage.actions.map((a) => a.name), action.name) };
+  const groups = groupsOf(stage);
+  insert(groups, to, named, to.kind === "group" ? to.position : 0);
+  return replaceStage(pipeline, to.stage, withGroups(stage, groups));
+}
+
+export function removeAction(pipeline: PipelineDeclaration, at: ActionAddress) {
+  const stage = pipeline.stages[at.stage];
+  if (!stage?.actions[at.action]) return pipeline;
+  const remaining = { ...stage, actions: stage.actions.filter((_, i) => i !== at.action) };
+  return replaceStage(pipeline, at.stage, withGroups(remaining, groupsOf(remaining)));
+}
+
+export function updateAction(pipeline: PipelineDeclaration, at: ActionAddress, action: Action) {
+  const stage = pipeline.stages[at.stage];
+  if (!stage?.actions[at.action]) return pipeline;
+  return replaceStage(pipeline, at.stage, {
+    ...stage,
+    actions: stage.actions.map((a, i) => (i === at.action ? action : a)),
+  });
+}
+
+export function addStage(pipeline: PipelineDeclaration, at: number, name = "Stage") {
+  const stages = [...pipeline.stages];
+  const stage: Stage = { name: uniqueName(stages.map((s) => s.name), name), actions: [] };
+  stages.splice(Math.max(0, Math.min(at, stages.length)), 0, stage);
+  return { ...pipeline, stages };
+}
+
+export function removeStage(pipeline: PipelineDeclaration, at: number) {
+  return { ...pipeline, stages: pipeline.stages.filter((_, i) => i !== at) };
+}
+
+export function renameStage(pipeline: PipelineDeclaration, at: number, name: string) {
+  const stage = pipeline.stages[at];
+  return stage ? replaceStage(pipeline, at, { ...stage, name }) : pipeline;
+}
+
+export function updateStage(pipeline: PipelineDeclaration, at: number, stage: Stage) {
+  return pipeline.stages[at] ? replaceStage(pipeline, at, stage) : pipeline;
+}
+
+/** The stage and action a diagnostic's JSON pointer (`/stages/2/actions/0/...`) is about. */
+export function addressOf(path: string): { stage?: number; action?: number } {
+  const match = /^\/stages\/(\d+)(?:\/actions\/(\d+))?/.exec(path);
+  if (!match) return {};
+  return {
+    stage: Number(match[1]),
+    action: match[2] === undefined ? undefined : Number(match[2]),
+  };
+}
+
+/** Artifact names produced by actions that run before `at` (earlier stages, lower run orders). */
+export function artifactsAvailableTo(pipeline: PipelineDeclaration, at: ActionAddress): string[] {
+  const names: string[] = [];
+  pipeline.stages.forEach((stage, s) => {
+    if (s > at.stage) return;
+    const current = stage.actions[at.action];
+    stage.actions.forEach((action, a) => {
+      const earlier =
+        s < at.stage ||
+        (current !== undefined && a !== at.action && runOrderOf(action) < runOrderOf(current));
+      if (!earlier) return;
+      for (const output of action.outputArtifacts ?? []) names.push(output.name);
+    });
+  });
+  return names;
+}
+
+/**
+ * Moves an action one step without a pointer (the keyboard alternative to dragging): to the
+ * previous or next stage (as a new last run order there), or to the run order before or after
+ * its own. Leaving a run order it shares with others creates a new run order next to it.
+ * Returns the declaration and where the action is now, so the selection can follow it.
+ */
+export function nudgeAction(
+  pipeline: PipelineDeclaration,
+  at: ActionAddress,
+  direction: "left" | "right" | "up" | "down",
+): { pipeline: PipelineDeclaration; at: ActionAddress } {
+  const stage = pipeline.stages[at.stage];
+  const action = stage?.actions[at.action];
+  if (!stage || !action) return { pipeline, at };
+  let to: DropTarget;
+  if (direction === "left" || direction === "right") {
+    const target = at.stage + (direction === "left" ? -1 : 1);
+    const other = pipeline.stages[target];
+    if (!other) return { pipeline, at };
+    to = { kind: "between", stage: target, beforeGroup: runOrderGroups(other).length };
+  } else {
+    const groups = runOrderGroups(stage);
+    const g = groups.findIndex((group) => group.actions.includes(at.action));
+    const alone = groups[g]!.actions.length === 1;
+    const step = direction === "up" ? -1 : 1;
+    const neighbour = groups[g + step];
+    if (neighbour) to = { kind: "group", stage: at.stage, group: g + step, position: neighbour.actions.length };
+    else if (!alone) to = { kind: "between", stage: at.stage, beforeGroup: direction === "up" ? 0 : groups.length };
+    else return { pipeline, at };
+  }
+  const next = moveAction(pipeline, at, to);
+  const stageAfter = next.stages[to.stage]!;
+  const index = stageAfter.actions.findIndex((a) => a === action || a.name === action.name);
+  return { pipeline: next, at: { stage: to.stage, action: index } };
+}

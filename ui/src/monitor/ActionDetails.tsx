@@ -1,0 +1,71 @@
+// The selected action: its streamed log, and what it ran with and produced.
+import { useEffect, useRef, useState } from "react";
+
+import { backend, type ActionExecutionDetail, type LogLine } from "../backend";
+import { StatusBadge } from "../app/StatusBadge";
+
+export function ActionDetails({ detail }: { detail: ActionExecutionDetail }) {
+  const [lines, setLines] = useState<LogLine[]>([]);
+  const end = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    let live = true;
+    setLines([]);
+    void backend.followLog(detail.actionExecutionId, (batch) => {
+      if (live && batch.length > 0) setLines((current) => [...current, ...batch]);
+    });
+    return () => {
+      live = false;
+    };
+  }, [detail.actionExecutionId]);
+  useEffect(() => end.current?.scrollIntoView({ block: "nearest" }), [lines]);
+
+  const result = detail.output.executionResult;
+  const variables = Object.entries(detail.output.outputVariables);
+  const config = Object.entries(detail.input.resolvedConfiguration);
+  return (
+    <div className="action-details card" data-details={`${detail.stageName}/${detail.actionName}`}>
+      <div className="details-head">
+        <strong>
+          {detail.stageName} / {detail.actionName}
+        </strong>
+        <StatusBadge status={detail.status} />
+      </div>
+      {result.externalExecutionSummary && <p className="summary">{result.externalExecutionSummary}</p>}
+      {result.errorDetails && (
+        <p className="error-text">
+          {result.errorDetails.code}: {result.errorDetails.message}
+        </p>
+      )}
+      <div className="log" role="log" aria-label="Action log">
+        {lines.map((line) => (
+          <div key={line.seq} className={`log-line stream-${line.stream}`}>
+            {line.line}
+          </div>
+        ))}
+        {lines.length === 0 && <div className="muted">No output.</div>}
+        <div ref={end} />
+      </div>
+      {(variables.length > 0 || config.length > 0) && (
+        <dl className="pairs">
+          {config.map(([k, v]) => (
+            <div key={`c-${k}`}>
+              <dt>{k}</dt>
+              <dd className="selectable">{v}</dd>
+            </div>
+          ))}
+          {variables.map(([k, v]) => (
+            <div key={`v-${k}`}>
+              <dt>#{k}</dt>
+              <dd className="selectable">{v}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      <p className="muted">
+        Inputs: {detail.input.inputArtifacts.map((a) => a.name).join(", ") || "none"} · Outputs:{" "}
+        {detail.output.outputArtifacts.map((a) => a.name).join(", ") || "none"}
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,332 @@
+// One execution live (the latest, or any from the history): stages left to right with their
+// run-order groups, each action's status and elapsed time, a timeline, the selected action's
+// streamed log and details, and the controls: run, stop, retry, rollback, transitions.
+import { useCallback, useEffect, useMemo, useState } from "react";
+
+import {
+  asBackendError,
+  backend,
+  type ActionExecutionDetail,
+  type BackendError,
+  type GetPipelineStateOutput,
+  type PipelineDeclaration,
+  type PipelineExecution,
+  type PipelineExecutionSummary,
+} from "../backend";
+import type { Navigate } from "../app/App";
+import { useChanges } from "../app/changes";
+import { ErrorBanner } from "../app/ErrorBanner";
+import { StatusBadge } from "../app/StatusBadge";
+import { runOrderGroups } from "../designer/model";
+import { formatDuration, formatTime, toneOf } from "../status";
+import { ActionDetails } from "./ActionDetails";
+import { latestAttempts, stageStatus, timeline } from "./execution";
+import { History } from "./History";
+import { RunForm } from "./RunForm";
+
+interface Props {
+  pipeline?: string;
+  execution?: string;
+  navigate: Navigate;
+}
+
+interface Loaded {
+  declaration: PipelineDeclaration;
+  state: GetPipelineStateOutput;
+  executions: PipelineExecutionSummary[];
+  execution?: PipelineExecution;
+  actions: ActionExecutionDetail[];
+}
+
+export function MonitorView({ pipeline, execution, navigate }: Props) {
+  const [names, setNames] = useState<string[]>([]);
+  const [loaded, setLoaded] = useState<Loaded>();
+  const [selectedAction, setSelectedAction] = useState<string>();
+  const [error, setError] = useState<BackendError>();
+  const [now, setNow] = useState(Date.now());
+  const [showRun, setShowRun] = useState(false);
+  const [stopReason, setStopReason] = useState("");
+
+  useEffect(() => {
+    backend.listPipelines().then((out) => setNames(out.pipelines.map((p) => p.name)), () => {});
+  }, []);
+
+  const load = useCallback(async () => {
+    if (!pipeline) return;
+    try {
+      const [state, history] = await Promise.all([
+        backend.getPipelineState(pipeline),
+        backend.listExecutions(pipeline),
+      ]);
+      const executions = history.pipelineExecutionSummaries;
+      const id = execution ?? executions[0]?.pipelineExecutionId;
+      const chosen = id ? (await backend.getExecution(pipeline, id)).pipelineExecution : undefined;
+      const [declaration, actions] = await Promise.all([
+        backend.getPipeline(pipeline, chosen?.pipelineVersion).then((out) => out.pipeline),
+        id ? backend.listActionExecutions(pipeline, id).then((out) => out.actionExecutionDetails) : [],
+      ]);
+      setLoaded({ declaration, state, executions, execution: chosen, actions });
+      setNow(Date.now());
+    } catch (e) {
+      setError(asBackendError(e));
+    }
+  }, [pipeline, execution]);
+  useEffect(() => {
+    setLoaded(undefined);
+    setSelectedAction(undefined);
+    void load();
+  }, [load]);
+  useChanges((changes) => {
+    if (changes.some((c) => c.pipeline === pipeline)) void load();
+  });
+  const running = loaded?.execution?.status === "InProgress";
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(timer);
+  }, [running]);
+
+  const attempts = useMemo(() => latestAttempts(loaded?.actions ?? []), [loaded]);
+  const act = (work: Promise<unknown>) => work.then(load, (e) => setError(asBackendError(e)));
+
+  if (!pipeline) {
+    return (
+      <section className="view">
+        <header className="view-header">
+          <h1>Monitor</h1>
+        </header>
+        <p>Choose a pipeline to watch:</p>
+        <ul className="plain">
+          {names.map((name) => (
+            <li key={name}>
+              <button className="link" onClick={() => navigate("monitor", name)}>
+                {name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </section>
+    );
+  }
+
+  const exec = loaded?.execution;
+  const started = loaded?.executions.find((e) => e.pipelineExecutionId === exec?.pipelineExecutionId);
+  const elapsed = started
+    ? formatDuration((running ? now : Date.parse(started.lastUpdateTime)) - Date.parse(started.startTime))
+    : "";
+  const selected = selectedAction ? attempts.get(selectedAction) : undefined;
+
+  return (
+    <section className="view monitor" aria-labelledby="monitor-title">
+      <header className="view-header">
+        <h1 id="monitor-title">{pipeline}</h1>
+        {exec && <StatusBadge status={exec.status} />}
+        {exec && (
+          <span className="muted selectable" title="Execution id">
+            {exec.pipelineExecutionId} · {formatTime(started?.startTime)} · {elapsed}
+          </span>
+        )}
+        <div className="spacer" />
+        <button className="primary" onClick={() => setShowRun(!showRun)} aria-expanded={showRun}>
+          Run pipeline
+        </button>
+        {running && exec && (
+          <>
+            <input
+              type="text"
+              placeholder="Reason to stop"
+              aria-label="Reason to stop"
+              value={stopReason}
+              onChange={(e) => setStopReason(e.target.value)}
+            />
+            <button
+              onClick={() => act(backend.stopExecution(pipeline, exec.pipelineExecutionId, false, stopReason || null))}
+            >
+              Stop
+            </button>
+            <button
+              className="reject"
+              onClick={() => act(backend.stopExecution(pipeline, exec.pipelineExecutionId, true, stopReason || null))}
+            >
+              Stop and abandon
+            </button>
+          </>
+        )}
+        <button onClick={() => navigate("designer", pipeline)}>Edit</button>
+      </header>
+      <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {showRun && loaded && (
+        <RunForm
+          declaration={loaded.declaration}
+          onRun={(variables) =>
+            backend.startExecution(pipeline, variables).then(
+              (id) => {
+                setShowRun(false);
+                navigate("monitor", pipeline, id);
+              },
+              (e) => setError(asBackendError(e)),
+            )
+          }
+        />
+      )}
+      {exec?.statusSummary && <p className="summary">{exec.statusSummary}</p>}
+      {loaded && (
+        <div className="stages" role="list" aria-label="Stages">
+          {loaded.declaration.stages.map((stage, s) => {
+            const state = loaded.state.stageStates.find((st) => st.stageName === stage.name);
+            const status = stageStatus(stage, attempts);
+            const transition = state?.inboundTransitionState;
+            return (
+              <div className="stage-column" key={stage.name} role="listitem">
+                {s > 0 && transition && (
+                  <TransitionToggle
+                    enabled={transition.enabled}
+                    reason={transition.disabledReason}
+                    onChange={(enabled, reason) =>
+                      act(backend.setTransition(pipeline, stage.name, enabled, reason))
+                    }
+                  />
+                )}
+                <div className={`stage card tone-${toneOf(status)}`} data-stage={stage.name}>
+                  <div className="stage-head">
+                    <strong>{stage.name}</strong>
+                    <StatusBadge status={status ?? "NotStarted"} />
+                  </div>
+                  {runOrderGroups(stage).map((group) => (
+                    <div className="group" key={group.runOrder}>
+                      {group.actions.map((index) => {
+                        const action = stage.actions[index]!;
+                        const key = `${stage.name}/${action.name}`;
+                        const attempt = attempts.get(key);
+                        const end = attempt?.status === "InProgress" ? now : Date.parse(attempt?.lastUpdateTime ?? "");
+                        return (
+                          <button
+                            key={action.name}
+                            className={`action-chip tone-${toneOf(attempt?.status)} ${selectedAction === key ? "selected" : ""}`}
+                            data-action={key}
+                            data-status={attempt?.status ?? "NotStarted"}
+                            onClick={() => setSelectedAction(key)}
+                          >
+                            <span className="action-name">{action.name}</span>
+                            <span className="action-meta">
+                              {attempt?.status ?? "Not started"}
+                              {attempt && ` · ${formatDuration(end - Date.parse(attempt.startTime))}`}
+                            </span>
+                          </button>
+                        );
+                      })}
+                    </div>
+                  ))}
+                  {exec && (status === "Failed" || status === "Stopped") && (
+                    <div className="stage-actions">
+                      <button onClick={() => act(backend.retryStage(pipeline, stage.name, exec.pipelineExecutionId, false))}>
+                        Retry failed
+                      </button>
+                      <button onClick={() => act(backend.retryStage(pipeline, stage.name, exec.pipelineExecutionId, true))}>
+                        Retry all
+                      </button>
+                    </div>
+                  )}
+                  {exec && status === "Succeeded" && s > 0 && (
+                    <div className="stage-actions">
+                      <button className="link" onClick={() => act(backend.rollbackStage(pipeline, stage.name))}>
+                        Roll back
+                      </button>
+                    </div>
+                  )}
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      )}
+      {loaded && loaded.actions.length > 0 && (
+        <Timeline actions={loaded.actions} now={now} onSelect={setSelectedAction} />
+      )}
+      <div className="monitor-bottom">
+        {selected ? (
+          <ActionDetails key={selected.actionExecutionId} detail={selected} />
+        ) : (
+          <p className="muted">Select an action to see its log and details.</p>
+        )}
+        {loaded && (
+          <History
+            executions={loaded.executions}
+            current={exec?.pipelineExecutionId}
+            onSelect={(id) => navigate("monitor", pipeline, id)}
+          />
+        )}
+      </div>
+      {loaded && exec && exec.variables.length > 0 && (
+        <details className="card">
+          <summary>Variables of this execution</summary>
+          <dl className="pairs">
+            {exec.variables.map((v) => (
+              <div key={v.name}>
+                <dt>{v.name}</dt>
+                <dd className="selectable">{v.resolvedValue}</dd>
+              </div>
+            ))}
+          </dl>
+        </details>
+      )}
+    </section>
+  );
+}
+
+function TransitionToggle(props: {
+  enabled: boolean;
+  reason?: string;
+  onChange: (enabled: boolean, reason: string | null) => void;
+}) {
+  const [reason, setReason] = useState("");
+  if (!props.enabled) {
+    return (
+      <div className="transition disabled" title={props.reason}>
+        <span>Transition disabled{props.reason ? `: ${props.reason}` : ""}</span>
+        <button onClick={() => props.onChange(true, null)}>Enable</button>
+      </div>
+    );
+  }
+  return (
+    <div className="transition">
+      <input
+        type="text"
+        placeholder="Reason"
+        aria-label="Reason to disable the transition"
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+      />
+      <button disabled={reason.trim() === ""} onClick={() => props.onChange(false, reason)}>
+        Disable
+      </button>
+    </div>
+  );
+}
+
+function Timeline(props: {
+  actions: ActionExecutionDetail[];
+  now: number;
+  onSelect: (key: string) => void;
+}) {
+  const bars = timeline(props.actions, props.now);
+  return (
+    <div className="timeline card" aria-label="Timeline">
+      {bars.rows.map((bar) => (
+        <div className="timeline-row" key={bar.id}>
+          <button className="link timeline-label" onClick={() => props.onSelect(bar.key)}>
+            {bar.key}
+          </button>
+          <div className="timeline-track">
+            <div
+              className={`timeline-bar tone-${toneOf(bar.status)}`}
+              style={{ left: `${bar.left * 100}%`, width: `${Math.max(bar.width * 100, 0.5)}%` }}
+              title={`${bar.status} · ${formatDuration(bar.durationMs)}`}
+            />
+          </div>
+        </div>
+      ))}
+      <div className="muted timeline-total">{formatDuration(bars.totalMs)}</div>
+    </div>
+  );
+}

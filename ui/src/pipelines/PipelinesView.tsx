@@ -1,0 +1,135 @@
+// Every pipeline with its latest status, last run and duration; search by name, filter by status.
+import { useCallback, useEffect, useMemo, useState } from "react";
+
+import { asBackendError, backend, type BackendError, type PipelineSummary } from "../backend";
+import type { Navigate } from "../app/App";
+import { useChanges } from "../app/changes";
+import { ErrorBanner } from "../app/ErrorBanner";
+import { StatusBadge } from "../app/StatusBadge";
+import { formatDuration, formatTime, toneOf, type Tone } from "../status";
+
+const FILTERS: { tone: Tone | "all"; label: string }[] = [
+  { tone: "all", label: "All" },
+  { tone: "bad", label: "Failed" },
+  { tone: "busy", label: "Running" },
+  { tone: "ok", label: "Succeeded" },
+  { tone: "idle", label: "Never run" },
+];
+
+function duration(p: PipelineSummary, now: number): string {
+  const run = p.latestExecution;
+  if (!run) return "";
+  const end = run.status === "InProgress" ? now : Date.parse(run.lastUpdateTime);
+  return formatDuration(end - Date.parse(run.startTime));
+}
+
+export function PipelinesView({ navigate }: { navigate: Navigate }) {
+  const [pipelines, setPipelines] = useState<PipelineSummary[]>([]);
+  const [error, setError] = useState<BackendError>();
+  const [search, setSearch] = useState("");
+  const [filter, setFilter] = useState<Tone | "all">("all");
+  const [now, setNow] = useState(Date.now());
+
+  const load = useCallback(() => {
+    backend.listPipelines().then(
+      (out) => {
+        setPipelines(out.pipelines);
+        setNow(Date.now());
+      },
+      (e) => setError(asBackendError(e)),
+    );
+  }, []);
+  useEffect(load, [load]);
+  useChanges(load);
+
+  const shown = useMemo(() => {
+    const needle = search.trim().toLowerCase();
+    return pipelines.filter(
+      (p) =>
+        (needle === "" || p.name.toLowerCase().includes(needle)) &&
+        (filter === "all" || toneOf(p.latestExecution?.status) === filter),
+    );
+  }, [pipelines, search, filter]);
+
+  const run = (name: string) =>
+    backend.startExecution(name, {}).then(
+      (id) => navigate("monitor", name, id),
+      (e) => setError(asBackendError(e)),
+    );
+
+  return (
+    <section className="view" aria-labelledby="pipelines-title">
+      <header className="view-header">
+        <h1 id="pipelines-title">Pipelines</h1>
+        <input
+          type="search"
+          placeholder="Search pipelines"
+          aria-label="Search pipelines"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        <div className="segmented" role="radiogroup" aria-label="Filter by status">
+          {FILTERS.map((f) => (
+            <button
+              key={f.tone}
+              role="radio"
+              aria-checked={filter === f.tone}
+              className={filter === f.tone ? "active" : ""}
+              onClick={() => setFilter(f.tone)}
+            >
+              {f.label}
+            </button>
+          ))}
+        </div>
+        <button className="primary" onClick={() => navigate("designer", "")}>
+          New pipeline
+        </button>
+      </header>
+      <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      <table className="pipelines">
+        <thead>
+          <tr>
+            <th>Pipeline</th>
+            <th>Status</th>
+            <th>Last run</th>
+            <th>Duration</th>
+            <th>Version</th>
+            <th aria-label="Actions" />
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((p) => (
+            <tr key={p.name} data-pipeline={p.name} className={`row tone-${toneOf(p.latestExecution?.status)}`}>
+              <td>
+                <button className="link" onClick={() => navigate("monitor", p.name)}>
+                  {p.name}
+                </button>
+                <div className="muted">
+                  {p.pipelineType} · {p.executionMode}
+                </div>
+              </td>
+              <td>
+                <StatusBadge status={p.latestExecution?.status} />
+              </td>
+              <td>{formatTime(p.latestExecution?.startTime)}</td>
+              <td>{duration(p, now)}</td>
+              <td>{p.version}</td>
+              <td className="row-actions">
+                <button onClick={() => run(p.name)}>Run</button>
+                <button onClick={() => navigate("designer", p.name)}>Edit</button>
+                <button onClick={() => navigate("monitor", p.name)}>Monitor</button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {shown.length === 0 && (
+        <p className="empty">
+          {pipelines.length === 0
+            ? "No pipelines yet. Create one with New pipeline, or import a file with `pipewright import`."
+            : "No pipeline matches."}
+        </p>
+      )}
+    </section>
+  );
+}

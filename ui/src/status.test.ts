@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+
+import { formatDuration, toneOf } from "./status";
+
+describe("status at a glance", () => {
+  it("colours failures red, runs blue and successes green", () => {
+    expect(toneOf("Failed")).toBe("bad");
+    expect(toneOf("Abandoned")).toBe("bad");
+    expect(toneOf("InProgress")).toBe("busy");
+    expect(toneOf("Succeeded")).toBe("ok");
+    expect(toneOf(undefined)).toBe("idle");
+  });
+
+  it("writes durations the way people read them", () => {
+    expect(formatDuration(850)).toBe("850 ms");
+    expect(formatDuration(12_340)).toBe("12.3 s");
+    expect(formatDuration(245_000)).toBe("4 min 05 s");
+    expect(formatDuration(7_800_000)).toBe("2 h 10 min");
+  });
+});
