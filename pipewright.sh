@@ -74,7 +74,7 @@ case "${1:-run}" in
         setup
         npm run check:ui
         npm run test:ui
-        npx tsc --noEmit -p tests/e2e
+        npx tsc --noEmit -p tests
         cargo fmt --all -- --check
         build_app
         cargo clippy --workspace --all-targets -- -D warnings

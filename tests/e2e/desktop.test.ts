@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { Key } from "selenium-webdriver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { App, cli, notifications } from "./app";
@@ -44,13 +45,34 @@ describe("designing, running and approving a pipeline", () => {
     // Undo puts it back in its own stage.
     await app.press("Undo");
     await app.find('[data-stage="Stage"] [data-action="Stage/Approve"]');
+
+    // From the keyboard: Alt+Down moves the selected action to the next run order, Ctrl+Z undoes.
+    await app.click('[data-action="Build/Hello"]');
+    await app.driver.actions().keyDown(Key.ALT).sendKeys(Key.ARROW_DOWN).keyUp(Key.ALT).perform();
+    await app.find('[data-stage="Build"] [data-run-order="1"] [data-action="Build/Hello"]');
+    expect(await app.findAll('[data-stage="Build"] [data-run-order="2"]')).toHaveLength(0);
+    await app.click(".canvas");
+    await app.driver.actions().keyDown(Key.CONTROL).sendKeys("z").keyUp(Key.CONTROL).perform();
+    await app.find('[data-stage="Build"] [data-run-order="2"] [data-action="Build/Commands"]');
+
+    // The JSON panel shows the same pipeline; an edit there shows on the canvas.
+    await app.press("JSON / YAML");
+    await app.waitFor("the pipeline as JSON", async () => (await app.text(".source-text")).includes('"e2e-designed"'));
+    const json = (await (await app.find(".source-text")).getAttribute("value")) ?? "";
+    await app.type(".source-text", json.replace('"name": "Stage"', '"name": "Release"'));
+    await app.find('.canvas [data-stage="Release"] [data-action="Release/Approve"]');
+    await app.click("#designer-title");
+    await app.press("YAML");
+    await app.waitFor("the pipeline as YAML", async () =>
+      ((await (await app.find(".source-text")).getAttribute("value")) ?? "").includes("name: Release"),
+    );
     await app.screenshot("01-designer");
 
     await app.press("Save");
     expect(await app.text(".notice")).toContain("Saved e2e-designed as version 1");
 
     const saved = JSON.parse(cli("export", "e2e-designed"));
-    expect(saved.stages.map((s: { name: string }) => s.name)).toEqual(["Build", "Stage"]);
+    expect(saved.stages.map((s: { name: string }) => s.name)).toEqual(["Build", "Release"]);
     expect(
       saved.stages[0].actions.map((a: { name: string; runOrder?: number }) => [a.name, a.runOrder ?? 1]),
     ).toEqual([
@@ -64,7 +86,7 @@ describe("designing, running and approving a pipeline", () => {
     await app.press("Monitor");
     await app.press("Run pipeline");
     await app.press("Start execution");
-    await app.find('[data-action="Stage/Approve"][data-status="InProgress"]');
+    await app.find('[data-action="Release/Approve"][data-status="InProgress"]');
     expect(await app.attribute('[data-action="Build/Hello"]', "data-status")).toBe("Succeeded");
     expect(await app.attribute('[data-action="Build/Commands"]', "data-status")).toBe("Succeeded");
     await app.click('[data-action="Build/Hello"]');
@@ -76,7 +98,7 @@ describe("designing, running and approving a pipeline", () => {
 
   it("approves it from the inbox, and the execution succeeds", async () => {
     await app.view("approvals");
-    const approval = '[data-approval="e2e-designed/Stage/Approve"]';
+    const approval = '[data-approval="e2e-designed/Release/Approve"]';
     expect(await app.text(approval)).toContain("Please review and approve.");
     await app.type(`${approval} input`, "Looks good");
     await app.screenshot("03-approvals");
@@ -86,6 +108,9 @@ describe("designing, running and approving a pipeline", () => {
     await app.view("monitor");
     await app.find('.view-header [data-status="Succeeded"]');
     await app.screenshot("04-monitor-succeeded");
+    await app.press("Dark theme");
+    await app.screenshot("04-monitor-succeeded-dark");
+    await app.press("Light theme");
 
     const executions = JSON.parse(cli("executions", "e2e-designed", "--json"));
     expect(executions.pipelineExecutionSummaries[0].status).toBe("Succeeded");
@@ -100,7 +125,7 @@ describe("approving from the notification", () => {
     await app.view("monitor");
     await app.press("Run pipeline");
     await app.press("Start execution");
-    await app.find('[data-action="Stage/Approve"][data-status="InProgress"]');
+    await app.find('[data-action="Release/Approve"][data-status="InProgress"]');
     await app.waitFor("the approval notification", async () => notifications.displayed() === 1);
 
     const offered = await notifications.press("approve");

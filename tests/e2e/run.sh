@@ -2,7 +2,8 @@
 # End-to-end tests of the desktop app as a person uses it: the real app binary, under Xvfb, with
 # a session D-Bus and dunst as the notification server, driven through tauri-driver and
 # WebKitWebDriver. Screenshots land in tests/e2e/screenshots/ (look at them).
-#   tests/e2e/run.sh        # expects the debug app and CLI built (pipewright.sh test builds them)
+#   tests/e2e/run.sh                  # expects the debug app and CLI built (pipewright.sh test does)
+#   tests/e2e/run.sh CONFIG           # another vitest config in the same setting (the benchmarks)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -56,7 +57,7 @@ done
 export PIPEWRIGHT_DRIVER_URL="http://127.0.0.1:$port"
 
 status=0
-npx vitest run --config tests/e2e/vitest.config.ts || status=$?
+npx vitest run --config "${1:-tests/e2e/vitest.config.ts}" || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- tauri-driver log ---" >&2
     tail -50 "$work/driver.log" >&2 || true
