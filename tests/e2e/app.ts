@@ -68,7 +68,7 @@ export class App {
     await (await this.button(text, within)).click();
   }
 
-  async view(name: "pipelines" | "designer" | "monitor" | "approvals") {
+  async view(name: "pipelines" | "designer" | "monitor" | "approvals" | "settings") {
     await this.click(`.sidebar [data-view="${name}"]`);
   }
 

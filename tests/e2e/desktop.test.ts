@@ -1,7 +1,7 @@
 // The desktop app as a person uses it: design a pipeline by dragging, save it, run it, watch the
 // monitor reach the approval, approve it from the inbox; and a failing run whose log the monitor
 // shows. The CLI, on the same data directory, checks what the app says it did.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -192,5 +192,28 @@ describe("a failing run", () => {
     notifications.closeAll();
     const [failure] = notifications.history();
     expect(failure?.summary).toBe("e2e-failing failed");
+  });
+
+  it("stays quiet about a pipeline the user muted, and still tells about the others", async () => {
+    await app.view("settings");
+    await app.click('input[data-notify-pipeline="e2e-failing"]');
+    const settingsFile = join(process.env.PIPEWRIGHT_DATA_DIR!, "desktop-settings.json");
+    await app.waitFor("the setting to be saved", async () =>
+      JSON.parse(readFileSync(settingsFile, "utf8")).mutedPipelines.includes("e2e-failing"),
+    );
+
+    await app.view("pipelines");
+    await app.press("Run", '[data-pipeline="e2e-failing"]');
+    await app.find('[data-action="Build/Compile"][data-status="Failed"]');
+    await app.driver.sleep(1500);
+    expect(notifications.displayed()).toBe(0);
+
+    await app.view("pipelines");
+    await app.press("Run", '[data-pipeline="e2e-designed"]');
+    await app.waitFor("the approval notification of the pipeline not muted", async () => notifications.displayed() === 1);
+    await app.view("approvals");
+    await app.press("Reject", '[data-approval="e2e-designed/Release/Approve"]');
+    await app.view("monitor");
+    await app.find('.view-header [data-status="Failed"]');
   });
 });

@@ -8,7 +8,7 @@ import { DesignerView } from "../designer/DesignerView";
 import { MonitorView } from "../monitor/MonitorView";
 import { PipelinesView } from "../pipelines/PipelinesView";
 import { SettingsView } from "../settings/SettingsView";
-import { useChanges } from "./changes";
+import { useChanges, useCoalesced } from "./changes";
 import { useTheme } from "./theme";
 
 export type View = "pipelines" | "designer" | "monitor" | "approvals" | "settings";
@@ -38,9 +38,9 @@ export function App() {
     setExecution(executionId);
   }, []);
 
-  const countApprovals = useCallback(() => {
-    backend.pendingApprovals().then((list) => setApprovals(list.length), () => {});
-  }, []);
+  const countApprovals = useCoalesced(() =>
+    backend.pendingApprovals().then((list) => setApprovals(list.length), () => {}),
+  );
   useEffect(countApprovals, [countApprovals]);
   useChanges(countApprovals);
 

@@ -1,10 +1,10 @@
 // Every approval waiting anywhere, with what the approver needs to decide, and one-click
 // Approve / Reject with an optional comment.
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 
 import { asBackendError, backend, type BackendError, type PendingApproval } from "../backend";
 import type { Navigate } from "../app/App";
-import { useChanges } from "../app/changes";
+import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { formatTime, since } from "../status";
 
@@ -15,15 +15,15 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
   const [error, setError] = useState<BackendError>();
   const [now, setNow] = useState(Date.now());
 
-  const load = useCallback(() => {
+  const load = useCoalesced(() =>
     backend.pendingApprovals().then(
       (list) => {
         setApprovals(list);
         setNow(Date.now());
       },
       (e) => setError(asBackendError(e)),
-    );
-  }, []);
+    ),
+  );
   useEffect(load, [load]);
   useChanges(load);
   useEffect(() => {

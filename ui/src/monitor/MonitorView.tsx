@@ -14,7 +14,7 @@ import {
   type PipelineExecutionSummary,
 } from "../backend";
 import type { Navigate } from "../app/App";
-import { useChanges } from "../app/changes";
+import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { StatusBadge } from "../app/StatusBadge";
 import { runOrderGroups } from "../designer/model";
@@ -71,13 +71,14 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
       setError(asBackendError(e));
     }
   }, [pipeline, execution]);
+  const refresh = useCoalesced(load);
   useEffect(() => {
     setLoaded(undefined);
     setSelectedAction(undefined);
-    void load();
-  }, [load]);
+    refresh();
+  }, [load, refresh]);
   useChanges((changes) => {
-    if (changes.some((c) => c.pipeline === pipeline)) void load();
+    if (changes.some((c) => c.pipeline === pipeline)) refresh();
   });
   const running = loaded?.execution?.status === "InProgress";
   useEffect(() => {
@@ -87,7 +88,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
   }, [running]);
 
   const attempts = useMemo(() => latestAttempts(loaded?.actions ?? []), [loaded]);
-  const act = (work: Promise<unknown>) => work.then(load, (e) => setError(asBackendError(e)));
+  const act = (work: Promise<unknown>) => work.then(refresh, (e) => setError(asBackendError(e)));
 
   if (!pipeline) {
     return (

@@ -1,9 +1,9 @@
 // Every pipeline with its latest status, last run and duration; search by name, filter by status.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 
 import { asBackendError, backend, type BackendError, type PipelineSummary } from "../backend";
 import type { Navigate } from "../app/App";
-import { useChanges } from "../app/changes";
+import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { StatusBadge } from "../app/StatusBadge";
 import { formatDuration, formatTime, toneOf, type Tone } from "../status";
@@ -30,15 +30,15 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
   const [filter, setFilter] = useState<Tone | "all">("all");
   const [now, setNow] = useState(Date.now());
 
-  const load = useCallback(() => {
+  const load = useCoalesced(() =>
     backend.listPipelines().then(
       (out) => {
         setPipelines(out.pipelines);
         setNow(Date.now());
       },
       (e) => setError(asBackendError(e)),
-    );
-  }, []);
+    ),
+  );
   useEffect(load, [load]);
   useChanges(load);
 

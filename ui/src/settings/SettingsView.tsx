@@ -68,6 +68,7 @@ export function SettingsView() {
             <label key={name} className="check">
               <input
                 type="checkbox"
+                data-notify-pipeline={name}
                 checked={!muted.has(name)}
                 onChange={(e) =>
                   save({
