@@ -9,7 +9,7 @@ use pipewright_api::model::PipelineDeclaration;
 use pipewright_api::{
     Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
     ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, LogLine,
-    PendingApproval, ValidationReport,
+    PendingApproval, StageExecutionStatus, ValidationReport,
 };
 use ts_rs::{Config, TS};
 
@@ -36,6 +36,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ListActionExecutionsOutput::export_all(dir)?;
     PendingApproval::export_all(dir)?;
     LogLine::export_all(dir)?;
+    StageExecutionStatus::export_all(dir)?;
     Change::export_all(dir)?;
     Open::export_all(dir)?;
     NotificationSettings::export_all(dir)?;

@@ -5,8 +5,8 @@ use indexmap::IndexMap;
 use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
 use pipewright_api::{
     GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
-    ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, LogLine,
-    PendingApproval, Result, ValidationReport,
+    ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, PendingApproval,
+    Result, StageExecutionStatus, ValidationReport,
 };
 use serde::Serialize;
 use tauri::State;
@@ -73,12 +73,7 @@ pub async fn validate_pipeline(
     desktop: State<'_, Desktop>,
     pipeline: PipelineDeclaration,
 ) -> Result<ValidationReport> {
-    let settings = match desktop.api.pipeline_version(&pipeline.name, None).await {
-        Ok((_, settings, _)) => settings,
-        Err(error) if error.code == "PipelineNotFoundException" => Default::default(),
-        Err(error) => return Err(error),
-    };
-    Ok(pipewright_api::validate(&pipeline, &settings))
+    desktop.api.validate_draft(&pipeline).await
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -88,12 +83,19 @@ pub struct SavedPipeline {
     pub version: i64,
 }
 
+/// Saves the designer's pipeline: a new version of `stored_as` when it keeps that name; a new
+/// pipeline (refused when the name is taken) when it is new or was renamed, leaving the old one.
 #[tauri::command]
 pub async fn save_pipeline(
     desktop: State<'_, Desktop>,
     pipeline: PipelineDeclaration,
+    stored_as: Option<String>,
 ) -> Result<SavedPipeline> {
-    let (name, version) = desktop.api.update_pipeline(&pipeline).await?;
+    let (name, version) = if stored_as.as_deref() == Some(pipeline.name.as_str()) {
+        desktop.api.update_pipeline(&pipeline).await?
+    } else {
+        desktop.api.create_pipeline(&pipeline).await?
+    };
     Ok(SavedPipeline { name, version })
 }
 
@@ -219,11 +221,11 @@ pub async fn put_approval_result(
         .await
 }
 
+/// The status of every stage an execution reached (the monitor's stage colours, for any execution).
 #[tauri::command]
-pub async fn action_log(
+pub async fn stage_statuses(
     desktop: State<'_, Desktop>,
-    action_execution_id: String,
-    after_seq: i64,
-) -> Result<Vec<LogLine>> {
-    desktop.api.logs(&action_execution_id, after_seq).await
+    execution_id: String,
+) -> Result<Vec<StageExecutionStatus>> {
+    desktop.api.stage_statuses(&execution_id).await
 }

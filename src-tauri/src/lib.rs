@@ -38,6 +38,8 @@ pub fn run() {
             app.manage(Desktop { api });
             app.manage(notifications::Settings(std::sync::Mutex::new(settings)));
             app.manage(navigation::Navigation::default());
+            app.manage(streams::Streams::default());
+            app.manage(tray::Refreshing::default());
             if let Err(error) = tray::create(app.handle()) {
                 // No tray on this desktop: the window and the notifications still work.
                 eprintln!("pipewright-desktop: no tray icon: {error}");
@@ -63,9 +65,10 @@ pub fn run() {
             commands::set_transition,
             commands::pending_approvals,
             commands::put_approval_result,
-            commands::action_log,
+            commands::stage_statuses,
             streams::watch_changes,
             streams::follow_log,
+            streams::unfollow,
             navigation::watch_navigation,
             notifications::notification_settings,
             notifications::set_notification_settings,

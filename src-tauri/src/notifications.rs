@@ -216,7 +216,7 @@ async fn notify(app: &AppHandle, notice: Notice) {
             notification
                 .appname("Pipewright")
                 .summary(&format!("{pipeline} failed"))
-                .body(&summary)
+                .body(&escape_markup(&summary))
                 .action("default", "Open")
                 .timeout(Timeout::Never);
             let open = Open::monitor(&pipeline, Some(&execution_id));
@@ -242,6 +242,8 @@ fn approval_notification(app: AppHandle, approval: PendingApproval) {
         body.push_str("\n\n");
         body.push_str(link);
     }
+    // Notification servers may read the body as markup; what the pipeline's author wrote is text.
+    let body = escape_markup(&body);
     let mut notification = Notification::new();
     notification
         .appname("Pipewright")
@@ -283,6 +285,12 @@ fn approval_notification(app: AppHandle, approval: PendingApproval) {
                 .show();
         }
     });
+}
+
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Shows a notification and waits, on a thread of its own, for the user to act on it.
@@ -352,6 +360,14 @@ mod tests {
         assert!(settings.allows("api", 5_000));
         settings.muted = true;
         assert!(!settings.allows("api", 9_000));
+    }
+
+    #[test]
+    fn what_a_pipeline_author_wrote_is_not_read_as_markup() {
+        assert_eq!(
+            escape_markup("<b>ship</b> & go"),
+            "&lt;b&gt;ship&lt;/b&gt; &amp; go"
+        );
     }
 
     #[test]

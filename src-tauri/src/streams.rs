@@ -1,13 +1,18 @@
 //! Long-lived streams to the window over Tauri Channels: state changes as they are stored, and
-//! the log of one action as it is written. Each stream runs until the window stops listening
-//! (a send fails once the page that made the Channel is gone).
+//! the log of one action as it is written. A Channel's send does not fail when the page stops
+//! listening, so streams end on purpose: a log stream when its action has ended or the view calls
+//! `unfollow`, the change stream when the page asks for a new one (a reload).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use pipewright_api::{LogLine, Pipewright, Result};
 use serde::Serialize;
 use serde_json::Value;
 use tauri::State;
+use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use ts_rs::TS;
 
@@ -18,6 +23,14 @@ use crate::Desktop;
 const OTHER_PROCESSES_POLL: Duration = Duration::from_millis(500);
 /// How often a followed log is read while its action runs.
 const LOG_POLL: Duration = Duration::from_millis(200);
+
+/// The streams the window has open.
+#[derive(Debug, Default)]
+pub struct Streams {
+    next: AtomicU64,
+    logs: Mutex<HashMap<u64, JoinHandle<()>>>,
+    changes: Mutex<Option<JoinHandle<()>>>,
+}
 
 /// A stored state change, cut down to what a view needs to know what to refresh.
 #[derive(Clone, Debug, Serialize, TS)]
@@ -74,14 +87,16 @@ pub async fn each_event_batch(
     }
 }
 
-/// Streams every state change stored from now on, in batches.
+/// Streams every state change stored from now on, in batches. The page has one such stream: a new
+/// call (the page reloaded) ends the one before.
 #[tauri::command]
 pub async fn watch_changes(
     desktop: State<'_, Desktop>,
+    streams: State<'_, Streams>,
     channel: Channel<Vec<Change>>,
 ) -> Result<()> {
     let api = desktop.api.clone();
-    tauri::async_runtime::spawn(async move {
+    let task = tauri::async_runtime::spawn(async move {
         let _ = each_event_batch(&api, |events| {
             let changes = events
                 .iter()
@@ -91,36 +106,44 @@ pub async fn watch_changes(
         })
         .await;
     });
+    if let Ok(mut slot) = streams.changes.lock()
+        && let Some(before) = slot.replace(task)
+    {
+        before.abort();
+    }
     Ok(())
 }
 
 /// Streams the log of one action execution: what is stored already, then new lines until the
-/// action has ended and its last lines are sent.
+/// action has ended and its last lines are sent. Returns the stream's id for `unfollow`.
 #[tauri::command]
-pub async fn follow_log(
+pub fn follow_log(
     desktop: State<'_, Desktop>,
+    streams: State<'_, Streams>,
     action_execution_id: String,
     channel: Channel<Vec<LogLine>>,
-) -> Result<()> {
+) -> u64 {
     let api = desktop.api.clone();
-    tauri::async_runtime::spawn(async move {
+    let task = tauri::async_runtime::spawn(async move {
         let mut after = 0;
         loop {
-            // Read whether it still runs before reading lines, so no line written before the end
+            // Whether it still runs is read before the lines, so no line written before its end
             // is missed.
             let running = api
                 .action_execution_status(&action_execution_id)
                 .await
                 .is_ok_and(|status| status.as_deref() == Some("InProgress"));
-            let lines = api
-                .logs(&action_execution_id, after)
-                .await
-                .unwrap_or_default();
-            if let Some(last) = lines.last() {
+            // Every stored line, a page at a time.
+            loop {
+                let lines = api
+                    .logs(&action_execution_id, after)
+                    .await
+                    .unwrap_or_default();
+                let Some(last) = lines.last() else { break };
                 after = last.seq;
-            }
-            if (!lines.is_empty() || !running) && channel.send(lines).is_err() {
-                return;
+                if channel.send(lines).is_err() {
+                    return;
+                }
             }
             if !running {
                 return;
@@ -128,5 +151,20 @@ pub async fn follow_log(
             tokio::time::sleep(LOG_POLL).await;
         }
     });
-    Ok(())
+    let id = streams.next.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut logs) = streams.logs.lock() {
+        logs.retain(|_, task| !task.inner().is_finished());
+        logs.insert(id, task);
+    }
+    id
+}
+
+/// Ends a log stream the view no longer shows.
+#[tauri::command]
+pub fn unfollow(streams: State<'_, Streams>, id: u64) {
+    if let Ok(mut logs) = streams.logs.lock()
+        && let Some(task) = logs.remove(&id)
+    {
+        task.abort();
+    }
 }

@@ -2,6 +2,8 @@
 //! failed; amber: an approval waits; blue: something runs; green: all succeeded; grey: nothing has
 //! run), and its menu lists the pipelines and the waiting approvals.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use pipewright_api::{PendingApproval, PipelineSummary};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder, PredefinedMenuItem};
@@ -154,30 +156,55 @@ fn on_menu(app: &AppHandle, id: &str) {
     }
 }
 
+/// Whether a refresh runs, and whether another was asked for meanwhile: a burst of events costs
+/// two refreshes, and they never overlap (so an older one cannot land after a newer one).
+#[derive(Debug, Default)]
+pub struct Refreshing {
+    running: AtomicBool,
+    again: AtomicBool,
+}
+
 /// Recomputes the icon and the menu from the current state, in the background.
 pub fn refresh(app: &AppHandle) {
+    let refreshing = app.state::<Refreshing>();
+    refreshing.again.store(true, Ordering::SeqCst);
+    if refreshing.running.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let api = app.state::<Desktop>().api.clone();
-        let (Ok(list), Ok(approvals)) = (api.list_pipelines().await, api.pending_approvals().await)
-        else {
-            return;
-        };
-        let latest = list
-            .pipelines
-            .iter()
-            .filter_map(|p| p.latest_execution.as_ref())
-            .map(|e| e.status.as_str());
-        let overall = Overall::of(latest, approvals.len());
-        let Some(tray) = app.tray_by_id(TRAY_ID) else {
-            return;
-        };
-        let _ = tray.set_icon(Some(overall.icon()));
-        let _ = tray.set_tooltip(Some(format!("Pipewright: {}", overall.label())));
-        if let Ok(menu) = menu(&app, &list.pipelines, &approvals) {
-            let _ = tray.set_menu(Some(menu));
+        let refreshing = app.state::<Refreshing>();
+        while refreshing.again.swap(false, Ordering::SeqCst) {
+            redraw(&app).await;
+        }
+        refreshing.running.store(false, Ordering::SeqCst);
+        // A request that came between the last check and the store above.
+        if refreshing.again.load(Ordering::SeqCst) {
+            refresh(&app);
         }
     });
+}
+
+async fn redraw(app: &AppHandle) {
+    let api = app.state::<Desktop>().api.clone();
+    let (Ok(list), Ok(approvals)) = (api.list_pipelines().await, api.pending_approvals().await)
+    else {
+        return;
+    };
+    let latest = list
+        .pipelines
+        .iter()
+        .filter_map(|p| p.latest_execution.as_ref())
+        .map(|e| e.status.as_str());
+    let overall = Overall::of(latest, approvals.len());
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let _ = tray.set_icon(Some(overall.icon()));
+    let _ = tray.set_tooltip(Some(format!("Pipewright: {}", overall.label())));
+    if let Ok(menu) = menu(app, &list.pipelines, &approvals) {
+        let _ = tray.set_menu(Some(menu));
+    }
 }
 
 #[cfg(test)]

@@ -86,10 +86,10 @@ describe("designing, running and approving a pipeline", () => {
     await app.press("Monitor");
     await app.press("Run pipeline");
     await app.press("Start execution");
-    await app.find('[data-action="Release/Approve"][data-status="InProgress"]');
-    expect(await app.attribute('[data-action="Build/Hello"]', "data-status")).toBe("Succeeded");
-    expect(await app.attribute('[data-action="Build/Commands"]', "data-status")).toBe("Succeeded");
-    await app.click('[data-action="Build/Hello"]');
+    await app.find('.monitor [data-action="Release/Approve"][data-status="InProgress"]');
+    expect(await app.attribute('.monitor [data-action="Build/Hello"]', "data-status")).toBe("Succeeded");
+    expect(await app.attribute('.monitor [data-action="Build/Commands"]', "data-status")).toBe("Succeeded");
+    await app.click('.monitor [data-action="Build/Hello"]');
     await app.waitFor("the Hello action's log", async () =>
       (await app.text(".log")).includes("Hello from Pipewright"),
     );
@@ -125,7 +125,7 @@ describe("approving from the notification", () => {
     await app.view("monitor");
     await app.press("Run pipeline");
     await app.press("Start execution");
-    await app.find('[data-action="Release/Approve"][data-status="InProgress"]');
+    await app.find('.monitor [data-action="Release/Approve"][data-status="InProgress"]');
     await app.waitFor("the approval notification", async () => notifications.displayed() === 1);
 
     const offered = await notifications.press("approve");
@@ -168,8 +168,8 @@ describe("a failing run", () => {
     await app.view("pipelines");
     await app.find('[data-pipeline="e2e-failing"]');
     await app.press("Run", '[data-pipeline="e2e-failing"]');
-    await app.find('[data-action="Build/Compile"][data-status="Failed"]');
-    await app.click('[data-action="Build/Compile"]');
+    await app.find('.monitor [data-action="Build/Compile"][data-status="Failed"]');
+    await app.click('.monitor [data-action="Build/Compile"]');
     await app.waitFor("the failed action's log", async () =>
       (await app.text(".log")).includes("expected ;"),
     );
@@ -188,7 +188,7 @@ describe("a failing run", () => {
     await app.waitFor("the monitor of the failed pipeline", async () =>
       (await app.text("#monitor-title")) === "e2e-failing",
     );
-    await app.find('[data-action="Build/Compile"][data-status="Failed"]');
+    await app.find('.monitor [data-action="Build/Compile"][data-status="Failed"]');
     notifications.closeAll();
     const [failure] = notifications.history();
     expect(failure?.summary).toBe("e2e-failing failed");
@@ -204,7 +204,7 @@ describe("a failing run", () => {
 
     await app.view("pipelines");
     await app.press("Run", '[data-pipeline="e2e-failing"]');
-    await app.find('[data-action="Build/Compile"][data-status="Failed"]');
+    await app.find('.monitor [data-action="Build/Compile"][data-status="Failed"]');
     await app.driver.sleep(1500);
     expect(notifications.displayed()).toBe(0);
 

@@ -2,7 +2,10 @@
 
 export type Tone = "ok" | "bad" | "busy" | "waiting" | "idle";
 
-/** How a status reads at a glance: green, red, blue (running), amber (waiting for a person), grey. */
+/**
+ * How a status reads at a glance: green, red, blue (running), amber (waiting for a person), grey
+ * (not run, skipped, superseded or cancelled: nothing went wrong, nothing ran to the end).
+ */
 export function toneOf(status: string | undefined | null): Tone {
   switch (status) {
     case "Succeeded":
@@ -10,13 +13,11 @@ export function toneOf(status: string | undefined | null): Tone {
     case "Failed":
     case "Stopped":
     case "Abandoned":
-    case "Cancelled":
       return "bad";
     case "InProgress":
     case "Stopping":
       return "busy";
-    case "Waiting":
-    case "Approval":
+    case "Waiting for approval":
       return "waiting";
     default:
       return "idle";

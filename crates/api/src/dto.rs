@@ -21,7 +21,7 @@ impl Serialize for Timestamp {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct PipelineMetadata {
     pub pipeline_arn: String,
     pub created: Timestamp,
@@ -30,7 +30,7 @@ pub struct PipelineMetadata {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct GetPipelineOutput {
     pub pipeline: PipelineDeclaration,
     pub metadata: PipelineMetadata,
@@ -38,7 +38,7 @@ pub struct GetPipelineOutput {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct PipelineSummary {
     pub name: String,
     pub version: i64,
@@ -53,14 +53,14 @@ pub struct PipelineSummary {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ListPipelinesOutput {
     pub pipelines: Vec<PipelineSummary>,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct SourceRevision {
     pub action_name: String,
     pub revision_id: String,
@@ -70,7 +70,7 @@ pub struct SourceRevision {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ExecutionTrigger {
     pub trigger_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,14 +79,14 @@ pub struct ExecutionTrigger {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct StopExecutionTrigger {
     pub reason: String,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct PipelineExecutionSummary {
     pub pipeline_execution_id: String,
     pub status: String,
@@ -107,21 +107,21 @@ pub struct PipelineExecutionSummary {
 /// Present on executions of type ROLLBACK.
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct RollbackMetadata {
     pub rollback_target_pipeline_execution_id: String,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ListPipelineExecutionsOutput {
     pub pipeline_execution_summaries: Vec<PipelineExecutionSummary>,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ResolvedPipelineVariable {
     pub name: String,
     pub resolved_value: String,
@@ -129,7 +129,7 @@ pub struct ResolvedPipelineVariable {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ArtifactRevision {
     pub name: String,
     pub revision_id: String,
@@ -140,7 +140,7 @@ pub struct ArtifactRevision {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct PipelineExecution {
     pub pipeline_name: String,
     pub pipeline_version: i64,
@@ -159,14 +159,14 @@ pub struct PipelineExecution {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct GetPipelineExecutionOutput {
     pub pipeline_execution: PipelineExecution,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct TransitionState {
     pub enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +179,7 @@ pub struct TransitionState {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct StageExecution {
     pub pipeline_execution_id: String,
     pub status: String,
@@ -190,7 +190,7 @@ pub struct StageExecution {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ActionExecutionState {
     pub action_execution_id: String,
     pub status: String,
@@ -217,7 +217,7 @@ pub struct ErrorDetails {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ActionState {
     pub action_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,7 +226,7 @@ pub struct ActionState {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct StageState {
     pub stage_name: String,
     pub inbound_transition_state: TransitionState,
@@ -244,7 +244,7 @@ pub struct StageState {
 /// How a stage's conditions of one kind fared in its latest execution.
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct StageConditionState {
     pub latest_execution: ConditionExecution,
     pub condition_states: Vec<ConditionState>,
@@ -252,7 +252,7 @@ pub struct StageConditionState {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ConditionExecution {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,7 +261,7 @@ pub struct ConditionExecution {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ConditionState {
     pub latest_execution: ConditionExecution,
     pub rule_states: Vec<RuleState>,
@@ -269,7 +269,7 @@ pub struct ConditionState {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct RuleState {
     pub rule_name: String,
     pub latest_execution: RuleExecutionState,
@@ -277,7 +277,7 @@ pub struct RuleState {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct RuleExecutionState {
     pub rule_execution_id: String,
     pub status: String,
@@ -292,7 +292,7 @@ pub struct RuleExecutionState {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct GetPipelineStateOutput {
     pub pipeline_name: String,
     pub pipeline_version: i64,
@@ -303,7 +303,7 @@ pub struct GetPipelineStateOutput {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ActionExecutionDetail {
     pub pipeline_execution_id: String,
     pub action_execution_id: String,
@@ -319,7 +319,7 @@ pub struct ActionExecutionDetail {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ActionExecutionInput {
     pub action_type_id: Value,
     pub configuration: IndexMap<String, String>,
@@ -329,7 +329,7 @@ pub struct ActionExecutionInput {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ArtifactDetail {
     pub name: String,
     /// Where the artifact is: the local store's digest (AWS gives an S3 location).
@@ -338,7 +338,7 @@ pub struct ArtifactDetail {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ActionExecutionOutput {
     pub output_artifacts: Vec<ArtifactDetail>,
     pub execution_result: ActionExecutionResult,
@@ -347,7 +347,7 @@ pub struct ActionExecutionOutput {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ActionExecutionResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_execution_summary: Option<String>,
@@ -359,7 +359,7 @@ pub struct ActionExecutionResult {
 
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct ListActionExecutionsOutput {
     pub action_execution_details: Vec<ActionExecutionDetail>,
 }
@@ -367,7 +367,7 @@ pub struct ListActionExecutionsOutput {
 /// A manual approval waiting for a decision (the approvals inbox).
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct PendingApproval {
     pub pipeline_name: String,
     pub stage_name: String,
@@ -385,7 +385,7 @@ pub struct PendingApproval {
 /// One line of an action's log.
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(optional_fields)]
+#[ts(optional_fields = nullable)]
 pub struct LogLine {
     /// Increasing within the action execution; ask for lines after the last one seen.
     pub seq: i64,
@@ -404,4 +404,13 @@ impl From<pipewright_store::LogRow> for LogLine {
             line: row.line,
         }
     }
+}
+
+/// A stage's status in one execution (see `Pipewright::stage_statuses`).
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StageExecutionStatus {
+    pub stage_name: String,
+    /// InProgress, Succeeded, Failed, Stopped, Stopping, Cancelled or Skipped.
+    pub status: String,
 }

@@ -263,19 +263,69 @@ impl Pipewright {
         Ok((pipeline.name.clone(), version))
     }
 
-    /// Saves a new version of a pipeline from an edited declaration (the designer's Save, AWS's
-    /// UpdatePipeline): the local settings of the latest version stay as they are. A pipeline
-    /// not stored yet is created without local settings.
-    pub async fn update_pipeline(&self, pipeline: &PipelineDeclaration) -> Result<(String, i64)> {
-        let settings = match self.pipeline_version(&pipeline.name, None).await {
-            Ok((_, settings, _)) => Some(settings),
-            Err(error) if error.code == "PipelineNotFoundException" => None,
-            Err(error) => return Err(error),
+    /// CreatePipeline: stores a pipeline under a name no pipeline has yet, without local settings.
+    pub async fn create_pipeline(&self, pipeline: &PipelineDeclaration) -> Result<(String, i64)> {
+        let result = match self.stored_settings(&pipeline.name).await {
+            Ok(None) => self.import_inner(pipeline, None).await,
+            Ok(Some(_)) => Err(Error::new(
+                "PipelineNameInUseException",
+                format!("a pipeline named {} exists already", pipeline.name),
+            )),
+            Err(error) => Err(error),
         };
-        let result = self.import_inner(pipeline, settings.as_ref()).await;
+        let parameters = json!({"pipeline": pipeline.name});
+        self.audited("CreatePipeline", Some(&pipeline.name), parameters, result)
+            .await
+    }
+
+    /// UpdatePipeline: saves a new version of a stored pipeline from an edited declaration; the
+    /// local settings of the latest version stay as they are.
+    pub async fn update_pipeline(&self, pipeline: &PipelineDeclaration) -> Result<(String, i64)> {
+        let result = match self.stored_settings(&pipeline.name).await {
+            Ok(Some(settings)) => self.import_inner(pipeline, Some(&settings)).await,
+            Ok(None) => Err(not_found(&pipeline.name)),
+            Err(error) => Err(error),
+        };
         let parameters = json!({"pipeline": pipeline.name});
         self.audited("UpdatePipeline", Some(&pipeline.name), parameters, result)
             .await
+    }
+
+    /// The diagnostics of a declaration being edited, against the local settings of the stored
+    /// pipeline of that name (none when there is no such pipeline yet).
+    pub async fn validate_draft(&self, pipeline: &PipelineDeclaration) -> Result<ValidationReport> {
+        let settings = self
+            .stored_settings(&pipeline.name)
+            .await?
+            .unwrap_or_default();
+        Ok(validate(pipeline, &settings))
+    }
+
+    /// The local settings of the latest version of a stored pipeline; None when there is no
+    /// pipeline of that name.
+    async fn stored_settings(&self, name: &str) -> Result<Option<LocalSettings>> {
+        match self.pipeline_version(name, None).await {
+            Ok((_, settings, _)) => Ok(Some(settings)),
+            Err(error) if error.code == "PipelineNotFoundException" => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The status of every stage an execution reached, in the order it reached them (its latest
+    /// attempt at each). Not in AWS's GetPipelineExecution; the monitor shows it for any execution.
+    pub async fn stage_statuses(&self, execution_id: &str) -> Result<Vec<StageExecutionStatus>> {
+        let mut conn = self.conn().await?;
+        let mut statuses: Vec<StageExecutionStatus> = Vec::new();
+        for row in db::stage_executions(&mut conn, execution_id).await? {
+            match statuses.iter_mut().find(|s| s.stage_name == row.stage) {
+                Some(seen) => seen.status = row.status,
+                None => statuses.push(StageExecutionStatus {
+                    stage_name: row.stage,
+                    status: row.status,
+                }),
+            }
+        }
+        Ok(statuses)
     }
 
     /// The stored declaration and local settings of a version (the latest when None).

@@ -30,11 +30,16 @@ export function App() {
   const [pipeline, setPipeline] = useState<string | undefined>();
   const [execution, setExecution] = useState<string | undefined>();
   const [approvals, setApprovals] = useState(0);
+  // The designer keeps its pipeline (and unsaved edits) while other views show other pipelines;
+  // undefined until it is first opened.
+  const [designing, setDesigning] = useState<string | undefined>();
+  const [unsaved, setUnsaved] = useState(false);
   const [theme, toggleTheme] = useTheme();
 
   const navigate: Navigate = useCallback((next, name, executionId) => {
     setView(next);
     if (name !== undefined) setPipeline(name);
+    if (next === "designer") setDesigning((current) => name ?? current ?? "");
     setExecution(executionId);
   }, []);
 
@@ -58,7 +63,7 @@ export function App() {
       const target = VIEWS.find((v) => v.key === event.key);
       if (target) {
         event.preventDefault();
-        setView(target.view);
+        navigate(target.view);
       }
     };
     window.addEventListener("keydown", onKey);
@@ -76,9 +81,14 @@ export function App() {
             aria-current={v === view ? "page" : undefined}
             title={`${label} (Alt+${key})`}
             data-view={v}
-            onClick={() => setView(v)}
+            onClick={() => navigate(v)}
           >
             {label}
+            {v === "designer" && unsaved && (
+              <span className="unsaved" title="Unsaved changes" aria-label="unsaved changes">
+                •
+              </span>
+            )}
             {v === "approvals" && approvals > 0 && (
               <span className="badge" aria-label={`${approvals} waiting`}>
                 {approvals}
@@ -94,7 +104,9 @@ export function App() {
       </nav>
       <main className="content">
         {view === "pipelines" && <PipelinesView navigate={navigate} />}
-        {view === "designer" && <DesignerView pipeline={pipeline} navigate={navigate} />}
+        {designing !== undefined && (
+          <DesignerView pipeline={designing} active={view === "designer"} navigate={navigate} onUnsaved={setUnsaved} />
+        )}
         {view === "monitor" && (
           <MonitorView pipeline={pipeline} execution={execution} navigate={navigate} />
         )}

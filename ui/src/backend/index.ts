@@ -17,6 +17,7 @@ import type { ParseError } from "./generated/ParseError";
 import type { PendingApproval } from "./generated/PendingApproval";
 import type { PipelineDeclaration } from "./generated/PipelineDeclaration";
 import type { SavedPipeline } from "./generated/SavedPipeline";
+import type { StageExecutionStatus } from "./generated/StageExecutionStatus";
 import type { ValidationReport } from "./generated/ValidationReport";
 
 export type * from "./types";
@@ -47,13 +48,15 @@ export const backend = {
     invoke<string>("render_pipeline", { pipeline, yaml }),
   validatePipeline: (pipeline: PipelineDeclaration) =>
     invoke<ValidationReport>("validate_pipeline", { pipeline }),
-  savePipeline: (pipeline: PipelineDeclaration) =>
-    invoke<SavedPipeline>("save_pipeline", { pipeline }),
+  /** A new version of `storedAs` when the name is unchanged; otherwise a new pipeline. */
+  savePipeline: (pipeline: PipelineDeclaration, storedAs: string | null) =>
+    invoke<SavedPipeline>("save_pipeline", { pipeline, storedAs }),
   getPipelineState: (name: string) => invoke<GetPipelineStateOutput>("get_pipeline_state", { name }),
   listExecutions: (name: string) =>
     invoke<ListPipelineExecutionsOutput>("list_executions", { name }),
   getExecution: (name: string, executionId: string) =>
     invoke<GetPipelineExecutionOutput>("get_execution", { name, executionId }),
+  stageStatuses: (executionId: string) => invoke<StageExecutionStatus[]>("stage_statuses", { executionId }),
   listActionExecutions: (name: string, executionId: string) =>
     invoke<ListActionExecutionsOutput>("list_action_executions", { name, executionId }),
   startExecution: (name: string, variables: Record<string, string>) =>
@@ -62,8 +65,9 @@ export const backend = {
     invoke<void>("stop_execution", { name, executionId, abandon, reason }),
   retryStage: (name: string, stage: string, executionId: string, allActions: boolean) =>
     invoke<void>("retry_stage", { name, stage, executionId, allActions }),
-  rollbackStage: (name: string, stage: string) =>
-    invoke<string>("rollback_stage", { name, stage, targetExecutionId: null }),
+  /** Rolls `stage` back to the artifacts of `targetExecutionId` (the newest success when null). */
+  rollbackStage: (name: string, stage: string, targetExecutionId: string | null) =>
+    invoke<string>("rollback_stage", { name, stage, targetExecutionId }),
   setTransition: (name: string, stage: string, enabled: boolean, reason: string | null) =>
     invoke<void>("set_transition", { name, stage, enabled, reason }),
   pendingApprovals: () => invoke<PendingApproval[]>("pending_approvals"),
@@ -95,11 +99,15 @@ export const backend = {
     await invoke<void>("watch_changes", { channel });
   },
 
-  /** Calls `onLines` with the log of an action execution, then with new lines until it ends. */
+  /**
+   * Calls `onLines` with the log of an action execution, then with new lines until it ends.
+   * Returns the function that stops the stream (call it when the log is no longer shown).
+   */
   followLog: async (actionExecutionId: string, onLines: (lines: LogLine[]) => void) => {
     const channel = new Channel<LogLine[]>();
     channel.onmessage = onLines;
-    await invoke<void>("follow_log", { actionExecutionId, channel });
+    const id = await invoke<number>("follow_log", { actionExecutionId, channel });
+    return () => void invoke<void>("unfollow", { id });
   },
 };
 

@@ -1,6 +1,7 @@
 // The form of the selected action: the fields its provider takes, its artifacts and variables.
 // Every change is one edit of the declaration; typing in one field undoes as one step.
 import type { Action, Diagnostic } from "../backend";
+import { ListField } from "./fields";
 import { providerOf } from "./providers";
 
 interface Props {
@@ -12,12 +13,6 @@ interface Props {
   onRemove: () => void;
   onMove: (direction: "left" | "right" | "up" | "down") => void;
 }
-
-const list = (text: string) =>
-  text
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
 
 /** Sets or removes an optional field, keeping every other key (and its order) as it was. */
 function withField<K extends keyof Action>(action: Action, key: K, value: Action[K] | undefined): Action {
@@ -133,16 +128,12 @@ export function ActionEditor({ action, available, diagnostics, onChange, onRemov
       </fieldset>
       <label>
         Output artifacts (comma-separated)
-        <input
+        <ListField
           name="outputArtifacts"
-          value={(action.outputArtifacts ?? []).map((a) => a.name).join(", ")}
-          onChange={(e) => {
+          value={action.outputArtifacts?.map((a) => a.name)}
+          onChange={(names) => {
             const kept = new Map((action.outputArtifacts ?? []).map((a) => [a.name, a]));
-            const names = list(e.target.value);
-            onChange(
-              withField(action, "outputArtifacts", names.length ? names.map((n) => kept.get(n) ?? { name: n }) : undefined),
-              "outputs",
-            );
+            onChange(withField(action, "outputArtifacts", names?.map((n) => kept.get(n) ?? { name: n })), "outputs");
           }}
         />
       </label>
@@ -156,13 +147,10 @@ export function ActionEditor({ action, available, diagnostics, onChange, onRemov
       </label>
       <label>
         Output variables (comma-separated)
-        <input
+        <ListField
           name="outputVariables"
-          value={(action.outputVariables ?? []).join(", ")}
-          onChange={(e) => {
-            const names = list(e.target.value);
-            onChange(withField(action, "outputVariables", names.length ? names : undefined), "outputVariables");
-          }}
+          value={action.outputVariables}
+          onChange={(names) => onChange(withField(action, "outputVariables", names), "outputVariables")}
         />
       </label>
       <label>

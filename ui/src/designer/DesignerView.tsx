@@ -58,13 +58,25 @@ const VALIDATE_AFTER_MS = 250;
 
 type Side = "action" | "stage" | "pipeline" | "text" | "changes";
 
-export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; navigate: Navigate }) {
+interface Props {
+  /** The stored pipeline to edit; empty for a new one. */
+  pipeline?: string;
+  /** Whether the designer is the view shown (it stays mounted, keeping unsaved edits, when not). */
+  active: boolean;
+  navigate: Navigate;
+  onUnsaved: (unsaved: boolean) => void;
+}
+
+/** The selected action: where it is, and its name, by which it is found again after edits. */
+type Selection = ActionAddress & { name: string };
+
+export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Props) {
   const [history, setHistory] = useState<History<PipelineDeclaration>>();
   // What is stored: its text (for the diff), its version, and the declaration it was loaded or
   // saved as (the edits are unsaved while the present one is another).
   const [saved, setSaved] = useState<{ text: string; version?: number; pipeline?: PipelineDeclaration }>();
   const [diagnostics, setDiagnostics] = useState<Diagnostic[]>([]);
-  const [selected, setSelected] = useState<ActionAddress>();
+  const [selected, setSelected] = useState<Selection>();
   const [selectedStage, setSelectedStage] = useState<number>();
   const [side, setSide] = useState<Side>("pipeline");
   const [error, setError] = useState<BackendError>();
@@ -81,11 +93,12 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
         if (!live) return;
         const { version: _stored, ...declaration } = pipeline;
         const loaded = declaration as PipelineDeclaration;
+        const text = name ? await backend.renderPipeline(loaded, false) : "";
+        if (!live) return;
         setHistory(start(loaded));
-        setSaved(
-          name ? { text: await backend.renderPipeline(loaded, false), version, pipeline: loaded } : { text: "" },
-        );
+        setSaved(name ? { text, version, pipeline: loaded } : { text });
         setSelected(undefined);
+        setSelectedStage(undefined);
       },
       (e) => live && setError(asBackendError(e)),
     );
@@ -100,17 +113,48 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
     setNotice(undefined);
   }, []);
 
-  // Validate as the user edits, a moment after the last change.
+  // Validate as the user edits, a moment after the last change. An answer about a declaration
+  // that is no longer the present one is dropped.
   useEffect(() => {
     if (!current) return;
+    let live = true;
     const timer = setTimeout(() => {
       backend.validatePipeline(current).then(
-        (report) => setDiagnostics(report.diagnostics),
-        (e) => setError(asBackendError(e)),
+        (report) => live && setDiagnostics(report.diagnostics),
+        (e) => live && setError(asBackendError(e)),
       );
     }, VALIDATE_AFTER_MS);
-    return () => clearTimeout(timer);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
   }, [current]);
+
+  // After an edit (a move, an undo, a stage added before it), find the selected action again by
+  // its name: first in its stage, then anywhere; a selection whose action is gone is dropped.
+  useEffect(() => {
+    if (!current || !selected) return;
+    if (current.stages[selected.stage]?.actions[selected.action]?.name === selected.name) return;
+    const inStage = current.stages[selected.stage]?.actions.findIndex((a) => a.name === selected.name) ?? -1;
+    if (inStage >= 0) {
+      setSelected({ ...selected, action: inStage });
+      return;
+    }
+    for (const [s, stage] of current.stages.entries()) {
+      const a = stage.actions.findIndex((x) => x.name === selected.name);
+      if (a >= 0) {
+        setSelected({ stage: s, action: a, name: selected.name });
+        return;
+      }
+    }
+    setSelected(undefined);
+  }, [current, selected]);
+  useEffect(() => {
+    if (current && selectedStage !== undefined && selectedStage >= current.stages.length) setSelectedStage(undefined);
+  }, [current, selectedStage]);
+
+  const unsaved = saved?.pipeline !== current;
+  useEffect(() => onUnsaved(unsaved && current !== undefined), [unsaved, current, onUnsaved]);
 
   const [currentText, setCurrentText] = useState("");
   useEffect(() => {
@@ -121,10 +165,12 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
     [side, saved, currentText],
   );
 
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  const canSave = current !== undefined && errors === 0 && unsaved;
   const save = async () => {
-    if (!current) return;
+    if (!current || !canSave) return;
     try {
-      const out = await backend.savePipeline(current);
+      const out = await backend.savePipeline(current, name || null);
       setSaved({ text: await backend.renderPipeline(current, false), version: out.version, pipeline: current });
       setNotice(`Saved ${out.name} as version ${out.version}.`);
       if (out.name !== name) navigate("designer", out.name);
@@ -137,12 +183,13 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
     if (!selected || !current) return;
     const moved = nudgeAction(current, selected, direction);
     change(moved.pipeline);
-    setSelected(moved.at);
+    setSelected({ ...moved.at, name: selected.name });
   };
 
   // Undo/redo and moving the selected action from the keyboard.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      if (!active) return;
       const inField = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !inField) {
         event.preventDefault();
@@ -167,7 +214,7 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
 
   if (!current || !history) {
     return (
-      <section className="view">
+      <section className="view" hidden={!active}>
         <ErrorBanner error={error} onClose={() => setError(undefined)} />
         <p className="muted">Loading…</p>
       </section>
@@ -175,11 +222,9 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
   }
 
   const selectedAction = selected ? current.stages[selected.stage]?.actions[selected.action] : undefined;
-  const errors = diagnostics.filter((d) => d.severity === "error").length;
-  const unsaved = saved?.pipeline !== current;
 
   return (
-    <section className="view designer" aria-labelledby="designer-title">
+    <section className="view designer" aria-labelledby="designer-title" hidden={!active}>
       <header className="view-header">
         <h1 id="designer-title">{current.name || "New pipeline"}</h1>
         {saved?.version !== undefined && <span className="muted">saved version {saved.version}</span>}
@@ -190,7 +235,7 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
         <button disabled={history.future.length === 0} onClick={() => setHistory(redo(history))} title="Redo (Ctrl+Shift+Z)">
           Redo
         </button>
-        <button className="primary" disabled={errors > 0 || !unsaved} onClick={save} title="Save as a new version (Ctrl+S)">
+        <button className="primary" disabled={!canSave} onClick={save} title="Save as a new version (Ctrl+S)">
           Save
         </button>
         {name && (
@@ -211,7 +256,7 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
         selected={selected}
         selectedStage={selectedStage}
         onSelect={(at) => {
-          setSelected(at);
+          setSelected({ ...at, name: current.stages[at.stage]?.actions[at.action]?.name ?? "" });
           setSide("action");
         }}
         onSelectStage={(s) => {
@@ -271,9 +316,10 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
                 const at = addressOf(d.path);
                 return at.stage === selected.stage && at.action === selected.action;
               })}
-              onChange={(action, field) =>
-                change(updateAction(current, selected, action), `${selected.stage}/${selected.action}/${field}`)
-              }
+              onChange={(action, field) => {
+                change(updateAction(current, selected, action), `${selected.stage}/${selected.action}/${field}`);
+                if (action.name !== selected.name) setSelected({ ...selected, name: action.name });
+              }}
               onRemove={() => {
                 change(removeAction(current, selected));
                 setSelected(undefined);
@@ -303,10 +349,14 @@ export function DesignerView({ pipeline: name, navigate }: { pipeline?: string; 
           </div>
         )}
       </div>
-      <DiagnosticsList diagnostics={diagnostics} pipeline={current} onSelect={(at) => {
-        setSelected(at);
-        setSide("action");
-      }} />
+      <DiagnosticsList
+        diagnostics={diagnostics}
+        pipeline={current}
+        onSelect={(at) => {
+          setSelected({ ...at, name: current.stages[at.stage]?.actions[at.action]?.name ?? "" });
+          setSide("action");
+        }}
+      />
     </section>
   );
 }

@@ -1,7 +1,6 @@
 // The pipeline's own settings: name, type, execution mode, variables and triggers.
-import { useState } from "react";
-
 import type { Diagnostic, PipelineDeclaration, PipelineVariableDeclaration } from "../backend";
+import { JsonField } from "./fields";
 
 export function PipelineSettings(props: {
   pipeline: PipelineDeclaration;
@@ -92,28 +91,19 @@ export function PipelineSettings(props: {
 
 /** Triggers in CodePipeline's own JSON shape (git push and pull-request filters). */
 function Triggers(props: { pipeline: PipelineDeclaration; onChange: (p: PipelineDeclaration, group?: string) => void }) {
-  const [text, setText] = useState(JSON.stringify(props.pipeline.triggers ?? [], null, 2));
-  const [problem, setProblem] = useState<string>();
   return (
     <label>
       Triggers (JSON)
-      <textarea
-        value={text}
-        onChange={(e) => {
-          setText(e.target.value);
-          try {
-            const triggers = JSON.parse(e.target.value || "[]");
-            if (!Array.isArray(triggers)) throw new Error("triggers are a list");
-            const next: PipelineDeclaration = { ...props.pipeline, triggers };
-            if (triggers.length === 0) delete next.triggers;
-            props.onChange(next, "triggers");
-            setProblem(undefined);
-          } catch (error) {
-            setProblem(String(error));
-          }
+      <JsonField
+        value={props.pipeline.triggers}
+        placeholder='[{"providerType": "CodeStarSourceConnection", "gitConfiguration": {...}}]'
+        check={(value) => (value === undefined || Array.isArray(value) ? undefined : "triggers are a list")}
+        onChange={(value) => {
+          const next: PipelineDeclaration = { ...props.pipeline, triggers: value as PipelineDeclaration["triggers"] };
+          if (value === undefined || (value as unknown[]).length === 0) delete next.triggers;
+          props.onChange(next, "triggers");
         }}
       />
-      {problem && <span className="error-text">{problem}</span>}
     </label>
   );
 }

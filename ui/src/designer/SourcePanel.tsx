@@ -18,19 +18,29 @@ export function SourcePanel(props: {
   const [focused, setFocused] = useState(false);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
+  // What the text shows: the declaration and format it was rendered from.
+  const shownFor = useRef<{ pipeline?: PipelineDeclaration; yaml?: boolean }>({});
+
   // The declaration changed elsewhere (or the format did): show it. Not while the text has the
   // focus: that text is what produced it, and reformatting under the cursor would fight the user.
+  // Text that does not read as a pipeline stays as typed, so leaving the field loses nothing.
   useEffect(() => {
     if (focused) return;
+    if (problem && shownFor.current.pipeline === props.pipeline && shownFor.current.yaml === yaml) return;
     let live = true;
     backend.renderPipeline(props.pipeline, yaml).then(
-      (rendered) => live && setText(rendered),
+      (rendered) => {
+        if (!live) return;
+        shownFor.current = { pipeline: props.pipeline, yaml };
+        setText(rendered);
+        setProblem(undefined);
+      },
       (e) => live && setProblem(asBackendError(e)),
     );
     return () => {
       live = false;
     };
-  }, [props.pipeline, yaml, focused]);
+  }, [props.pipeline, yaml, focused, problem]);
 
   const onText = (value: string) => {
     setText(value);
@@ -39,6 +49,7 @@ export function SourcePanel(props: {
       backend.parsePipeline(value, yaml).then(
         (parsed) => {
           setProblem(undefined);
+          shownFor.current = { pipeline: parsed, yaml };
           props.onChange(parsed);
         },
         (e) => setProblem(isParseError(e) ? e : asBackendError(e)),

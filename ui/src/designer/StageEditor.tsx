@@ -1,8 +1,7 @@
 // The selected stage: its name, and its conditions (beforeEntry, onSuccess, onFailure) as JSON in
 // CodePipeline's own shape, since their rules vary by rule provider.
-import { useState } from "react";
-
 import type { Diagnostic, PipelineDeclaration, Stage } from "../backend";
+import { JsonField } from "./fields";
 import { removeStage, renameStage, updateStage } from "./model";
 
 type ConditionKey = "beforeEntry" | "onSuccess" | "onFailure";
@@ -74,30 +73,10 @@ function ConditionField(props: {
   value: unknown;
   onChange: (value: unknown) => void;
 }) {
-  const [text, setText] = useState(props.value === undefined ? "" : JSON.stringify(props.value, null, 2));
-  const [problem, setProblem] = useState<string>();
   return (
     <label>
       {props.label}
-      <textarea
-        value={text}
-        placeholder={props.example}
-        onChange={(e) => {
-          setText(e.target.value);
-          if (e.target.value.trim() === "") {
-            setProblem(undefined);
-            props.onChange(undefined);
-            return;
-          }
-          try {
-            props.onChange(JSON.parse(e.target.value));
-            setProblem(undefined);
-          } catch (error) {
-            setProblem(String(error));
-          }
-        }}
-      />
-      {problem && <span className="error-text">{problem}</span>}
+      <JsonField value={props.value} placeholder={props.example} onChange={props.onChange} />
     </label>
   );
 }

@@ -83,9 +83,15 @@ describe("dragging an action", () => {
     expect(drawn(next, 0)).toEqual([["b", "a", "c"]]);
   });
 
-  it("back onto the group it alone makes up changes nothing", () => {
-    const next = moveAction(start, { stage: 0, action: 2 }, { kind: "group", stage: 0, group: 1, position: 0 });
-    expect(next.stages).toEqual(start.stages);
+  it("back where it was returns the very same declaration (no undo step, nothing to save)", () => {
+    expect(moveAction(start, { stage: 0, action: 2 }, { kind: "group", stage: 0, group: 1, position: 0 })).toBe(start);
+    expect(moveAction(start, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 0, position: 0 })).toBe(start);
+  });
+
+  it("into a stage with an action of the same name gives it a name of its own there", () => {
+    const p = pipeline([action("Build")], [action("Build")]);
+    const next = moveAction(p, { stage: 0, action: 0 }, { kind: "between", stage: 1, beforeGroup: 1 });
+    expect(drawn(next, 1)).toEqual([["Build"], ["Build-2"]]);
   });
 
   it("keeps fields the designer does not know", () => {
@@ -158,9 +164,13 @@ describe("moving an action with the keyboard", () => {
     expect(drawn(up.pipeline, 0)).toEqual([["a", "b"]]);
   });
 
-  it("leaving a shared run order makes a new one next to it; the edge of the canvas stops it", () => {
+  it("into the neighbouring run order; at the edge a shared one splits, a lone one stays", () => {
+    const p3 = pipeline([action("a"), action("b"), action("c", 2)]);
+    expect(drawn(nudgeAction(p3, { stage: 0, action: 0 }, "down").pipeline, 0)).toEqual([["b"], ["c", "a"]]);
     const p = pipeline([action("a"), action("b")]);
     expect(drawn(nudgeAction(p, { stage: 0, action: 0 }, "down").pipeline, 0)).toEqual([["b"], ["a"]]);
     expect(nudgeAction(p, { stage: 0, action: 0 }, "left").pipeline).toBe(p);
+    const alone = pipeline([action("a"), action("b", 2)]);
+    expect(nudgeAction(alone, { stage: 0, action: 1 }, "down").pipeline).toBe(alone);
   });
 });

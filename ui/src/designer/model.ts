@@ -101,8 +101,18 @@ export function moveAction(
     // Within its own group, the places after it move up by one once it is out.
     if (to.kind === "group" && group === targetGroups[to.group] && at < position) position -= 1;
   }
-  insert(targetGroups, to, moving, position);
-  let next = replaceStage(pipeline, to.stage, withGroups(destination, targetGroups));
+  // In another stage it must not share a name with an action there.
+  const arriving =
+    from.stage === to.stage
+      ? moving
+      : { ...moving, name: uniqueName(destination.actions.map((a) => a.name), moving.name) };
+  insert(targetGroups, to, arriving, position);
+  const arranged = withGroups(destination, targetGroups);
+  // Dropped where it was: the same declaration, so no undo step and nothing to save.
+  if (from.stage === to.stage && arranged.actions.every((a, i) => a === destination.actions[i])) {
+    return pipeline;
+  }
+  let next = replaceStage(pipeline, to.stage, arranged);
   if (from.stage !== to.stage) {
     next = replaceStage(next, from.stage, withGroups(source, sourceGroups));
   }
@@ -205,8 +215,9 @@ export function artifactsAvailableTo(pipeline: PipelineDeclaration, at: ActionAd
 
 /**
  * Moves an action one step without a pointer (the keyboard alternative to dragging): to the
- * previous or next stage (as a new last run order there), or to the run order before or after
- * its own. Leaving a run order it shares with others creates a new run order next to it.
+ * previous or next stage (as a new last run order there), or into the run order before or after
+ * its own. At the first or last run order, an action that shares it with others gets a new run
+ * order of its own before or after; an action alone there stays.
  * Returns the declaration and where the action is now, so the selection can follow it.
  */
 export function nudgeAction(
@@ -234,7 +245,11 @@ export function nudgeAction(
     else return { pipeline, at };
   }
   const next = moveAction(pipeline, at, to);
-  const stageAfter = next.stages[to.stage]!;
-  const index = stageAfter.actions.findIndex((a) => a === action || a.name === action.name);
+  // In another stage it may have been renamed to stay unique, as moveAction does.
+  const name =
+    to.stage === at.stage
+      ? action.name
+      : uniqueName(pipeline.stages[to.stage]!.actions.map((a) => a.name), action.name);
+  const index = next.stages[to.stage]!.actions.findIndex((a) => a.name === name);
   return { pipeline: next, at: { stage: to.stage, action: index } };
 }

@@ -11,11 +11,12 @@ export function ActionDetails({ detail }: { detail: ActionExecutionDetail }) {
   useEffect(() => {
     let live = true;
     setLines([]);
-    void backend.followLog(detail.actionExecutionId, (batch) => {
+    const stop = backend.followLog(detail.actionExecutionId, (batch) => {
       if (live && batch.length > 0) setLines((current) => [...current, ...batch]);
     });
     return () => {
       live = false;
+      void stop.then((unfollow) => unfollow(), () => {});
     };
   }, [detail.actionExecutionId]);
   useEffect(() => end.current?.scrollIntoView({ block: "nearest" }), [lines]);

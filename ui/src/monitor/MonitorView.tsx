@@ -1,7 +1,7 @@
 // One execution live (the latest, or any from the history): stages left to right with their
 // run-order groups, each action's status and elapsed time, a timeline, the selected action's
 // streamed log and details, and the controls: run, stop, retry, rollback, transitions.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import {
   asBackendError,
@@ -20,7 +20,7 @@ import { StatusBadge } from "../app/StatusBadge";
 import { runOrderGroups } from "../designer/model";
 import { formatDuration, formatTime, toneOf } from "../status";
 import { ActionDetails } from "./ActionDetails";
-import { latestAttempts, stageStatus, timeline } from "./execution";
+import { latestAttempts, shownStatus, timeline } from "./execution";
 import { History } from "./History";
 import { RunForm } from "./RunForm";
 
@@ -36,6 +36,8 @@ interface Loaded {
   executions: PipelineExecutionSummary[];
   execution?: PipelineExecution;
   actions: ActionExecutionDetail[];
+  /** The status of each stage the execution reached, as the engine recorded it. */
+  stages: Map<string, string>;
 }
 
 export function MonitorView({ pipeline, execution, navigate }: Props) {
@@ -51,8 +53,11 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
     backend.listPipelines().then((out) => setNames(out.pipelines.map((p) => p.name)), () => {});
   }, []);
 
+  // Which load is current: one for a pipeline or execution no longer shown must not land.
+  const loading = useRef({ live: true });
   const load = useCallback(async () => {
     if (!pipeline) return;
+    const current = loading.current;
     try {
       const [state, history] = await Promise.all([
         backend.getPipelineState(pipeline),
@@ -61,11 +66,20 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
       const executions = history.pipelineExecutionSummaries;
       const id = execution ?? executions[0]?.pipelineExecutionId;
       const chosen = id ? (await backend.getExecution(pipeline, id)).pipelineExecution : undefined;
-      const [declaration, actions] = await Promise.all([
+      const [declaration, actions, stages] = await Promise.all([
         backend.getPipeline(pipeline, chosen?.pipelineVersion).then((out) => out.pipeline),
         id ? backend.listActionExecutions(pipeline, id).then((out) => out.actionExecutionDetails) : [],
+        id ? backend.stageStatuses(id) : [],
       ]);
-      setLoaded({ declaration, state, executions, execution: chosen, actions });
+      if (!current.live) return;
+      setLoaded({
+        declaration,
+        state,
+        executions,
+        execution: chosen,
+        actions,
+        stages: new Map(stages.map((s) => [s.stageName, s.status])),
+      });
       setNow(Date.now());
     } catch (e) {
       setError(asBackendError(e));
@@ -73,6 +87,8 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
   }, [pipeline, execution]);
   const refresh = useCoalesced(load);
   useEffect(() => {
+    loading.current.live = false;
+    loading.current = { live: true };
     setLoaded(undefined);
     setSelectedAction(undefined);
     refresh();
@@ -116,6 +132,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
     ? formatDuration((running ? now : Date.parse(started.lastUpdateTime)) - Date.parse(started.startTime))
     : "";
   const selected = selectedAction ? attempts.get(selectedAction) : undefined;
+  const viewingLatest = exec?.pipelineExecutionId === loaded?.executions[0]?.pipelineExecutionId;
 
   return (
     <section className="view monitor" aria-labelledby="monitor-title">
@@ -175,7 +192,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
         <div className="stages" role="list" aria-label="Stages">
           {loaded.declaration.stages.map((stage, s) => {
             const state = loaded.state.stageStates.find((st) => st.stageName === stage.name);
-            const status = stageStatus(stage, attempts);
+            const status = loaded.stages.get(stage.name);
             const transition = state?.inboundTransitionState;
             return (
               <div className="stage-column" key={stage.name} role="listitem">
@@ -200,17 +217,18 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
                         const key = `${stage.name}/${action.name}`;
                         const attempt = attempts.get(key);
                         const end = attempt?.status === "InProgress" ? now : Date.parse(attempt?.lastUpdateTime ?? "");
+                        const shown = shownStatus(action, attempt?.status);
                         return (
                           <button
                             key={action.name}
-                            className={`action-chip tone-${toneOf(attempt?.status)} ${selectedAction === key ? "selected" : ""}`}
+                            className={`action-chip tone-${toneOf(shown)} ${selectedAction === key ? "selected" : ""}`}
                             data-action={key}
                             data-status={attempt?.status ?? "NotStarted"}
                             onClick={() => setSelectedAction(key)}
                           >
                             <span className="action-name">{action.name}</span>
                             <span className="action-meta">
-                              {attempt?.status ?? "Not started"}
+                              {shown ?? "Not started"}
                               {attempt && ` · ${formatDuration(end - Date.parse(attempt.startTime))}`}
                             </span>
                           </button>
@@ -230,8 +248,18 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
                   )}
                   {exec && status === "Succeeded" && s > 0 && (
                     <div className="stage-actions">
-                      <button className="link" onClick={() => act(backend.rollbackStage(pipeline, stage.name))}>
-                        Roll back
+                      <button
+                        className="link"
+                        title={
+                          viewingLatest
+                            ? "Run this stage again with the artifacts of the newest earlier execution in which it succeeded"
+                            : "Run this stage again with the artifacts of this execution"
+                        }
+                        onClick={() =>
+                          act(backend.rollbackStage(pipeline, stage.name, viewingLatest ? null : exec.pipelineExecutionId))
+                        }
+                      >
+                        {viewingLatest ? "Roll back" : "Roll back to this execution"}
                       </button>
                     </div>
                   )}
@@ -277,13 +305,13 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
 
 function TransitionToggle(props: {
   enabled: boolean;
-  reason?: string;
+  reason?: string | null;
   onChange: (enabled: boolean, reason: string | null) => void;
 }) {
   const [reason, setReason] = useState("");
   if (!props.enabled) {
     return (
-      <div className="transition disabled" title={props.reason}>
+      <div className="transition disabled" title={props.reason ?? undefined}>
         <span>Transition disabled{props.reason ? `: ${props.reason}` : ""}</span>
         <button onClick={() => props.onChange(true, null)}>Enable</button>
       </div>

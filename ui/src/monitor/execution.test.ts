@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
-import type { ActionExecutionDetail, Stage } from "../backend";
-import { latestAttempts, stageStatus, timeline } from "./execution";
+import type { ActionExecutionDetail } from "../backend";
+import { toneOf } from "../status";
+import { latestAttempts, shownStatus, timeline } from "./execution";
 
 function detail(stage: string, action: string, status: string, start: number, end: number) {
   return {
@@ -14,7 +15,6 @@ function detail(stage: string, action: string, status: string, start: number, en
   } as ActionExecutionDetail;
 }
 
-const stage = { name: "Build", actions: [{ name: "a" }, { name: "b" }] } as Stage;
 
 describe("an execution as the monitor shows it", () => {
   it("shows the latest attempt of a retried action", () => {
@@ -25,14 +25,13 @@ describe("an execution as the monitor shows it", () => {
     expect(latest.get("Build/a")?.status).toBe("Succeeded");
   });
 
-  it("a stage fails when an action failed and runs while one still runs", () => {
-    const failed = latestAttempts([detail("Build", "a", "Failed", 0, 1), detail("Build", "b", "Succeeded", 0, 1)]);
-    expect(stageStatus(stage, failed)).toBe("Failed");
-    const running = latestAttempts([detail("Build", "a", "InProgress", 0, 1), detail("Build", "b", "Failed", 0, 1)]);
-    expect(stageStatus(stage, running)).toBe("InProgress");
-    expect(stageStatus(stage, new Map())).toBeUndefined();
-    const done = latestAttempts([detail("Build", "a", "Succeeded", 0, 1), detail("Build", "b", "Succeeded", 0, 1)]);
-    expect(stageStatus(stage, done)).toBe("Succeeded");
+  it("shows a running manual approval as waiting for a person", () => {
+    const approval = { name: "Approve", actionTypeId: { category: "Approval", owner: "AWS", provider: "Manual", version: "1" } };
+    const build = { name: "Make", actionTypeId: { category: "Build", owner: "AWS", provider: "CodeBuild", version: "1" } };
+    expect(shownStatus(approval, "InProgress")).toBe("Waiting for approval");
+    expect(toneOf(shownStatus(approval, "InProgress"))).toBe("waiting");
+    expect(shownStatus(approval, "Succeeded")).toBe("Succeeded");
+    expect(shownStatus(build, "InProgress")).toBe("InProgress");
   });
 
   it("places timeline bars on the span of the whole execution, a running one up to now", () => {

@@ -1,6 +1,6 @@
 // What the monitor derives from an execution's action executions: the latest attempt of each
 // action, each stage's status, and the bars of the timeline.
-import type { ActionExecutionDetail, Stage } from "../backend";
+import type { Action, ActionExecutionDetail } from "../backend";
 
 /** The latest attempt of every action, keyed `stage/action` (a retry makes a new attempt). */
 export function latestAttempts(details: ActionExecutionDetail[]): Map<string, ActionExecutionDetail> {
@@ -13,21 +13,10 @@ export function latestAttempts(details: ActionExecutionDetail[]): Map<string, Ac
   return latest;
 }
 
-/**
- * A stage's status in this execution, from its actions' latest attempts: running while any runs,
- * failed when any failed, succeeded when all did; undefined when it has not started.
- */
-export function stageStatus(stage: Stage, attempts: Map<string, ActionExecutionDetail>) {
-  const statuses = stage.actions
-    .map((a) => attempts.get(`${stage.name}/${a.name}`)?.status)
-    .filter((s): s is string => s !== undefined);
-  if (statuses.length === 0) return undefined;
-  for (const status of ["InProgress", "Failed", "Abandoned", "Stopped"]) {
-    if (statuses.includes(status)) return status === "Abandoned" ? "Stopped" : status;
-  }
-  return statuses.length === stage.actions.length && statuses.every((s) => s === "Succeeded")
-    ? "Succeeded"
-    : "InProgress";
+/** The status an action shows: a manual approval that runs is waiting for a person. */
+export function shownStatus(action: Action, status: string | undefined): string | undefined {
+  const t = action.actionTypeId;
+  return status === "InProgress" && t.category === "Approval" && t.provider === "Manual" ? "Waiting for approval" : status;
 }
 
 export interface TimelineBar {

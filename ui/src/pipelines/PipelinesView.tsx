@@ -6,14 +6,14 @@ import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { StatusBadge } from "../app/StatusBadge";
-import { formatDuration, formatTime, toneOf, type Tone } from "../status";
+import { formatDuration, formatTime, toneOf } from "../status";
 
-const FILTERS: { tone: Tone | "all"; label: string }[] = [
-  { tone: "all", label: "All" },
-  { tone: "bad", label: "Failed" },
-  { tone: "busy", label: "Running" },
-  { tone: "ok", label: "Succeeded" },
-  { tone: "idle", label: "Never run" },
+const FILTERS: { key: string; label: string; shows: (p: PipelineSummary) => boolean }[] = [
+  { key: "all", label: "All", shows: () => true },
+  { key: "failed", label: "Failed", shows: (p) => toneOf(p.latestExecution?.status) === "bad" },
+  { key: "running", label: "Running", shows: (p) => toneOf(p.latestExecution?.status) === "busy" },
+  { key: "succeeded", label: "Succeeded", shows: (p) => toneOf(p.latestExecution?.status) === "ok" },
+  { key: "never", label: "Never run", shows: (p) => !p.latestExecution },
 ];
 
 function duration(p: PipelineSummary, now: number): string {
@@ -27,7 +27,7 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
   const [pipelines, setPipelines] = useState<PipelineSummary[]>([]);
   const [error, setError] = useState<BackendError>();
   const [search, setSearch] = useState("");
-  const [filter, setFilter] = useState<Tone | "all">("all");
+  const [filter, setFilter] = useState("all");
   const [now, setNow] = useState(Date.now());
 
   const load = useCoalesced(() =>
@@ -47,7 +47,7 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
     return pipelines.filter(
       (p) =>
         (needle === "" || p.name.toLowerCase().includes(needle)) &&
-        (filter === "all" || toneOf(p.latestExecution?.status) === filter),
+        (FILTERS.find((f) => f.key === filter)?.shows(p) ?? true),
     );
   }, [pipelines, search, filter]);
 
@@ -71,11 +71,11 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
         <div className="segmented" role="radiogroup" aria-label="Filter by status">
           {FILTERS.map((f) => (
             <button
-              key={f.tone}
+              key={f.key}
               role="radio"
-              aria-checked={filter === f.tone}
-              className={filter === f.tone ? "active" : ""}
-              onClick={() => setFilter(f.tone)}
+              aria-checked={filter === f.key}
+              className={filter === f.key ? "active" : ""}
+              onClick={() => setFilter(f.key)}
             >
               {f.label}
             </button>

@@ -2,7 +2,7 @@
 import type { ErrorDetails } from "./ErrorDetails";
 import type { Timestamp } from "./Timestamp";
 
-export type ActionExecutionState = { actionExecutionId: string, status: string, summary?: string, lastStatusChange: Timestamp, token?: string, externalExecutionUrl?: string, errorDetails?: ErrorDetails, 
+export type ActionExecutionState = { actionExecutionId: string, status: string, summary?: string | null, lastStatusChange: Timestamp, token?: string | null, externalExecutionUrl?: string | null, errorDetails?: ErrorDetails | null, 
 /**
  * Not in AWS: the local settings marked the action simulated.
  */

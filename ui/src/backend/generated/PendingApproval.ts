@@ -4,4 +4,4 @@ import type { Timestamp } from "./Timestamp";
 /**
  * A manual approval waiting for a decision (the approvals inbox).
  */
-export type PendingApproval = { pipelineName: string, stageName: string, actionName: string, pipelineExecutionId: string, token: string, waitingSince: Timestamp, expires?: Timestamp, customData?: string, externalEntityLink?: string, };
+export type PendingApproval = { pipelineName: string, stageName: string, actionName: string, pipelineExecutionId: string, token: string, waitingSince: Timestamp, expires?: Timestamp | null, customData?: string | null, externalEntityLink?: string | null, };

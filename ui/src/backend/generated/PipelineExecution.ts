@@ -4,4 +4,4 @@ import type { ExecutionTrigger } from "./ExecutionTrigger";
 import type { ResolvedPipelineVariable } from "./ResolvedPipelineVariable";
 import type { RollbackMetadata } from "./RollbackMetadata";
 
-export type PipelineExecution = { pipelineName: string, pipelineVersion: number, pipelineExecutionId: string, status: string, statusSummary?: string, artifactRevisions: Array<ArtifactRevision>, variables: Array<ResolvedPipelineVariable>, trigger: ExecutionTrigger, executionMode: string, executionType: string, rollbackMetadata?: RollbackMetadata, };
+export type PipelineExecution = { pipelineName: string, pipelineVersion: number, pipelineExecutionId: string, status: string, statusSummary?: string | null, artifactRevisions: Array<ArtifactRevision>, variables: Array<ResolvedPipelineVariable>, trigger: ExecutionTrigger, executionMode: string, executionType: string, rollbackMetadata?: RollbackMetadata | null, };

@@ -5,4 +5,4 @@ import type { SourceRevision } from "./SourceRevision";
 import type { StopExecutionTrigger } from "./StopExecutionTrigger";
 import type { Timestamp } from "./Timestamp";
 
-export type PipelineExecutionSummary = { pipelineExecutionId: string, status: string, statusSummary?: string, startTime: Timestamp, lastUpdateTime: Timestamp, sourceRevisions: Array<SourceRevision>, trigger: ExecutionTrigger, stopTrigger?: StopExecutionTrigger, executionMode: string, executionType: string, rollbackMetadata?: RollbackMetadata, };
+export type PipelineExecutionSummary = { pipelineExecutionId: string, status: string, statusSummary?: string | null, startTime: Timestamp, lastUpdateTime: Timestamp, sourceRevisions: Array<SourceRevision>, trigger: ExecutionTrigger, stopTrigger?: StopExecutionTrigger | null, executionMode: string, executionType: string, rollbackMetadata?: RollbackMetadata | null, };

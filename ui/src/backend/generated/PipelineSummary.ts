@@ -6,4 +6,4 @@ export type PipelineSummary = { name: string, version: number, pipelineType: str
 /**
  * Not in AWS's ListPipelines: the latest execution, so a list view needs one call.
  */
-latestExecution?: PipelineExecutionSummary, };
+latestExecution?: PipelineExecutionSummary | null, };

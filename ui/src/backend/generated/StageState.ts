@@ -4,4 +4,4 @@ import type { StageConditionState } from "./StageConditionState";
 import type { StageExecution } from "./StageExecution";
 import type { TransitionState } from "./TransitionState";
 
-export type StageState = { stageName: string, inboundTransitionState: TransitionState, actionStates: Array<ActionState>, latestExecution?: StageExecution, beforeEntryConditionState?: StageConditionState, onSuccessConditionState?: StageConditionState, onFailureConditionState?: StageConditionState, };
+export type StageState = { stageName: string, inboundTransitionState: TransitionState, actionStates: Array<ActionState>, latestExecution?: StageExecution | null, beforeEntryConditionState?: StageConditionState | null, onSuccessConditionState?: StageConditionState | null, onFailureConditionState?: StageConditionState | null, };
