@@ -57,7 +57,7 @@ done
 export PIPEWRIGHT_DRIVER_URL="http://127.0.0.1:$port"
 
 status=0
-npx vitest run --config "${1:-tests/e2e/vitest.config.ts}" || status=$?
+npx vitest run --config "${1:-tests/e2e/vitest.config.ts}" "${@:2}" || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- tauri-driver log ---" >&2
     tail -50 "$work/driver.log" >&2 || true

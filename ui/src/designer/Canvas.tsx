@@ -17,7 +17,7 @@ import {
   type DragEndEvent,
   type DragStartEvent,
 } from "@dnd-kit/core";
-import { memo, useState } from "react";
+import { memo, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 import type { Action, Diagnostic, PipelineDeclaration, Stage } from "../backend";
 import { addressOf, runOrderGroups, type ActionAddress, type DropTarget } from "./model";
@@ -93,7 +93,8 @@ export function Canvas(props: CanvasProps) {
     }
   };
 
-  const problems = countProblems(props.diagnostics);
+  const problems = useMemo(() => countProblems(props.diagnostics), [props.diagnostics]);
+  const [canvasRef, [first, last]] = useVisibleStages(props.pipeline.stages.length);
   return (
     <DndContext
       sensors={sensors}
@@ -105,8 +106,11 @@ export function Canvas(props: CanvasProps) {
     >
       <div className={`designer-body ${dragging ? "is-dragging" : ""}`}>
         <Palette />
-        <div className="canvas" aria-label="Stages">
-          {props.pipeline.stages.map((stage, s) => (
+        <div className="canvas" aria-label="Stages" ref={canvasRef}>
+          {props.pipeline.stages.map((stage, s) =>
+            s < first || s > last ? (
+              <div key={s} className="stage-placeholder" aria-hidden />
+            ) : (
             <StageColumn
               key={s}
               stage={stage}
@@ -118,7 +122,8 @@ export function Canvas(props: CanvasProps) {
               onSelect={props.onSelect}
               onSelectStage={props.onSelectStage}
             />
-          ))}
+            ),
+          )}
           <button className="add-stage" onClick={() => props.onAddStage(props.pipeline.stages.length)}>
             + Stage
           </button>
@@ -129,6 +134,38 @@ export function Canvas(props: CanvasProps) {
       </DragOverlay>
     </DndContext>
   );
+}
+
+/** A stage column's width and the gap after it, in pixels (styles.css: .canvas .stage). */
+const COLUMN_PX = 272;
+/** Pipelines with more stages than this draw only the stages in view (plus one each side). */
+const DRAW_ALL_UP_TO = 12;
+
+/**
+ * Which stages to draw: all of a small pipeline; of a large one (50 stages of 50 actions) only
+ * those in view, so the page holds hundreds of elements rather than thousands, and a drag does
+ * not re-render and re-measure what nobody sees. The others are empty columns of the same width.
+ */
+function useVisibleStages(count: number) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [range, setRange] = useState<[number, number]>([0, DRAW_ALL_UP_TO]);
+  useLayoutEffect(() => {
+    const element = ref.current;
+    if (!element || count <= DRAW_ALL_UP_TO) return;
+    const update = () => {
+      const first = Math.max(0, Math.floor(element.scrollLeft / COLUMN_PX) - 1);
+      const last = first + Math.ceil(element.clientWidth / COLUMN_PX) + 2;
+      setRange((current) => (current[0] === first && current[1] === last ? current : [first, last]));
+    };
+    update();
+    element.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", update);
+    return () => {
+      element.removeEventListener("scroll", update);
+      window.removeEventListener("resize", update);
+    };
+  }, [count]);
+  return [ref, count <= DRAW_ALL_UP_TO ? ([0, count] as [number, number]) : range] as const;
 }
 
 /** Diagnostics per stage (`"2"`) and per action (`"2/0"`), for the badges. */
@@ -229,13 +266,11 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
       {groups.map((group, g) => (
         <div key={group.runOrder}>
           <Group stage={s} group={g} runOrder={group.runOrder} size={group.actions.length} stageName={stage.name}>
-            {group.actions.map((a, position) => (
+            {group.actions.map((a) => (
               <ActionChip
                 key={`${a}:${stage.actions[a]!.name}`}
                 action={stage.actions[a]!}
                 at={{ stage: s, action: a }}
-                group={g}
-                position={position}
                 stageName={stage.name}
                 problems={props.actionProblems.get(`${s}/${a}`) ?? 0}
                 selected={props.selected === a}
@@ -305,8 +340,6 @@ function Between(props: { stage: number; beforeGroup: number; label: string }) {
 function ActionChip(props: {
   action: Action;
   at: ActionAddress;
-  group: number;
-  position: number;
   stageName: string;
   problems: number;
   selected: boolean;
@@ -317,21 +350,10 @@ function ActionChip(props: {
     id: `action:${at.stage}:${at.action}`,
     data: { type: "action", at, name: `action ${action.name}` } satisfies Dragged,
   });
-  const drop = useDroppable({
-    id: `action-target:${at.stage}:${at.action}`,
-    data: {
-      type: "action-target",
-      target: { kind: "group", stage: at.stage, group: props.group, position: props.position },
-      name: `before ${action.name} in run order ${props.group + 1} of ${props.stageName}`,
-    } satisfies Landing,
-  });
   return (
     <div
-      ref={(node) => {
-        drag.setNodeRef(node);
-        drop.setNodeRef(node);
-      }}
-      className={`action-chip ${props.selected ? "selected" : ""} ${drop.isOver ? "over" : ""} ${drag.isDragging ? "dragging" : ""}`}
+      ref={drag.setNodeRef}
+      className={`action-chip ${props.selected ? "selected" : ""} ${drag.isDragging ? "dragging" : ""}`}
       data-action={`${props.stageName}/${action.name}`}
       onClick={() => props.onSelect(at)}
       {...drag.attributes}
