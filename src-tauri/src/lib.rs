@@ -39,6 +39,7 @@ pub fn run() {
             app.manage(notifications::Settings(std::sync::Mutex::new(settings)));
             app.manage(navigation::Navigation::default());
             app.manage(streams::Streams::default());
+            app.manage(notifications::Shown::default());
             app.manage(tray::Refreshing::default());
             if let Err(error) = tray::create(app.handle()) {
                 // No tray on this desktop: the window and the notifications still work.

@@ -2,6 +2,7 @@
 //! Approve, Reject and Open that work from the notification itself), an execution fails (Open).
 //! The user's settings mute them, filter them by pipeline, or snooze them for a while.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -97,16 +98,23 @@ pub fn set_notification_settings(
 /// What an event asks to tell the user, if anything.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
-    ApprovalWaiting {
-        pipeline: String,
-        stage: String,
-        action: String,
-        execution_id: String,
-    },
+    ApprovalWaiting(ApprovalKey),
     ExecutionFailed {
         pipeline: String,
         execution_id: String,
     },
+    /// An approval ended (decided anywhere, expired or abandoned): its notification has nothing
+    /// left to ask.
+    ApprovalEnded(ApprovalKey),
+}
+
+/// Which approval a notification is about: one action of one execution.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ApprovalKey {
+    pub pipeline: String,
+    pub stage: String,
+    pub action: String,
+    pub execution_id: String,
 }
 
 impl Notice {
@@ -115,18 +123,22 @@ impl Notice {
         let detail = &event["detail"];
         let text = |key: &str| detail[key].as_str().map(str::to_owned);
         let state = detail["state"].as_str()?;
+        let approval = || {
+            Some(ApprovalKey {
+                pipeline: text("pipeline")?,
+                stage: text("stage")?,
+                action: text("action")?,
+                execution_id: text("execution-id")?,
+            })
+        };
+        let is_approval =
+            detail["type"]["category"] == "Approval" && detail["type"]["provider"] == "Manual";
         match event["detail-type"].as_str()? {
-            "CodePipeline Action Execution State Change"
-                if state == "STARTED"
-                    && detail["type"]["category"] == "Approval"
-                    && detail["type"]["provider"] == "Manual" =>
-            {
-                Some(Notice::ApprovalWaiting {
-                    pipeline: text("pipeline")?,
-                    stage: text("stage")?,
-                    action: text("action")?,
-                    execution_id: text("execution-id")?,
-                })
+            "CodePipeline Action Execution State Change" if is_approval && state == "STARTED" => {
+                Some(Notice::ApprovalWaiting(approval()?))
+            }
+            "CodePipeline Action Execution State Change" if is_approval => {
+                Some(Notice::ApprovalEnded(approval()?))
             }
             "CodePipeline Pipeline Execution State Change" if state == "FAILED" => {
                 Some(Notice::ExecutionFailed {
@@ -140,9 +152,8 @@ impl Notice {
 
     fn pipeline(&self) -> &str {
         match self {
-            Notice::ApprovalWaiting { pipeline, .. } | Notice::ExecutionFailed { pipeline, .. } => {
-                pipeline
-            }
+            Notice::ApprovalWaiting(key) | Notice::ApprovalEnded(key) => &key.pipeline,
+            Notice::ExecutionFailed { pipeline, .. } => pipeline,
         }
     }
 }
@@ -174,6 +185,11 @@ pub fn start(app: AppHandle) {
 
 async fn notify(app: &AppHandle, notice: Notice) {
     let desktop = app.state::<Desktop>();
+    if let Notice::ApprovalEnded(key) = &notice {
+        // Whatever the settings say now: a notification that is up must not offer a dead Approve.
+        retire(app, key);
+        return;
+    }
     let now = desktop.api.engine().clock().now_ms();
     if !app
         .state::<Settings>()
@@ -183,24 +199,20 @@ async fn notify(app: &AppHandle, notice: Notice) {
         return;
     }
     match notice {
-        Notice::ApprovalWaiting {
-            pipeline,
-            stage,
-            action,
-            execution_id,
-        } => {
+        Notice::ApprovalWaiting(key) => {
             let waiting = desktop.api.pending_approvals().await.unwrap_or_default();
             let Some(approval) = waiting.into_iter().find(|a| {
-                a.pipeline_name == pipeline
-                    && a.stage_name == stage
-                    && a.action_name == action
-                    && a.pipeline_execution_id == execution_id
+                a.pipeline_name == key.pipeline
+                    && a.stage_name == key.stage
+                    && a.action_name == key.action
+                    && a.pipeline_execution_id == key.execution_id
             }) else {
                 // Decided (or expired) before the notification went out: nothing to ask.
                 return;
             };
-            approval_notification(app.clone(), approval);
+            approval_notification(app.clone(), key, approval);
         }
+        Notice::ApprovalEnded(_) => {}
         Notice::ExecutionFailed {
             pipeline,
             execution_id,
@@ -220,16 +232,51 @@ async fn notify(app: &AppHandle, notice: Notice) {
                 .action("default", "Open")
                 .timeout(Timeout::Never);
             let open = Open::monitor(&pipeline, Some(&execution_id));
-            show(app.clone(), notification, move |app, action| {
-                if action == "default" {
-                    open_window(app, open);
-                }
-            });
+            show(
+                app.clone(),
+                notification,
+                |_| {},
+                move |app, action| {
+                    if action == "default" {
+                        open_window(app, open);
+                    }
+                },
+            );
         }
     }
 }
 
-fn approval_notification(app: AppHandle, approval: PendingApproval) {
+/// The notifications on screen that ask about an approval, by approval: the server's id for each.
+#[derive(Debug, Default)]
+pub struct Shown(Mutex<HashMap<ApprovalKey, u32>>);
+
+/// Replaces an approval's notification, if one is up, with one that says it was decided and asks
+/// nothing (the server closes it shortly).
+fn retire(app: &AppHandle, key: &ApprovalKey) {
+    let id = app
+        .state::<Shown>()
+        .0
+        .lock()
+        .ok()
+        .and_then(|mut shown| shown.remove(key));
+    if let Some(id) = id {
+        let body = format!(
+            "{} / {} / {} no longer waits for a decision.",
+            key.pipeline, key.stage, key.action
+        );
+        std::thread::spawn(move || {
+            let _ = Notification::new()
+                .id(id)
+                .appname("Pipewright")
+                .summary("Approval decided")
+                .body(&escape_markup(&body))
+                .timeout(Timeout::Milliseconds(5_000))
+                .show();
+        });
+    }
+}
+
+fn approval_notification(app: AppHandle, key: ApprovalKey, approval: PendingApproval) {
     let mut body = format!(
         "{} / {} / {}",
         approval.pipeline_name, approval.stage_name, approval.action_name
@@ -253,7 +300,19 @@ fn approval_notification(app: AppHandle, approval: PendingApproval) {
         .action("reject", "Reject")
         .action("default", "Open")
         .timeout(Timeout::Never);
-    show(app, notification, move |app, action| {
+    let on_shown = {
+        let app = app.clone();
+        let key = key.clone();
+        move |id: u32| {
+            if let Ok(mut shown) = app.state::<Shown>().0.lock() {
+                shown.insert(key, id);
+            }
+        }
+    };
+    show(app, notification, on_shown, move |app, action| {
+        if let Ok(mut shown) = app.state::<Shown>().0.lock() {
+            shown.remove(&key);
+        }
         let approved = match action {
             "approve" => true,
             "reject" => false,
@@ -293,14 +352,19 @@ fn escape_markup(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Shows a notification and waits, on a thread of its own, for the user to act on it.
+/// Shows a notification and waits, on a thread of its own, for the user to act on it (or for it
+/// to close). `on_shown` gets the server's id for it.
 fn show(
     app: AppHandle,
     notification: Notification,
+    on_shown: impl FnOnce(u32) + Send + 'static,
     on_action: impl FnOnce(&AppHandle, &str) + Send + 'static,
 ) {
     std::thread::spawn(move || match notification.show() {
-        Ok(handle) => handle.wait_for_action(|action| on_action(&app, action)),
+        Ok(handle) => {
+            on_shown(handle.id());
+            handle.wait_for_action(|action| on_action(&app, action));
+        }
         Err(error) => eprintln!("pipewright-desktop: cannot show a notification: {error}"),
     });
 }
@@ -312,20 +376,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_approval_that_starts_waiting_notifies() {
+    fn an_approval_notifies_when_it_starts_waiting_and_is_retired_when_it_ends() {
         let event = json!({
             "detail-type": "CodePipeline Action Execution State Change",
             "detail": {"pipeline": "web", "execution-id": "e1", "stage": "Release", "action": "Approve",
                        "state": "STARTED", "type": {"category": "Approval", "provider": "Manual"}}
         });
+        let key = ApprovalKey {
+            pipeline: "web".into(),
+            stage: "Release".into(),
+            action: "Approve".into(),
+            execution_id: "e1".into(),
+        };
         assert_eq!(
             Notice::from_event(&event),
-            Some(Notice::ApprovalWaiting {
-                pipeline: "web".into(),
-                stage: "Release".into(),
-                action: "Approve".into(),
-                execution_id: "e1".into()
-            })
+            Some(Notice::ApprovalWaiting(key.clone()))
+        );
+        let decided = json!({
+            "detail-type": "CodePipeline Action Execution State Change",
+            "detail": {"pipeline": "web", "execution-id": "e1", "stage": "Release", "action": "Approve",
+                       "state": "SUCCEEDED", "type": {"category": "Approval", "provider": "Manual"}}
+        });
+        assert_eq!(
+            Notice::from_event(&decided),
+            Some(Notice::ApprovalEnded(key))
         );
         let build = json!({
             "detail-type": "CodePipeline Action Execution State Change",

@@ -20,7 +20,7 @@ use crate::Desktop;
 
 /// How often changes made by other processes (the CLI, `pipewright serve`) are looked for.
 /// Changes made in this process arrive at once.
-const OTHER_PROCESSES_POLL: Duration = Duration::from_millis(500);
+const OTHER_PROCESSES_POLL: Duration = Duration::from_millis(200);
 /// How often a followed log is read while its action runs.
 const LOG_POLL: Duration = Duration::from_millis(200);
 

@@ -102,8 +102,12 @@ describe("designing, running and approving a pipeline", () => {
     expect(await app.text(approval)).toContain("Please review and approve.");
     await app.type(`${approval} input`, "Looks good");
     await app.screenshot("03-approvals");
+    expect(notifications.displayed()).toBe(1);
     await app.press("Approve", approval);
     await app.waitFor("the inbox to empty", async () => (await app.findAll(approval)).length === 0);
+    // The approval's notification no longer offers Approve: it says the approval was decided, and goes.
+    await app.waitFor("the approval's notification to go", async () => notifications.displayed() === 0, 15_000);
+    expect(notifications.history()[0]?.summary).toBe("Approval decided");
 
     await app.view("monitor");
     await app.find('.view-header [data-status="Succeeded"]');
