@@ -18,6 +18,8 @@ setup() {
     for lib in webkit2gtk-4.1 ayatana-appindicator3-0.1 librsvg-2.0 xdo; do
         pkg-config --exists "$lib" 2>/dev/null || missing+=("$lib")
     done
+    # The AWS-protocol tests install boto3 and the AWS CLI into a virtual environment.
+    python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "Installing system packages for: ${missing[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
@@ -25,7 +27,7 @@ setup() {
         apt-get install -y -qq --no-install-recommends git build-essential tar python3 zip unzip \
             curl pkg-config file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev \
             libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver dbus dbus-x11 \
-            dunst >/dev/null
+            dunst python3-venv procps >/dev/null
     fi
     if ! command -v cargo >/dev/null 2>&1; then
         echo "Rust (cargo) is needed: install it with rustup (https://rustup.rs) and run this again." >&2
@@ -83,6 +85,7 @@ case "${1:-run}" in
         else
             cargo test --workspace --no-fail-fast
         fi
+        tests/aws/run.sh
         command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --version '^2' --locked
         tests/e2e/run.sh
         ;;

@@ -9,13 +9,31 @@ use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
-/// Milliseconds since the epoch, printed as an RFC 3339 time.
+/// Milliseconds since the epoch, printed as an RFC 3339 time (as the AWS CLI prints it), or as
+/// epoch seconds inside [`with_epoch_seconds`] (as the CodePipeline JSON protocol sends it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
 pub struct Timestamp(#[ts(type = "string")] pub i64);
 
+thread_local! {
+    static EPOCH_SECONDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `serialize` with every [`Timestamp`] written as epoch seconds (a number with
+/// milliseconds), the way the AWS JSON 1.1 protocol carries timestamps.
+pub fn with_epoch_seconds<T>(serialize: impl FnOnce() -> T) -> T {
+    let before = EPOCH_SECONDS.with(|flag| flag.replace(true));
+    let out = serialize();
+    EPOCH_SECONDS.with(|flag| flag.set(before));
+    out
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&pipewright_engine::clock::rfc3339(self.0))
+        if EPOCH_SECONDS.with(std::cell::Cell::get) {
+            serializer.serialize_f64(self.0 as f64 / 1000.0)
+        } else {
+            serializer.serialize_str(&pipewright_engine::clock::rfc3339(self.0))
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! The one facade every front end calls (the CLI and the desktop app's Tauri commands; the
-//! CodePipeline HTTP server later): use cases over the local engine and store, returning DTOs
+//! The one facade every front end calls (the CLI, the desktop app's Tauri commands and the
+//! CodePipeline HTTP server of `pipewright serve`): use cases over the local engine and store, returning DTOs
 //! shaped like the CodePipeline API's responses, and errors with a stable code (the AWS
 //! exception name where AWS has one) so front ends match codes, not prose.
 //!

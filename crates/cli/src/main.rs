@@ -253,6 +253,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Answer the CodePipeline API over HTTP, so the AWS CLI and SDKs drive the local engine
+    /// (`aws codepipeline --endpoint-url http://127.0.0.1:PORT ...`). Runs until Ctrl-C.
+    Serve {
+        /// The port to listen on (0: any free one, printed at start).
+        #[arg(long, default_value_t = 8677)]
+        port: u16,
+        /// The address to listen on. Anything but loopback lets other machines drive this one.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -673,6 +683,22 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 print_json(&rows)?
             } else {
                 output::history(&rows)
+            }
+        }
+        Command::Serve { port, host } => {
+            let listener = tokio::net::TcpListener::bind((*host, *port))
+                .await
+                .with_context(|| format!("cannot listen on {host}:{port}"))?;
+            let address = listener.local_addr()?;
+            println!("pipewright serve: the CodePipeline API at http://{address}");
+            println!(
+                "  aws codepipeline --endpoint-url http://{address} --region us-east-1 list-pipelines"
+            );
+            // On Ctrl-C the executions this process drives are interrupted (closing the facade
+            // after this command); the next process settles them, as after `run`.
+            tokio::select! {
+                served = pipewright_server::serve(api.clone(), listener) => served?,
+                _ = tokio::signal::ctrl_c() => {}
             }
         }
         Command::Gc { keep, json } => {

@@ -1,0 +1,150 @@
+//! `pipewright serve`: the CodePipeline API over HTTP, answered by the local engine, so the AWS
+//! CLI and the AWS SDKs work against this machine (`aws codepipeline --endpoint-url ...`).
+//!
+//! The wire protocol is AWS JSON 1.1 as CodePipeline speaks it: every call is a `POST /` whose
+//! `X-Amz-Target` header names the operation (`CodePipeline_20150709.ListPipelines`), with a JSON
+//! body of type `application/x-amz-json-1.1`. Answers are JSON with timestamps as epoch seconds;
+//! errors are `{"__type": "<exception name>", "message": "..."}` with a 4xx or 5xx status.
+//!
+//! Requests are accepted whatever their signature (the server binds loopback by default): the
+//! clients sign with whatever credentials they have, and on one machine there is nobody to keep
+//! out that could not read the data directory directly.
+//!
+//! Architecture invariant: no business rule here. An operation parses its input, makes one
+//! facade call and shapes the answer; the facade is the same one the CLI and the desktop app use.
+
+mod operations;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pipewright_api::Pipewright;
+use serde_json::{Value, json};
+
+/// The prefix of every CodePipeline target (the API version is part of the name).
+const TARGET_PREFIX: &str = "CodePipeline_20150709.";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Larger bodies are refused before they are read: the largest pipeline declaration a file may
+/// hold is 8 MiB (the model's limit), and nothing else comes near.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024 + 64 * 1024;
+
+/// An error as the protocol sends it.
+#[derive(Debug)]
+pub struct WireError {
+    pub status: StatusCode,
+    pub kind: String,
+    pub message: String,
+}
+
+impl WireError {
+    pub fn client(kind: &str, message: impl Into<String>) -> WireError {
+        WireError {
+            status: StatusCode::BAD_REQUEST,
+            kind: kind.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<pipewright_api::Error> for WireError {
+    fn from(error: pipewright_api::Error) -> WireError {
+        // The facade's own failures are the server's; everything else is the caller's to fix.
+        let status = match error.code {
+            "InternalError" | "StoreError" => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        WireError {
+            status,
+            kind: error.code.to_owned(),
+            message: error.message,
+        }
+    }
+}
+
+/// Answers the CodePipeline API on `listener` until the task is dropped.
+pub async fn serve(api: Pipewright, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(api));
+    axum::serve(listener, app).await
+}
+
+async fn handle(
+    State(api): State<Arc<Pipewright>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let result = answer(&api, &method, &headers, body).await;
+    let (status, body) = match result {
+        Ok(value) => (StatusCode::OK, value),
+        Err(error) => (
+            error.status,
+            json!({"__type": error.kind, "message": error.message}),
+        ),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        response_headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+async fn answer(
+    api: &Pipewright,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Value, WireError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
+        return Err(WireError::client(
+            "UnknownOperationException",
+            if target.is_empty() {
+                "the request names no operation (X-Amz-Target is missing)".to_owned()
+            } else {
+                format!("unknown target {target}")
+            },
+        ));
+    };
+    if method != Method::POST {
+        return Err(WireError::client(
+            "UnknownOperationException",
+            format!("{operation} is called with POST, not {method}"),
+        ));
+    }
+    let body = body.map_err(|rejection| WireError {
+        status: rejection.status(),
+        kind: "SerializationException".to_owned(),
+        message: format!("the request body cannot be read: {rejection}"),
+    })?;
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            WireError::client(
+                "SerializationException",
+                format!("the request body is not JSON: {e}"),
+            )
+        })?
+    };
+    if !input.is_object() {
+        return Err(WireError::client(
+            "SerializationException",
+            "the request body must be a JSON object",
+        ));
+    }
+    let output = operations::call(api, operation, input).await?;
+    Ok(output)
+}

@@ -1,0 +1,488 @@
+//! One function per CodePipeline operation: the input as the API reference names its members,
+//! one facade call, the output as AWS shapes it.
+
+use indexmap::IndexMap;
+use pipewright_api::model::PipelineDeclaration;
+use pipewright_api::{Pipewright, with_epoch_seconds};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::WireError;
+
+type Answer = Result<Value, WireError>;
+
+pub async fn call(api: &Pipewright, operation: &str, input: Value) -> Answer {
+    match operation {
+        "CreatePipeline" => create_pipeline(api, parse(input)?).await,
+        "GetPipeline" => get_pipeline(api, parse(input)?).await,
+        "UpdatePipeline" => update_pipeline(api, parse(input)?).await,
+        "ListPipelines" => list_pipelines(api, parse(input)?).await,
+        "GetPipelineState" => get_pipeline_state(api, parse(input)?).await,
+        "StartPipelineExecution" => start_pipeline_execution(api, parse(input)?).await,
+        "StopPipelineExecution" => stop_pipeline_execution(api, parse(input)?).await,
+        "GetPipelineExecution" => get_pipeline_execution(api, parse(input)?).await,
+        "ListPipelineExecutions" => list_pipeline_executions(api, parse(input)?).await,
+        "ListActionExecutions" => list_action_executions(api, parse(input)?).await,
+        "PutApprovalResult" => put_approval_result(api, parse(input)?).await,
+        "RetryStageExecution" => retry_stage_execution(api, parse(input)?).await,
+        "RollbackStage" => rollback_stage(api, parse(input)?).await,
+        "EnableStageTransition" => set_transition(api, parse(input)?, true).await,
+        "DisableStageTransition" => set_transition(api, parse(input)?, false).await,
+        "ListActionTypes" => list_action_types(parse(input)?),
+        other => Err(WireError::client(
+            "UnknownOperationException",
+            format!("{other} is not an operation pipewright serve answers"),
+        )),
+    }
+}
+
+/// The input of an operation, or a SerializationException that says which member is wrong.
+fn parse<T: DeserializeOwned>(input: Value) -> Result<T, WireError> {
+    serde_path_to_error::deserialize(input).map_err(|error| {
+        let path = error.path().to_string();
+        let message = if path == "." {
+            error.inner().to_string()
+        } else {
+            format!("{path}: {}", error.inner())
+        };
+        WireError::client("SerializationException", message)
+    })
+}
+
+/// An answer, with timestamps as the protocol carries them.
+fn answer(output: &impl Serialize) -> Answer {
+    with_epoch_seconds(|| serde_json::to_value(output))
+        .map_err(|e| WireError::from(pipewright_api::Error::new("InternalError", e.to_string())))
+}
+
+/// A page of `items` after the opaque `next_token` (here: how many came before), at most `max`.
+fn page<T>(
+    items: Vec<T>,
+    next_token: Option<&str>,
+    max: Option<usize>,
+    default_max: usize,
+) -> Result<(Vec<T>, Option<String>), WireError> {
+    let start = match next_token {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            WireError::client(
+                "InvalidNextTokenException",
+                format!("{token} is not a token this server gave"),
+            )
+        })?,
+    };
+    let max = max.unwrap_or(default_max).max(1);
+    let total = items.len();
+    let items: Vec<T> = items.into_iter().skip(start).take(max).collect();
+    let next = (start + items.len() < total).then(|| (start + items.len()).to_string());
+    Ok((items, next))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PipelineInput {
+    pipeline: PipelineDeclaration,
+    #[serde(default)]
+    #[allow(dead_code)] // Accepted; tags are not kept yet.
+    tags: Option<Vec<Value>>,
+}
+
+async fn create_pipeline(api: &Pipewright, input: PipelineInput) -> Answer {
+    let (name, _) = api.create_pipeline(&input.pipeline).await?;
+    let stored = api.get_pipeline(&name, None).await?;
+    answer(&json!({"pipeline": stored.pipeline, "tags": []}))
+}
+
+async fn update_pipeline(api: &Pipewright, input: PipelineInput) -> Answer {
+    let (name, _) = api.update_pipeline(&input.pipeline).await?;
+    let stored = api.get_pipeline(&name, None).await?;
+    answer(&json!({"pipeline": stored.pipeline}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetPipelineInput {
+    name: String,
+    version: Option<i64>,
+}
+
+async fn get_pipeline(api: &Pipewright, input: GetPipelineInput) -> Answer {
+    answer(&api.get_pipeline(&input.name, input.version).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListInput {
+    next_token: Option<String>,
+    max_results: Option<usize>,
+}
+
+async fn list_pipelines(api: &Pipewright, input: ListInput) -> Answer {
+    let all = api.list_pipelines().await?.pipelines;
+    let (pipelines, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
+    // AWS's PipelineSummary: the latest execution the facade adds for the app is not part of it.
+    let pipelines: Vec<Value> = pipelines
+        .into_iter()
+        .map(|p| {
+            json!({"name": p.name, "version": p.version, "pipelineType": p.pipeline_type,
+                   "executionMode": p.execution_mode, "created": p.created, "updated": p.updated})
+        })
+        .collect();
+    let pipelines = with_epoch_seconds(|| serde_json::to_value(&pipelines)).unwrap_or_default();
+    let mut out = json!({"pipelines": pipelines});
+    if let Some(token) = next_token {
+        out["nextToken"] = json!(token);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NameInput {
+    name: String,
+}
+
+async fn get_pipeline_state(api: &Pipewright, input: NameInput) -> Answer {
+    answer(&api.get_pipeline_state(&input.name).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartInput {
+    name: String,
+    #[serde(default)]
+    variables: Vec<VariableInput>,
+    client_request_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VariableInput {
+    name: String,
+    value: String,
+}
+
+async fn start_pipeline_execution(api: &Pipewright, input: StartInput) -> Answer {
+    let variables: IndexMap<String, String> = input
+        .variables
+        .into_iter()
+        .map(|v| (v.name, v.value))
+        .collect();
+    let id = api
+        .start(
+            &input.name,
+            &variables,
+            input.client_request_token.as_deref(),
+        )
+        .await?;
+    Ok(json!({"pipelineExecutionId": id}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StopInput {
+    pipeline_name: String,
+    pipeline_execution_id: String,
+    #[serde(default)]
+    abandon: bool,
+    reason: Option<String>,
+}
+
+async fn stop_pipeline_execution(api: &Pipewright, input: StopInput) -> Answer {
+    api.stop(
+        &input.pipeline_name,
+        &input.pipeline_execution_id,
+        input.abandon,
+        input.reason.as_deref(),
+    )
+    .await?;
+    Ok(json!({"pipelineExecutionId": input.pipeline_execution_id}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionInput {
+    pipeline_name: String,
+    pipeline_execution_id: String,
+}
+
+async fn get_pipeline_execution(api: &Pipewright, input: ExecutionInput) -> Answer {
+    answer(
+        &api.get_execution(&input.pipeline_name, &input.pipeline_execution_id)
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListExecutionsInput {
+    pipeline_name: String,
+    next_token: Option<String>,
+    max_results: Option<usize>,
+}
+
+/// How many executions ListPipelineExecutions looks through at most (AWS keeps 12 months).
+const EXECUTION_HISTORY: i64 = 10_000;
+
+async fn list_pipeline_executions(api: &Pipewright, input: ListExecutionsInput) -> Answer {
+    let all = api
+        .list_executions(&input.pipeline_name, EXECUTION_HISTORY)
+        .await?
+        .pipeline_execution_summaries;
+    let (summaries, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
+    let mut out = answer(&json!({"pipelineExecutionSummaries": summaries}))?;
+    if let Some(token) = next_token {
+        out["nextToken"] = json!(token);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListActionExecutionsInput {
+    pipeline_name: String,
+    filter: Option<ActionExecutionFilter>,
+    next_token: Option<String>,
+    max_results: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActionExecutionFilter {
+    pipeline_execution_id: Option<String>,
+}
+
+async fn list_action_executions(api: &Pipewright, input: ListActionExecutionsInput) -> Answer {
+    let execution = input.filter.and_then(|f| f.pipeline_execution_id);
+    let all = api
+        .list_action_executions(&input.pipeline_name, execution.as_deref())
+        .await?
+        .action_execution_details;
+    let (details, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
+    let mut out = answer(&json!({"actionExecutionDetails": details}))?;
+    if let Some(token) = next_token {
+        out["nextToken"] = json!(token);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovalInput {
+    pipeline_name: String,
+    stage_name: String,
+    action_name: String,
+    result: ApprovalResult,
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct ApprovalResult {
+    summary: String,
+    status: String,
+}
+
+async fn put_approval_result(api: &Pipewright, input: ApprovalInput) -> Answer {
+    let approved = match input.result.status.as_str() {
+        "Approved" => true,
+        "Rejected" => false,
+        other => {
+            return Err(WireError::client(
+                "ValidationException",
+                format!("result.status must be Approved or Rejected, not {other}"),
+            ));
+        }
+    };
+    api.put_approval_result(
+        &input.pipeline_name,
+        &input.stage_name,
+        &input.action_name,
+        &input.token,
+        approved,
+        &input.result.summary,
+    )
+    .await?;
+    let now = pipewright_api::Timestamp(api.engine().clock().now_ms());
+    answer(&json!({"approvedAt": now}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RetryInput {
+    pipeline_name: String,
+    stage_name: String,
+    pipeline_execution_id: String,
+    retry_mode: String,
+}
+
+async fn retry_stage_execution(api: &Pipewright, input: RetryInput) -> Answer {
+    let all_actions = match input.retry_mode.as_str() {
+        "FAILED_ACTIONS" => false,
+        "ALL_ACTIONS" => true,
+        other => {
+            return Err(WireError::client(
+                "ValidationException",
+                format!("retryMode must be FAILED_ACTIONS or ALL_ACTIONS, not {other}"),
+            ));
+        }
+    };
+    api.retry(
+        &input.pipeline_name,
+        &input.stage_name,
+        &input.pipeline_execution_id,
+        all_actions,
+    )
+    .await?;
+    Ok(json!({"pipelineExecutionId": input.pipeline_execution_id}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RollbackInput {
+    pipeline_name: String,
+    stage_name: String,
+    target_pipeline_execution_id: String,
+}
+
+async fn rollback_stage(api: &Pipewright, input: RollbackInput) -> Answer {
+    let id = api
+        .rollback(
+            &input.pipeline_name,
+            &input.stage_name,
+            Some(&input.target_pipeline_execution_id),
+        )
+        .await?;
+    Ok(json!({"pipelineExecutionId": id}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransitionInput {
+    pipeline_name: String,
+    stage_name: String,
+    transition_type: String,
+    reason: Option<String>,
+}
+
+/// An Inbound transition is the gate into the stage; an Outbound one is the gate out of it, which
+/// is the next stage's way in.
+async fn set_transition(api: &Pipewright, input: TransitionInput, enabled: bool) -> Answer {
+    let stage = match input.transition_type.as_str() {
+        "Inbound" => input.stage_name,
+        "Outbound" => {
+            let stored = api.get_pipeline(&input.pipeline_name, None).await?.pipeline;
+            let at = stored
+                .stages
+                .iter()
+                .position(|s| s.name == input.stage_name)
+                .ok_or_else(|| {
+                    WireError::client(
+                        "StageNotFoundException",
+                        format!("the pipeline has no stage {}", input.stage_name),
+                    )
+                })?;
+            match stored.stages.get(at + 1) {
+                Some(next) => next.name.clone(),
+                None => {
+                    return Err(WireError::client(
+                        "ValidationException",
+                        format!(
+                            "{} is the last stage: it has no outbound transition",
+                            input.stage_name
+                        ),
+                    ));
+                }
+            }
+        }
+        other => {
+            return Err(WireError::client(
+                "ValidationException",
+                format!("transitionType must be Inbound or Outbound, not {other}"),
+            ));
+        }
+    };
+    api.set_transition(
+        &input.pipeline_name,
+        &stage,
+        enabled,
+        input.reason.as_deref(),
+    )
+    .await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListActionTypesInput {
+    action_owner_filter: Option<String>,
+    next_token: Option<String>,
+}
+
+/// The action types this engine runs without local settings.
+const ACTION_TYPES: &[(&str, &str, usize, usize)] = &[
+    // (category, provider, input artifacts at most, output artifacts at most)
+    ("Source", "CodeStarSourceConnection", 0, 1),
+    ("Source", "CodeCommit", 0, 1),
+    ("Source", "GitHub", 0, 1),
+    ("Source", "S3", 0, 1),
+    ("Build", "CodeBuild", 5, 5),
+    ("Test", "CodeBuild", 5, 5),
+    ("Compute", "Commands", 10, 1),
+    ("Approval", "Manual", 0, 0),
+    ("Deploy", "S3", 1, 0),
+];
+
+fn list_action_types(input: ListActionTypesInput) -> Answer {
+    if input.next_token.is_some() {
+        return Err(WireError::client(
+            "InvalidNextTokenException",
+            "ListActionTypes answers in one page",
+        ));
+    }
+    let wanted = input.action_owner_filter.as_deref().unwrap_or("AWS");
+    let types: Vec<Value> = ACTION_TYPES
+        .iter()
+        .filter(|_| wanted == "AWS")
+        .map(|(category, provider, inputs, outputs)| {
+            json!({
+                "id": {"category": category, "owner": "AWS", "provider": provider, "version": "1"},
+                "settings": {},
+                "actionConfigurationProperties": [],
+                "inputArtifactDetails": {"minimumCount": 0, "maximumCount": inputs},
+                "outputArtifactDetails": {"minimumCount": 0, "maximumCount": outputs},
+            })
+        })
+        .collect();
+    Ok(json!({"actionTypes": types}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_one_another_to_the_end() {
+        let items: Vec<u32> = (0..5).collect();
+        let (first, next) = page(items.clone(), None, Some(2), 100).expect("page");
+        assert_eq!((first, next.as_deref()), (vec![0, 1], Some("2")));
+        let (second, next) = page(items.clone(), Some("2"), Some(2), 100).expect("page");
+        assert_eq!((second, next.as_deref()), (vec![2, 3], Some("4")));
+        let (last, next) = page(items.clone(), Some("4"), Some(2), 100).expect("page");
+        assert_eq!((last, next), (vec![4], None));
+        let error = page(items, Some("x"), None, 100).expect_err("a token we never gave");
+        assert_eq!(error.kind, "InvalidNextTokenException");
+    }
+
+    #[test]
+    fn a_wrong_member_type_is_named() {
+        let error = parse::<StopInput>(json!({"pipelineName": "p", "pipelineExecutionId": 3}))
+            .err()
+            .expect("a number is not an execution id");
+        assert_eq!(error.kind, "SerializationException");
+        assert!(
+            error.message.contains("pipelineExecutionId"),
+            "{}",
+            error.message
+        );
+    }
+}
