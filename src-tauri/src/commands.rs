@@ -94,7 +94,7 @@ pub async fn save_pipeline(
     let (name, version) = if stored_as.as_deref() == Some(pipeline.name.as_str()) {
         desktop.api.update_pipeline(&pipeline).await?
     } else {
-        desktop.api.create_pipeline(&pipeline).await?
+        desktop.api.create_pipeline(&pipeline, &[]).await?
     };
     Ok(SavedPipeline { name, version })
 }

@@ -230,6 +230,41 @@ class ServeTest(unittest.TestCase):
         with self.assertRaises(self.client.exceptions.PipelineExecutionNotFoundException):
             self.client.get_pipeline_execution(pipelineName="twice", pipelineExecutionId="no-such-execution")
 
+    def test_tags_and_deleting_a_pipeline(self):
+        created = self.client.create_pipeline(
+            pipeline=declaration("tagged", ("Build", [commands("Make", ["true"])])),
+            tags=[{"key": "team", "value": "platform"}],
+        )
+        self.assertEqual(created["tags"], [{"key": "team", "value": "platform"}])
+        arn = self.client.get_pipeline(name="tagged")["metadata"]["pipelineArn"]
+        self.client.tag_resource(resourceArn=arn, tags=[{"key": "cost", "value": "ci"}, {"key": "team", "value": "web"}])
+        tags = self.client.list_tags_for_resource(resourceArn=arn)["tags"]
+        self.assertEqual(sorted((t["key"], t["value"]) for t in tags), [("cost", "ci"), ("team", "web")])
+        self.client.untag_resource(resourceArn=arn, tagKeys=["cost"])
+        self.assertEqual(self.client.list_tags_for_resource(resourceArn=arn)["tags"], [{"key": "team", "value": "web"}])
+        with self.assertRaises(self.client.exceptions.InvalidArnException):
+            self.client.list_tags_for_resource(resourceArn="tagged")
+        with self.assertRaises(self.client.exceptions.InvalidTagsException):
+            self.client.tag_resource(resourceArn=arn, tags=[{"key": "aws:reserved", "value": "x"}])
+
+        # A pipeline with a running execution is not deleted from under it.
+        self.client.create_pipeline(pipeline=declaration("delete-me", ("Build", [commands("Sleep", ["sleep 60"])])))
+        execution_id = self.client.start_pipeline_execution(name="delete-me")["pipelineExecutionId"]
+        wait_for("it to run", lambda: execution_status(self.client, "delete-me", execution_id) == "InProgress")
+        with self.assertRaises(self.client.exceptions.ClientError) as raised:
+            self.client.delete_pipeline(name="delete-me")
+        self.assertEqual(raised.exception.response["Error"]["Code"], "ConflictException")
+        self.client.stop_pipeline_execution(pipelineName="delete-me", pipelineExecutionId=execution_id, abandon=True)
+        wait_for("it to stop", lambda: execution_status(self.client, "delete-me", execution_id) == "Stopped")
+        self.client.delete_pipeline(name="delete-me")
+        self.client.delete_pipeline(name="tagged")
+        names = [p["name"] for p in self.client.list_pipelines()["pipelines"]]
+        self.assertNotIn("delete-me", names)
+        with self.assertRaises(self.client.exceptions.PipelineNotFoundException):
+            self.client.get_pipeline_execution(pipelineName="delete-me", pipelineExecutionId=execution_id)
+        with self.assertRaises(self.client.exceptions.PipelineNotFoundException):
+            self.client.delete_pipeline(name="delete-me")
+
     def test_malformed_requests_get_aws_shaped_errors(self):
         status, body = self.server.raw("CodePipeline_20150709.ListPipelines", b"{not json")
         self.assertEqual((status, body["__type"]), (400, "SerializationException"))

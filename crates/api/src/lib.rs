@@ -263,19 +263,127 @@ impl Pipewright {
         Ok((pipeline.name.clone(), version))
     }
 
-    /// CreatePipeline: stores a pipeline under a name no pipeline has yet, without local settings.
-    pub async fn create_pipeline(&self, pipeline: &PipelineDeclaration) -> Result<(String, i64)> {
-        let result = match self.stored_settings(&pipeline.name).await {
-            Ok(None) => self.import_inner(pipeline, None).await,
-            Ok(Some(_)) => Err(Error::new(
-                "PipelineNameInUseException",
-                format!("a pipeline named {} exists already", pipeline.name),
-            )),
-            Err(error) => Err(error),
-        };
-        let parameters = json!({"pipeline": pipeline.name});
+    /// CreatePipeline: stores a pipeline under a name no pipeline has yet, without local settings,
+    /// with its tags.
+    pub async fn create_pipeline(
+        &self,
+        pipeline: &PipelineDeclaration,
+        tags: &[(String, String)],
+    ) -> Result<(String, i64)> {
+        let result = async {
+            check_tags(tags)?;
+            if self.stored_settings(&pipeline.name).await?.is_some() {
+                return Err(Error::new(
+                    "PipelineNameInUseException",
+                    format!("a pipeline named {} exists already", pipeline.name),
+                ));
+            }
+            let created = self.import_inner(pipeline, None).await?;
+            let mut tx = self.store().write().await?;
+            db::set_tags(&mut tx, &pipeline.name, tags).await?;
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
+            Ok(created)
+        }
+        .await;
+        let parameters = json!({"pipeline": pipeline.name, "tags": tags.len()});
         self.audited("CreatePipeline", Some(&pipeline.name), parameters, result)
             .await
+    }
+
+    /// DeletePipeline: the pipeline, its versions, executions and tags. Refused while one of its
+    /// executions runs (stop it first), so no process drives an execution that is gone.
+    pub async fn delete_pipeline(&self, name: &str) -> Result<()> {
+        let result = async {
+            let mut tx = self.store().write().await?;
+            if db::has_running_executions(&mut tx, name).await? {
+                return Err(Error::new(
+                    "ConflictException",
+                    format!(
+                        "{name} has executions that have not ended; stop them before deleting it"
+                    ),
+                ));
+            }
+            if !db::delete_pipeline(&mut tx, name).await? {
+                return Err(not_found(name));
+            }
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
+            Ok(())
+        }
+        .await;
+        self.audited("DeletePipeline", Some(name), json!({"name": name}), result)
+            .await
+    }
+
+    /// The tags of the pipeline an ARN names (`arn:aws:codepipeline:REGION:ACCOUNT:NAME`).
+    pub async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>> {
+        let name = self.tagged_pipeline(arn).await?;
+        let mut conn = self.conn().await?;
+        Ok(db::tags(&mut conn, &name).await?)
+    }
+
+    pub async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
+        let result = async {
+            check_tags(tags)?;
+            let name = self.tagged_pipeline(arn).await?;
+            let mut tx = self.store().write().await?;
+            db::set_tags(&mut tx, &name, tags).await?;
+            if db::tags(&mut tx, &name).await?.len() > MAX_TAGS {
+                return Err(Error::new(
+                    "TooManyTagsException",
+                    format!("a pipeline has at most {MAX_TAGS} tags"),
+                ));
+            }
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
+            Ok(())
+        }
+        .await;
+        let parameters = json!({"resourceArn": arn, "tags": tags.len()});
+        self.audited("TagResource", None, parameters, result).await
+    }
+
+    pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<()> {
+        let result = async {
+            let name = self.tagged_pipeline(arn).await?;
+            let mut tx = self.store().write().await?;
+            db::remove_tags(&mut tx, &name, keys).await?;
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
+            Ok(())
+        }
+        .await;
+        let parameters = json!({"resourceArn": arn, "tagKeys": keys});
+        self.audited("UntagResource", None, parameters, result)
+            .await
+    }
+
+    /// The name of the stored pipeline an ARN names.
+    async fn tagged_pipeline(&self, arn: &str) -> Result<String> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let name = match parts.as_slice() {
+            ["arn", _, "codepipeline", _, _, name] if !name.is_empty() => *name,
+            _ => {
+                return Err(Error::new(
+                    "InvalidArnException",
+                    format!(
+                        "{arn} is not the ARN of a pipeline (arn:aws:codepipeline:REGION:ACCOUNT:NAME)"
+                    ),
+                ));
+            }
+        };
+        match self.stored_settings(name).await? {
+            Some(_) => Ok(name.to_owned()),
+            None => Err(Error::new(
+                "ResourceNotFoundException",
+                format!("no pipeline {name} for {arn}"),
+            )),
+        }
     }
 
     /// UpdatePipeline: saves a new version of a stored pipeline from an edited declaration; the
@@ -500,6 +608,8 @@ impl Pipewright {
         name: &str,
         execution_id: &str,
     ) -> Result<GetPipelineExecutionOutput> {
+        // An unknown pipeline is named as such, before its execution is looked for.
+        self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
         let execution = execution_of(&mut conn, name, execution_id).await?;
         let (declaration, _, _) = self.pipeline_version(name, Some(execution.version)).await?;
@@ -976,6 +1086,35 @@ pub struct GcOutput {
     pub bytes_freed: u64,
     /// Executions running when gc ran; artifacts are not collected while any runs.
     pub artifacts_skipped_because_running: usize,
+}
+
+/// At most this many tags on a pipeline, as on AWS.
+const MAX_TAGS: usize = 50;
+
+/// Tags as AWS takes them: keys of 1 to 128 characters, values of at most 256, 50 at most.
+fn check_tags(tags: &[(String, String)]) -> Result<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(Error::new(
+            "TooManyTagsException",
+            format!("{} tags; a pipeline has at most {MAX_TAGS}", tags.len()),
+        ));
+    }
+    for (key, value) in tags {
+        let key_length = key.chars().count();
+        if key_length == 0 || key_length > 128 || value.chars().count() > 256 {
+            return Err(Error::new(
+                "InvalidTagsException",
+                format!("the tag {key:?}: keys have 1 to 128 characters, values at most 256"),
+            ));
+        }
+        if key.starts_with("aws:") {
+            return Err(Error::new(
+                "InvalidTagsException",
+                format!("the tag {key:?}: keys starting with aws: are reserved"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn not_found(name: &str) -> Error {

@@ -30,6 +30,10 @@ pub async fn call(api: &Pipewright, operation: &str, input: Value) -> Answer {
         "EnableStageTransition" => set_transition(api, parse(input)?, true).await,
         "DisableStageTransition" => set_transition(api, parse(input)?, false).await,
         "ListActionTypes" => list_action_types(parse(input)?),
+        "DeletePipeline" => delete_pipeline(api, parse(input)?).await,
+        "TagResource" => tag_resource(api, parse(input)?).await,
+        "UntagResource" => untag_resource(api, parse(input)?).await,
+        "ListTagsForResource" => list_tags_for_resource(api, parse(input)?).await,
         other => Err(WireError::client(
             "UnknownOperationException",
             format!("{other} is not an operation pipewright serve answers"),
@@ -81,17 +85,42 @@ fn page<T>(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PipelineInput {
+struct CreateInput {
     pipeline: PipelineDeclaration,
     #[serde(default)]
-    #[allow(dead_code)] // Accepted; tags are not kept yet.
-    tags: Option<Vec<Value>>,
+    tags: Vec<Tag>,
 }
 
-async fn create_pipeline(api: &Pipewright, input: PipelineInput) -> Answer {
-    let (name, _) = api.create_pipeline(&input.pipeline).await?;
+#[derive(Deserialize, Serialize)]
+struct Tag {
+    key: String,
+    value: String,
+}
+
+fn pairs(tags: Vec<Tag>) -> Vec<(String, String)> {
+    tags.into_iter().map(|t| (t.key, t.value)).collect()
+}
+
+fn tag_list(pairs: Vec<(String, String)>) -> Vec<Tag> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| Tag { key, value })
+        .collect()
+}
+
+async fn create_pipeline(api: &Pipewright, input: CreateInput) -> Answer {
+    let (name, _) = api
+        .create_pipeline(&input.pipeline, &pairs(input.tags))
+        .await?;
     let stored = api.get_pipeline(&name, None).await?;
-    answer(&json!({"pipeline": stored.pipeline, "tags": []}))
+    let tags = tag_list(api.list_tags(&stored.metadata.pipeline_arn).await?);
+    answer(&json!({"pipeline": stored.pipeline, "tags": tags}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PipelineInput {
+    pipeline: PipelineDeclaration,
 }
 
 async fn update_pipeline(api: &Pipewright, input: PipelineInput) -> Answer {
@@ -409,6 +438,55 @@ async fn set_transition(api: &Pipewright, input: TransitionInput, enabled: bool)
     )
     .await?;
     Ok(json!({}))
+}
+
+async fn delete_pipeline(api: &Pipewright, input: NameInput) -> Answer {
+    api.delete_pipeline(&input.name).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagInput {
+    resource_arn: String,
+    tags: Vec<Tag>,
+}
+
+async fn tag_resource(api: &Pipewright, input: TagInput) -> Answer {
+    api.tag_resource(&input.resource_arn, &pairs(input.tags))
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UntagInput {
+    resource_arn: String,
+    tag_keys: Vec<String>,
+}
+
+async fn untag_resource(api: &Pipewright, input: UntagInput) -> Answer {
+    api.untag_resource(&input.resource_arn, &input.tag_keys)
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListTagsInput {
+    resource_arn: String,
+    next_token: Option<String>,
+    max_results: Option<usize>,
+}
+
+async fn list_tags_for_resource(api: &Pipewright, input: ListTagsInput) -> Answer {
+    let all = tag_list(api.list_tags(&input.resource_arn).await?);
+    let (tags, next_token) = page(all, input.next_token.as_deref(), input.max_results, 50)?;
+    let mut out = json!({"tags": tags});
+    if let Some(token) = next_token {
+        out["nextToken"] = json!(token);
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]

@@ -100,6 +100,83 @@ pub async fn pipelines(conn: &mut SqliteConnection) -> Result<Vec<PipelineRow>> 
         .await?)
 }
 
+/// Deletes a pipeline with its versions, executions (and everything they own), disabled
+/// transitions and tags. Returns whether there was one. Events and the audit log keep its history.
+pub async fn delete_pipeline(conn: &mut SqliteConnection, name: &str) -> Result<bool> {
+    sqlx::query("DELETE FROM executions WHERE pipeline = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM pipelines WHERE name = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Whether any execution of the pipeline has not ended.
+pub async fn has_running_executions(conn: &mut SqliteConnection, name: &str) -> Result<bool> {
+    let running: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM executions WHERE pipeline = ? AND ended_ms IS NULL LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(running.is_some())
+}
+
+// ---------------------------------------------------------------------------------------------
+// tags
+
+/// A pipeline's tags, by key.
+pub async fn tags(conn: &mut SqliteConnection, pipeline: &str) -> Result<Vec<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT key, value FROM tags WHERE pipeline = ? ORDER BY key")
+            .bind(pipeline)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Sets tags (a key that exists gets the new value).
+pub async fn set_tags(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    tags: &[(String, String)],
+) -> Result<()> {
+    for (key, value) in tags {
+        sqlx::query(
+            "INSERT INTO tags (pipeline, key, value) VALUES (?, ?, ?)
+             ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(pipeline)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn remove_tags(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    keys: &[String],
+) -> Result<()> {
+    for key in keys {
+        sqlx::query("DELETE FROM tags WHERE pipeline = ? AND key = ?")
+            .bind(pipeline)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // disabled_transitions
 
