@@ -52,9 +52,12 @@ def declaration(name, *stages):
 class Server:
     """`pipewright serve --port 0` on its own data directory."""
 
-    def __init__(self):
+    def __init__(self, credentials=None):
         self.data = tempfile.mkdtemp(prefix="pipewright-serve-")
+        self.credentials = credentials or ("test", "test")
         env = dict(os.environ, PIPEWRIGHT_DATA_DIR=self.data)
+        if credentials:
+            env["PIPEWRIGHT_SERVE_ACCESS_KEY_ID"], env["PIPEWRIGHT_SERVE_SECRET_ACCESS_KEY"] = credentials
         self.process = subprocess.Popen(
             [CLI, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -72,19 +75,20 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
-    def client(self):
+    def client(self, key_id=None, secret=None):
         return boto3.client(
             "codepipeline",
             endpoint_url=self.endpoint,
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=key_id or self.credentials[0],
+            aws_secret_access_key=secret or self.credentials[1],
             config=Config(retries={"max_attempts": 1}),
         )
 
     def aws(self, *args):
         """The AWS CLI against this server; its JSON output."""
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.credentials[0], AWS_SECRET_ACCESS_KEY=self.credentials[1],
+                   AWS_DEFAULT_REGION="us-east-1")
         out = subprocess.run(
             ["aws", "codepipeline", "--endpoint-url", self.endpoint, "--output", "json", *args],
             env=env, capture_output=True, text=True,
@@ -326,6 +330,34 @@ class ServeTest(unittest.TestCase):
         self.assertTrue(state["stageStates"][1]["inboundTransitionState"]["enabled"])
         types = self.server.aws("list-action-types")
         self.assertIn(("Approval", "Manual"), {(t["id"]["category"], t["id"]["provider"]) for t in types["actionTypes"]})
+
+
+class SignedServeTest(unittest.TestCase):
+    """A server given credentials answers only requests signed with them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(credentials=("AKIDPIPEWRIGHT", "s3cr3t/key+with=signs"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_requests_signed_with_the_key_are_answered(self):
+        self.assertEqual(self.server.client().list_pipelines()["pipelines"], [])
+        self.assertEqual(self.server.aws("list-pipelines")["pipelines"], [])
+
+    def test_other_signatures_are_refused_as_aws_refuses_them(self):
+        client = self.server.client(secret="not-the-secret")
+        with self.assertRaises(client.exceptions.ClientError) as raised:
+            client.list_pipelines()
+        self.assertEqual(raised.exception.response["Error"]["Code"], "InvalidSignatureException")
+        stranger = self.server.client(key_id="AKIDSTRANGER", secret="whatever")
+        with self.assertRaises(stranger.exceptions.ClientError) as raised:
+            stranger.list_pipelines()
+        self.assertEqual(raised.exception.response["Error"]["Code"], "UnrecognizedClientException")
+        status, body = self.server.raw("CodePipeline_20150709.ListPipelines", b"{}")
+        self.assertEqual((status, body["__type"]), (403, "MissingAuthenticationTokenException"))
 
 
 if __name__ == "__main__":

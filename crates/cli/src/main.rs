@@ -259,9 +259,23 @@ enum Command {
         /// The port to listen on (0: any free one, printed at start).
         #[arg(long, default_value_t = 8677)]
         port: u16,
-        /// The address to listen on. Anything but loopback lets other machines drive this one.
+        /// The address to listen on. Anything but loopback needs credentials.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
+        /// With --secret-access-key: accept only requests signed (SigV4) with this key pair.
+        #[arg(
+            long,
+            env = "PIPEWRIGHT_SERVE_ACCESS_KEY_ID",
+            requires = "secret_access_key"
+        )]
+        access_key_id: Option<String>,
+        #[arg(
+            long,
+            env = "PIPEWRIGHT_SERVE_SECRET_ACCESS_KEY",
+            requires = "access_key_id",
+            hide_env_values = true
+        )]
+        secret_access_key: Option<String>,
     },
 }
 
@@ -685,7 +699,24 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 output::history(&rows)
             }
         }
-        Command::Serve { port, host } => {
+        Command::Serve {
+            port,
+            host,
+            access_key_id,
+            secret_access_key,
+        } => {
+            let credentials = match (access_key_id, secret_access_key) {
+                (Some(id), Some(secret)) => Some(pipewright_server::Credentials {
+                    access_key_id: id.clone(),
+                    secret_access_key: secret.clone(),
+                }),
+                _ => None,
+            };
+            if credentials.is_none() && !host.is_loopback() {
+                bail!(
+                    "serving on {host} lets other machines drive this one: give --access-key-id and --secret-access-key, so that only requests signed with them are answered"
+                );
+            }
             let listener = tokio::net::TcpListener::bind((*host, *port))
                 .await
                 .with_context(|| format!("cannot listen on {host}:{port}"))?;
@@ -697,7 +728,7 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             // On Ctrl-C the executions this process drives are interrupted (closing the facade
             // after this command); the next process settles them, as after `run`.
             tokio::select! {
-                served = pipewright_server::serve(api.clone(), listener) => served?,
+                served = pipewright_server::serve(api.clone(), listener, credentials) => served?,
                 _ = tokio::signal::ctrl_c() => {}
             }
         }

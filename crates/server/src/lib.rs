@@ -6,21 +6,25 @@
 //! body of type `application/x-amz-json-1.1`. Answers are JSON with timestamps as epoch seconds;
 //! errors are `{"__type": "<exception name>", "message": "..."}` with a 4xx or 5xx status.
 //!
-//! Requests are accepted whatever their signature (the server binds loopback by default): the
-//! clients sign with whatever credentials they have, and on one machine there is nobody to keep
-//! out that could not read the data directory directly.
+//! Without credentials the server accepts requests whatever their signature (and the CLI binds
+//! it to loopback only): on one machine there is nobody to keep out that could not read the data
+//! directory directly. Given credentials, it checks every request's SigV4 signature against them
+//! and refuses the rest with AWS's own errors (`sigv4.rs`).
 //!
 //! Architecture invariant: no business rule here. An operation parses its input, makes one
 //! facade call and shapes the answer; the facade is the same one the CLI and the desktop app use.
 
 mod operations;
+mod sigv4;
+
+pub use sigv4::Credentials;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use pipewright_api::Pipewright;
 use serde_json::{Value, json};
@@ -65,23 +69,34 @@ impl From<pipewright_api::Error> for WireError {
     }
 }
 
-/// Answers the CodePipeline API on `listener` until the task is dropped.
-pub async fn serve(api: Pipewright, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+struct Server {
+    api: Pipewright,
+    credentials: Option<Credentials>,
+}
+
+/// Answers the CodePipeline API on `listener` until the task is dropped; with `credentials`,
+/// only to requests signed with them.
+pub async fn serve(
+    api: Pipewright,
+    listener: tokio::net::TcpListener,
+    credentials: Option<Credentials>,
+) -> std::io::Result<()> {
     let app = Router::new()
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Arc::new(api));
+        .with_state(Arc::new(Server { api, credentials }));
     axum::serve(listener, app).await
 }
 
 async fn handle(
-    State(api): State<Arc<Pipewright>>,
+    State(server): State<Arc<Server>>,
     method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let result = answer(&api, &method, &headers, body).await;
+    let result = answer(&server, &method, &uri, &headers, body).await;
     let (status, body) = match result {
         Ok(value) => (StatusCode::OK, value),
         Err(error) => (
@@ -99,11 +114,23 @@ async fn handle(
 }
 
 async fn answer(
-    api: &Pipewright,
+    server: &Server,
     method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Value, WireError> {
+    // Who is asking comes first, as on AWS: an unsigned request learns nothing else.
+    let body = body.map_err(|rejection| WireError {
+        status: rejection.status(),
+        kind: "SerializationException".to_owned(),
+        message: format!("the request body cannot be read: {rejection}"),
+    })?;
+    if let Some(credentials) = &server.credentials {
+        let now = server.api.engine().clock().now_ms() / 1000;
+        let query = uri.query().unwrap_or_default();
+        sigv4::verify(credentials, method, uri.path(), query, headers, &body, now)?;
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -124,11 +151,7 @@ async fn answer(
             format!("{operation} is called with POST, not {method}"),
         ));
     }
-    let body = body.map_err(|rejection| WireError {
-        status: rejection.status(),
-        kind: "SerializationException".to_owned(),
-        message: format!("the request body cannot be read: {rejection}"),
-    })?;
+
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
@@ -145,6 +168,6 @@ async fn answer(
             "the request body must be a JSON object",
         ));
     }
-    let output = operations::call(api, operation, input).await?;
+    let output = operations::call(&server.api, operation, input).await?;
     Ok(output)
 }
