@@ -206,7 +206,8 @@ class ServeTest(unittest.TestCase):
             )
 
     def test_stop_and_abandon_kills_what_runs(self):
-        self.client.create_pipeline(pipeline=declaration("stop-me", ("Build", [commands("Sleep", ["sleep 60"])])))
+        # A sleep no other test runs, so the check below finds only this action's process.
+        self.client.create_pipeline(pipeline=declaration("stop-me", ("Build", [commands("Sleep", ["sleep 61.5"])])))
         execution_id = self.client.start_pipeline_execution(name="stop-me")["pipelineExecutionId"]
         wait_for("the action to run", lambda: execution_status(self.client, "stop-me", execution_id) == "InProgress")
         time.sleep(0.3)
@@ -218,7 +219,7 @@ class ServeTest(unittest.TestCase):
                  timeout=10)
         summary = self.client.list_pipeline_executions(pipelineName="stop-me")["pipelineExecutionSummaries"][0]
         self.assertEqual(summary["stopTrigger"]["reason"], "wrong commit")
-        running = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True).stdout.split()
+        running = subprocess.run(["pgrep", "-f", "sleep 61.5"], capture_output=True, text=True).stdout.split()
         self.assertEqual(running, [], "the abandoned action's process was killed")
 
     def test_errors_carry_the_aws_exception_names(self):
@@ -268,6 +269,35 @@ class ServeTest(unittest.TestCase):
             self.client.get_pipeline_execution(pipelineName="delete-me", pipelineExecutionId=execution_id)
         with self.assertRaises(self.client.exceptions.PipelineNotFoundException):
             self.client.delete_pipeline(name="delete-me")
+
+    def test_the_pipewright_cli_drives_it_with_aws(self):
+        self.client.create_pipeline(pipeline=declaration(
+            "from-cli", ("Build", [commands("Make", ["true"])]), ("Release", [approval("Approve", "From the CLI?")])
+        ))
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   PIPEWRIGHT_DATA_DIR=tempfile.mkdtemp(prefix="pipewright-elsewhere-"))
+        aws = [CLI, "--aws", "--endpoint-url", self.server.endpoint, "--region", "us-east-1"]
+
+        def run(*args):
+            out = subprocess.run([*aws, *args], env=env, capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+
+        listed = json.loads(run("pipelines", "--json"))
+        self.assertIn("from-cli", [p["name"] for p in listed["pipelines"]])
+        execution_id = self.client.start_pipeline_execution(name="from-cli")["pipelineExecutionId"]
+        wait_for("the approval", lambda: "from-cli" in run("approvals"))
+        self.assertIn("From the CLI?", run("approvals"))
+        self.assertIn("Approved from-cli/Release/Approve", run("approve", "from-cli", "Release", "Approve", "--summary", "cli"))
+        wait_for("success", lambda: execution_status(self.client, "from-cli", execution_id) == "Succeeded")
+        state = json.loads(run("state", "from-cli", "--json"))
+        self.assertEqual(state["stageStates"][1]["latestExecution"]["status"], "Succeeded")
+        exported = json.loads(run("export", "from-cli"))
+        self.assertEqual(exported["name"], "from-cli")
+        # A command of the local engine only says so.
+        out = subprocess.run([*aws, "gc"], env=env, capture_output=True, text=True)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("local engine only", out.stderr)
 
     def test_malformed_requests_get_aws_shaped_errors(self):
         status, body = self.server.raw("CodePipeline_20150709.ListPipelines", b"{not json")

@@ -5,13 +5,13 @@
 
 use indexmap::IndexMap;
 use pipewright_model::PipelineDeclaration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
 /// Milliseconds since the epoch, printed as an RFC 3339 time (as the AWS CLI prints it), or as
 /// epoch seconds inside [`with_epoch_seconds`] (as the CodePipeline JSON protocol sends it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, TS)]
 pub struct Timestamp(#[ts(type = "string")] pub i64);
 
 thread_local! {
@@ -27,6 +27,24 @@ pub fn with_epoch_seconds<T>(serialize: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Reads both forms: epoch seconds (what AWS sends) and RFC 3339 (what the CLI prints).
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Seconds(f64),
+            Text(String),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Seconds(seconds) => Ok(Timestamp((seconds * 1000.0).round() as i64)),
+            Either::Text(text) => pipewright_engine::clock::parse_rfc3339(&text)
+                .map(Timestamp)
+                .ok_or_else(|| serde::de::Error::custom(format!("{text} is not an RFC 3339 time"))),
+        }
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if EPOCH_SECONDS.with(std::cell::Cell::get) {
@@ -37,8 +55,8 @@ impl Serialize for Timestamp {
     }
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct PipelineMetadata {
     pub pipeline_arn: String,
@@ -46,7 +64,7 @@ pub struct PipelineMetadata {
     pub updated: Timestamp,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(optional_fields = nullable)]
 pub struct GetPipelineOutput {
@@ -54,8 +72,8 @@ pub struct GetPipelineOutput {
     pub metadata: PipelineMetadata,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct PipelineSummary {
     pub name: String,
@@ -69,15 +87,15 @@ pub struct PipelineSummary {
     pub latest_execution: Option<PipelineExecutionSummary>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ListPipelinesOutput {
     pub pipelines: Vec<PipelineSummary>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct SourceRevision {
     pub action_name: String,
@@ -86,8 +104,8 @@ pub struct SourceRevision {
     pub revision_summary: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ExecutionTrigger {
     pub trigger_type: String,
@@ -95,15 +113,15 @@ pub struct ExecutionTrigger {
     pub trigger_detail: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct StopExecutionTrigger {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct PipelineExecutionSummary {
     pub pipeline_execution_id: String,
@@ -123,30 +141,30 @@ pub struct PipelineExecutionSummary {
 }
 
 /// Present on executions of type ROLLBACK.
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct RollbackMetadata {
     pub rollback_target_pipeline_execution_id: String,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ListPipelineExecutionsOutput {
     pub pipeline_execution_summaries: Vec<PipelineExecutionSummary>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ResolvedPipelineVariable {
     pub name: String,
     pub resolved_value: String,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ArtifactRevision {
     pub name: String,
@@ -156,8 +174,8 @@ pub struct ArtifactRevision {
     pub created: Timestamp,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct PipelineExecution {
     pub pipeline_name: String,
@@ -175,15 +193,15 @@ pub struct PipelineExecution {
     pub rollback_metadata: Option<RollbackMetadata>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct GetPipelineExecutionOutput {
     pub pipeline_execution: PipelineExecution,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct TransitionState {
     pub enabled: bool,
@@ -195,8 +213,8 @@ pub struct TransitionState {
     pub disabled_reason: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct StageExecution {
     pub pipeline_execution_id: String,
@@ -206,8 +224,8 @@ pub struct StageExecution {
     pub execution_type: String,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ActionExecutionState {
     pub action_execution_id: String,
@@ -227,14 +245,15 @@ pub struct ActionExecutionState {
     pub simulated: bool,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(default)]
 pub struct ErrorDetails {
     pub code: String,
     pub message: String,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ActionState {
     pub action_name: String,
@@ -242,8 +261,8 @@ pub struct ActionState {
     pub latest_execution: Option<ActionExecutionState>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct StageState {
     pub stage_name: String,
@@ -260,16 +279,16 @@ pub struct StageState {
 }
 
 /// How a stage's conditions of one kind fared in its latest execution.
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct StageConditionState {
     pub latest_execution: ConditionExecution,
     pub condition_states: Vec<ConditionState>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ConditionExecution {
     pub status: String,
@@ -277,24 +296,24 @@ pub struct ConditionExecution {
     pub summary: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ConditionState {
     pub latest_execution: ConditionExecution,
     pub rule_states: Vec<RuleState>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct RuleState {
     pub rule_name: String,
     pub latest_execution: RuleExecutionState,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct RuleExecutionState {
     pub rule_execution_id: String,
@@ -308,8 +327,8 @@ pub struct RuleExecutionState {
     pub simulated: bool,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct GetPipelineStateOutput {
     pub pipeline_name: String,
@@ -319,8 +338,8 @@ pub struct GetPipelineStateOutput {
     pub updated: Timestamp,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ActionExecutionDetail {
     pub pipeline_execution_id: String,
@@ -335,8 +354,8 @@ pub struct ActionExecutionDetail {
     pub output: ActionExecutionOutput,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ActionExecutionInput {
     pub action_type_id: Value,
@@ -345,8 +364,8 @@ pub struct ActionExecutionInput {
     pub input_artifacts: Vec<ArtifactDetail>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ArtifactDetail {
     pub name: String,
@@ -354,8 +373,8 @@ pub struct ArtifactDetail {
     pub s3location: Value,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ActionExecutionOutput {
     pub output_artifacts: Vec<ArtifactDetail>,
@@ -363,8 +382,8 @@ pub struct ActionExecutionOutput {
     pub output_variables: IndexMap<String, String>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ActionExecutionResult {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -375,16 +394,16 @@ pub struct ActionExecutionResult {
     pub error_details: Option<ErrorDetails>,
 }
 
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct ListActionExecutionsOutput {
     pub action_execution_details: Vec<ActionExecutionDetail>,
 }
 
 /// A manual approval waiting for a decision (the approvals inbox).
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct PendingApproval {
     pub pipeline_name: String,
@@ -401,8 +420,8 @@ pub struct PendingApproval {
 }
 
 /// One line of an action's log.
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct LogLine {
     /// Increasing within the action execution; ask for lines after the last one seen.
@@ -425,8 +444,8 @@ impl From<pipewright_store::LogRow> for LogLine {
 }
 
 /// A stage's status in one execution (see `Pipewright::stage_statuses`).
-#[derive(Clone, Debug, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
 pub struct StageExecutionStatus {
     pub stage_name: String,
     /// InProgress, Succeeded, Failed, Stopped, Stopping, Cancelled or Skipped.

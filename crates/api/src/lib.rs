@@ -6,6 +6,7 @@
 //! Every change made through the facade is written to the audit log: who, when, which
 //! operation, its parameters and its outcome.
 
+mod backend;
 pub mod dto;
 mod mapping;
 
@@ -17,6 +18,7 @@ use pipewright_model::{Diagnostic, PipelineDeclaration, PipelineDocument, Severi
 use pipewright_store::{self as db, Store};
 use serde_json::{Value, json};
 
+pub use backend::{Backend, BackendFuture};
 pub use dto::*;
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;

@@ -42,9 +42,7 @@ fn state_word(state: &str) -> &'static str {
 /// When the event happened, from its EventBridge `time`.
 fn event_ms(event: &Value) -> i64 {
     let text = event["time"].as_str().unwrap_or_default();
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .unwrap_or(0)
+    pipewright_api::engine::clock::parse_rfc3339(text).unwrap_or(0)
 }
 
 /// Where the execution is shown.

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use indexmap::IndexMap;
 use pipewright_api::model::{Format, PipelineDocument, Severity};
-use pipewright_api::{Pipewright, engine::settings::LocalSettings};
+use pipewright_api::{Backend, Pipewright, engine::settings::LocalSettings};
 
 use crate::output::{print_json, style};
 
@@ -26,6 +26,19 @@ struct Cli {
     /// Where pipelines, executions, logs and artifacts are kept.
     #[arg(long, global = true, env = "PIPEWRIGHT_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Work on AWS CodePipeline (the standard AWS configuration: profiles, SSO, the environment)
+    /// instead of the local engine.
+    #[arg(long, global = true)]
+    aws: bool,
+    /// With --aws: a profile of ~/.aws/config.
+    #[arg(long, global = true, requires = "aws", env = "AWS_PROFILE")]
+    profile: Option<String>,
+    /// With --aws: the region (default: the profile's, or AWS_REGION).
+    #[arg(long, global = true, requires = "aws")]
+    region: Option<String>,
+    /// With --aws: another endpoint than AWS's, such as a `pipewright serve`.
+    #[arg(long, global = true, requires = "aws", value_name = "URL")]
+    endpoint_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -371,10 +384,63 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     {
         return validate(file, settings.as_deref(), *json);
     }
+    if cli.aws {
+        let options = pipewright_aws::ConnectionOptions {
+            profile: cli.profile.clone(),
+            region: cli.region.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+        };
+        let backend = pipewright_aws::AwsBackend::connect(&options).await?;
+        return run_on_aws(&cli, &backend).await;
+    }
     let api = open(&cli).await?;
-    let result = run_command(&cli, &api).await;
+    let result = match run_on_backend(&cli, &api).await {
+        Ok(Some(code)) => Ok(code),
+        Ok(None) => run_command(&cli, &api).await,
+        Err(error) => Err(error),
+    };
     api.close().await?;
     result
+}
+
+/// A command with `--aws`: the commands of either backend, and retry and rollback, which start
+/// the work on AWS and say so (following it there comes with the AWS watcher).
+async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<ExitCode> {
+    if let Some(code) = run_on_backend(cli, backend).await? {
+        return Ok(code);
+    }
+    match &cli.command {
+        Command::Retry {
+            name,
+            stage,
+            execution,
+            all,
+            ..
+        } => {
+            let id = latest_or(backend, name, execution).await?;
+            backend.retry(name, stage, &id, *all).await?;
+            println!(
+                "Retrying {name}/{stage} in execution {id} on {}",
+                backend.name()
+            );
+        }
+        Command::Rollback {
+            name,
+            stage,
+            target,
+            ..
+        } => {
+            let id = backend.rollback(name, stage, target.as_deref()).await?;
+            println!(
+                "Rolling back {name}/{stage} on {}: execution {id}",
+                backend.name()
+            );
+        }
+        _ => bail!(
+            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition)"
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(file: &Path, settings: Option<&Path>, json: bool) -> Result<ExitCode> {
@@ -403,14 +469,169 @@ fn parse_vars(vars: &[String]) -> Result<IndexMap<String, String>> {
     Ok(out)
 }
 
-async fn latest_or(api: &Pipewright, name: &str, execution: &Option<String>) -> Result<String> {
+async fn latest_or(
+    backend: &dyn Backend,
+    name: &str,
+    execution: &Option<String>,
+) -> Result<String> {
     match execution {
         Some(id) => Ok(id.clone()),
-        None => api
-            .latest_execution_id(name)
+        None => backend
+            .list_executions(name, 1)
             .await?
+            .pipeline_execution_summaries
+            .into_iter()
+            .next()
+            .map(|e| e.pipeline_execution_id)
             .with_context(|| format!("the pipeline {name} has no executions yet")),
     }
+}
+
+/// The commands that work on either backend (the local engine, or AWS with `--aws`); None for
+/// the others.
+async fn run_on_backend(cli: &Cli, backend: &dyn Backend) -> Result<Option<ExitCode>> {
+    match &cli.command {
+        Command::Export {
+            name,
+            format,
+            version,
+            metadata,
+        } => {
+            let output = backend.get_pipeline(name, *version).await?;
+            if *metadata {
+                let value = serde_json::to_value(&output)?;
+                let format = match format {
+                    OutputFormat::Json => Format::Json,
+                    OutputFormat::Yaml => Format::Yaml,
+                };
+                print!("{}", pipewright_api::model::render(&value, format));
+                return Ok(Some(ExitCode::SUCCESS));
+            }
+            let mut document = PipelineDocument::from_declaration(output.pipeline);
+            // An export is what create-pipeline takes back: the declaration as AWS keeps it.
+            document.pipeline.version = None;
+            let format = match format {
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Yaml => Format::Yaml,
+            };
+            print!("{}", document.to_text(format));
+        }
+        Command::Pipelines { json } => {
+            let list = backend.list_pipelines().await?;
+            if *json {
+                print_json(&list)?
+            } else {
+                output::pipelines(&list)
+            }
+        }
+        Command::State { name, json } => {
+            let state = backend.get_pipeline_state(name).await?;
+            if *json {
+                print_json(&state)?
+            } else {
+                output::state(&state)
+            }
+        }
+        Command::Executions { name, limit, json } => {
+            let list = backend.list_executions(name, *limit).await?;
+            if *json {
+                print_json(&list)?
+            } else {
+                output::executions(&list)
+            }
+        }
+        Command::Actions {
+            name,
+            execution,
+            json,
+        } => {
+            let list = backend
+                .list_action_executions(name, execution.as_deref())
+                .await?;
+            if *json {
+                print_json(&list)?
+            } else {
+                output::actions(&list)
+            }
+        }
+        Command::Approve {
+            name,
+            stage,
+            action,
+            summary,
+        }
+        | Command::Reject {
+            name,
+            stage,
+            action,
+            summary,
+        } => {
+            let approved = matches!(cli.command, Command::Approve { .. });
+            let state = backend.get_pipeline_state(name).await?;
+            let token = state
+                .stage_states
+                .iter()
+                .find(|s| &s.stage_name == stage)
+                .with_context(|| format!("the pipeline {name} has no stage {stage}"))?
+                .action_states
+                .iter()
+                .find(|a| &a.action_name == action)
+                .with_context(|| format!("the stage {stage} has no action {action}"))?
+                .latest_execution
+                .as_ref()
+                .and_then(|e| e.token.clone())
+                .with_context(|| format!("{name}/{stage}/{action} is not waiting for approval"))?;
+            backend
+                .put_approval_result(name, stage, action, &token, approved, summary)
+                .await?;
+            println!(
+                "{} {name}/{stage}/{action}",
+                if approved { "Approved" } else { "Rejected" }
+            );
+        }
+        Command::Approvals { json } => {
+            let pending = backend.pending_approvals().await?;
+            if *json {
+                print_json(&pending)?
+            } else {
+                output::approvals(&pending)
+            }
+        }
+        Command::Stop {
+            name,
+            execution,
+            abandon,
+            reason,
+        } => {
+            let id = latest_or(backend, name, execution).await?;
+            backend.stop(name, &id, *abandon, reason.as_deref()).await?;
+            println!(
+                "Stopping execution {id} ({})",
+                if *abandon {
+                    "abandoning running actions"
+                } else {
+                    "waiting for running actions"
+                }
+            );
+        }
+        Command::Transition {
+            name,
+            stage,
+            state,
+            reason,
+        } => {
+            let enabled = matches!(state, TransitionState::Enable);
+            backend
+                .set_transition(name, stage, enabled, reason.as_deref())
+                .await?;
+            println!(
+                "Transition into {name}/{stage} {}",
+                if enabled { "enabled" } else { "disabled" }
+            );
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some(ExitCode::SUCCESS))
 }
 
 async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
@@ -427,39 +648,6 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 print_json(&serde_json::json!({"name": name, "version": version}))?;
             } else {
                 println!("{name} version {version}");
-            }
-        }
-        Command::Export {
-            name,
-            format,
-            version,
-            metadata,
-        } => {
-            let output = api.get_pipeline(name, *version).await?;
-            if *metadata {
-                let value = serde_json::to_value(&output)?;
-                let format = match format {
-                    OutputFormat::Json => Format::Json,
-                    OutputFormat::Yaml => Format::Yaml,
-                };
-                print!("{}", pipewright_api::model::render(&value, format));
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut document = PipelineDocument::from_declaration(output.pipeline);
-            // An export is what create-pipeline takes back: the declaration as AWS keeps it.
-            document.pipeline.version = None;
-            let format = match format {
-                OutputFormat::Json => Format::Json,
-                OutputFormat::Yaml => Format::Yaml,
-            };
-            print!("{}", document.to_text(format));
-        }
-        Command::Pipelines { json } => {
-            let list = api.list_pipelines().await?;
-            if *json {
-                print_json(&list)?
-            } else {
-                output::pipelines(&list)
             }
         }
         Command::Run {
@@ -513,36 +701,6 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             let id = api.start(&name, &vars, None).await?;
             return follow::follow(api, &name, &id, 0, *json).await;
         }
-        Command::State { name, json } => {
-            let state = api.get_pipeline_state(name).await?;
-            if *json {
-                print_json(&state)?
-            } else {
-                output::state(&state)
-            }
-        }
-        Command::Executions { name, limit, json } => {
-            let list = api.list_executions(name, *limit).await?;
-            if *json {
-                print_json(&list)?
-            } else {
-                output::executions(&list)
-            }
-        }
-        Command::Actions {
-            name,
-            execution,
-            json,
-        } => {
-            let list = api
-                .list_action_executions(name, execution.as_deref())
-                .await?;
-            if *json {
-                print_json(&list)?
-            } else {
-                output::actions(&list)
-            }
-        }
         Command::Logs {
             name,
             execution,
@@ -552,65 +710,6 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
         } => {
             let id = latest_or(api, name, execution).await?;
             return follow::logs(api, name, &id, action.as_deref(), *follow, *json).await;
-        }
-        Command::Approve {
-            name,
-            stage,
-            action,
-            summary,
-        }
-        | Command::Reject {
-            name,
-            stage,
-            action,
-            summary,
-        } => {
-            let approved = matches!(cli.command, Command::Approve { .. });
-            let state = api.get_pipeline_state(name).await?;
-            let token = state
-                .stage_states
-                .iter()
-                .find(|s| &s.stage_name == stage)
-                .with_context(|| format!("the pipeline {name} has no stage {stage}"))?
-                .action_states
-                .iter()
-                .find(|a| &a.action_name == action)
-                .with_context(|| format!("the stage {stage} has no action {action}"))?
-                .latest_execution
-                .as_ref()
-                .and_then(|e| e.token.clone())
-                .with_context(|| format!("{name}/{stage}/{action} is not waiting for approval"))?;
-            api.put_approval_result(name, stage, action, &token, approved, summary)
-                .await?;
-            println!(
-                "{} {name}/{stage}/{action}",
-                if approved { "Approved" } else { "Rejected" }
-            );
-        }
-        Command::Approvals { json } => {
-            let pending = api.pending_approvals().await?;
-            if *json {
-                print_json(&pending)?
-            } else {
-                output::approvals(&pending)
-            }
-        }
-        Command::Stop {
-            name,
-            execution,
-            abandon,
-            reason,
-        } => {
-            let id = latest_or(api, name, execution).await?;
-            api.stop(name, &id, *abandon, reason.as_deref()).await?;
-            println!(
-                "Stopping execution {id} ({})",
-                if *abandon {
-                    "abandoning running actions"
-                } else {
-                    "waiting for running actions"
-                }
-            );
         }
         Command::Retry {
             name,
@@ -632,20 +731,6 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
         } => {
             let id = api.rollback(name, stage, target.as_deref()).await?;
             return follow::follow(api, name, &id, 0, *json).await;
-        }
-        Command::Transition {
-            name,
-            stage,
-            state,
-            reason,
-        } => {
-            let enabled = matches!(state, TransitionState::Enable);
-            api.set_transition(name, stage, enabled, reason.as_deref())
-                .await?;
-            println!(
-                "Transition into {name}/{stage} {}",
-                if enabled { "enabled" } else { "disabled" }
-            );
         }
         Command::Events {
             name,
@@ -749,6 +834,8 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 }
             }
         }
+        // Answered by run_on_backend before this runs.
+        _ => unreachable!("a command of either backend"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -69,3 +69,10 @@ pub fn rfc3339(ms: i64) -> String {
     );
     at.format(&format).unwrap_or_default()
 }
+
+/// Milliseconds since the epoch of an RFC 3339 time (any offset, any precision).
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}

@@ -1,0 +1,492 @@
+//! The AWS backend: pipelines in an AWS account and region, driven through the AWS SDK's
+//! CodePipeline client, behind the same [`Backend`] use cases, DTOs and status words as the local
+//! engine, so every view and CLI command serves both.
+//!
+//! The SDK does what it is good at: credentials from the standard configuration (profiles,
+//! SSO, the environment), signing, retries with back-off on throttling, endpoints, and errors with
+//! their exception names. The answers are read from the response's JSON into the facade's DTOs,
+//! which are shaped like AWS's responses already: a field AWS adds later is not lost on the way
+//! (the same reason the model keeps unknown fields).
+//!
+//! Architecture invariant: AWS SDK types never leave this crate.
+
+mod raw;
+
+use std::sync::Arc;
+
+use aws_sdk_codepipeline::Client;
+use aws_sdk_codepipeline::types::{
+    ApprovalResult, ApprovalStatus, PipelineVariable, StageRetryMode, StageTransitionType,
+};
+use futures::future::BoxFuture;
+use indexmap::IndexMap;
+use pipewright_api::{
+    Backend, BackendFuture, Error, GetPipelineExecutionOutput, GetPipelineOutput,
+    GetPipelineStateOutput, ListActionExecutionsOutput, ListPipelineExecutionsOutput,
+    ListPipelinesOutput, PendingApproval, PipelineSummary, Result,
+};
+use raw::{Capture, sdk_error};
+
+/// Which AWS account and region, as the AWS CLI chooses them.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionOptions {
+    /// A profile of `~/.aws/config`; the default chain (environment, default profile, SSO, ...)
+    /// when None.
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// Another endpoint than AWS's (a `pipewright serve`, an emulator), as `--endpoint-url`.
+    pub endpoint_url: Option<String>,
+}
+
+/// A connection to CodePipeline in one account and region.
+#[derive(Clone, Debug)]
+pub struct AwsBackend {
+    client: Client,
+    name: Arc<str>,
+}
+
+impl AwsBackend {
+    /// Connects with the standard AWS configuration, as the AWS CLI would with the same options.
+    pub async fn connect(options: &ConnectionOptions) -> Result<AwsBackend> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &options.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        let Some(region) = config.region().map(ToString::to_string) else {
+            return Err(Error::new(
+                "MissingRegion",
+                "no AWS region: give --region, set AWS_REGION, or set one in the profile",
+            ));
+        };
+        let profile = options.profile.as_deref().unwrap_or("default");
+        Ok(AwsBackend::with_config(
+            &config,
+            format!("aws:{profile}@{region}"),
+        ))
+    }
+
+    /// A backend over an SDK configuration built elsewhere (tests give fixed credentials).
+    pub fn with_config(config: &aws_config::SdkConfig, name: String) -> AwsBackend {
+        AwsBackend {
+            client: Client::new(config),
+            name: name.into(),
+        }
+    }
+}
+
+/// How many pipelines ListPipelines asks for per page (the API's maximum is 1,000).
+const PAGE: i32 = 100;
+
+impl Backend for AwsBackend {
+    fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    fn list_pipelines(&self) -> BackendFuture<'_, ListPipelinesOutput> {
+        Box::pin(async move {
+            let mut pipelines = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let capture = Capture::new();
+                self.client
+                    .list_pipelines()
+                    .max_results(PAGE)
+                    .set_next_token(token.clone())
+                    .customize()
+                    .interceptor(capture.clone())
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                let page: raw::ListPipelinesPage = capture.json()?;
+                pipelines.extend(page.pipelines);
+                token = page.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            // The latest execution of each, as the local backend gives it: one call per pipeline,
+            // a few at a time (CodePipeline throttles bursts).
+            for chunk in pipelines.chunks_mut(4) {
+                let latest =
+                    futures::future::join_all(chunk.iter().map(|p| self.latest_execution(&p.name)))
+                        .await;
+                for (pipeline, latest) in chunk.iter_mut().zip(latest) {
+                    pipeline.latest_execution = latest?;
+                }
+            }
+            Ok(ListPipelinesOutput { pipelines })
+        })
+    }
+
+    fn get_pipeline<'a>(
+        &'a self,
+        name: &'a str,
+        version: Option<i64>,
+    ) -> BackendFuture<'a, GetPipelineOutput> {
+        Box::pin(async move {
+            let capture = Capture::new();
+            self.client
+                .get_pipeline()
+                .name(name)
+                .set_version(version.map(|v| v as i32))
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            capture.json()
+        })
+    }
+
+    fn get_pipeline_state<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BackendFuture<'a, GetPipelineStateOutput> {
+        Box::pin(async move {
+            let capture = Capture::new();
+            self.client
+                .get_pipeline_state()
+                .name(name)
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            capture.json()
+        })
+    }
+
+    fn list_executions<'a>(
+        &'a self,
+        name: &'a str,
+        limit: i64,
+    ) -> BackendFuture<'a, ListPipelineExecutionsOutput> {
+        Box::pin(async move {
+            let mut summaries = Vec::new();
+            let mut token: Option<String> = None;
+            while (summaries.len() as i64) < limit {
+                let capture = Capture::new();
+                let want = (limit - summaries.len() as i64).clamp(1, 100) as i32;
+                self.client
+                    .list_pipeline_executions()
+                    .pipeline_name(name)
+                    .max_results(want)
+                    .set_next_token(token.clone())
+                    .customize()
+                    .interceptor(capture.clone())
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                let page: raw::ExecutionsPage = capture.json()?;
+                summaries.extend(page.pipeline_execution_summaries);
+                token = page.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            summaries.truncate(limit.max(0) as usize);
+            Ok(ListPipelineExecutionsOutput {
+                pipeline_execution_summaries: summaries,
+            })
+        })
+    }
+
+    fn get_execution<'a>(
+        &'a self,
+        name: &'a str,
+        execution_id: &'a str,
+    ) -> BackendFuture<'a, GetPipelineExecutionOutput> {
+        Box::pin(async move {
+            let capture = Capture::new();
+            self.client
+                .get_pipeline_execution()
+                .pipeline_name(name)
+                .pipeline_execution_id(execution_id)
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            capture.json()
+        })
+    }
+
+    fn list_action_executions<'a>(
+        &'a self,
+        name: &'a str,
+        execution_id: Option<&'a str>,
+    ) -> BackendFuture<'a, ListActionExecutionsOutput> {
+        Box::pin(async move {
+            let filter = execution_id.map(|id| {
+                aws_sdk_codepipeline::types::ActionExecutionFilter::builder()
+                    .pipeline_execution_id(id)
+                    .build()
+            });
+            let mut details = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let capture = Capture::new();
+                self.client
+                    .list_action_executions()
+                    .pipeline_name(name)
+                    .set_filter(filter.clone())
+                    .set_next_token(token.clone())
+                    .customize()
+                    .interceptor(capture.clone())
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                let page: raw::ActionExecutionsPage = capture.json()?;
+                details.extend(page.action_execution_details);
+                token = page.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            Ok(ListActionExecutionsOutput {
+                action_execution_details: details,
+            })
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        name: &'a str,
+        variables: &'a IndexMap<String, String>,
+        client_token: Option<&'a str>,
+    ) -> BackendFuture<'a, String> {
+        Box::pin(async move {
+            let variables = variables
+                .iter()
+                .map(|(name, value)| {
+                    PipelineVariable::builder()
+                        .name(name)
+                        .value(value)
+                        .build()
+                        .map_err(|e| Error::new("ValidationException", e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .client
+                .start_pipeline_execution()
+                .name(name)
+                .set_variables((!variables.is_empty()).then_some(variables))
+                .set_client_request_token(client_token.map(str::to_owned))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            Ok(out.pipeline_execution_id().unwrap_or_default().to_owned())
+        })
+    }
+
+    fn stop<'a>(
+        &'a self,
+        name: &'a str,
+        execution_id: &'a str,
+        abandon: bool,
+        reason: Option<&'a str>,
+    ) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            self.client
+                .stop_pipeline_execution()
+                .pipeline_name(name)
+                .pipeline_execution_id(execution_id)
+                .abandon(abandon)
+                .set_reason(reason.map(str::to_owned))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            Ok(())
+        })
+    }
+
+    fn retry<'a>(
+        &'a self,
+        name: &'a str,
+        stage: &'a str,
+        execution_id: &'a str,
+        all_actions: bool,
+    ) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            let mode = if all_actions {
+                StageRetryMode::AllActions
+            } else {
+                StageRetryMode::FailedActions
+            };
+            self.client
+                .retry_stage_execution()
+                .pipeline_name(name)
+                .stage_name(stage)
+                .pipeline_execution_id(execution_id)
+                .retry_mode(mode)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            Ok(())
+        })
+    }
+
+    fn rollback<'a>(
+        &'a self,
+        name: &'a str,
+        stage: &'a str,
+        target: Option<&'a str>,
+    ) -> BackendFuture<'a, String> {
+        Box::pin(async move {
+            let Some(target) = target else {
+                return Err(Error::new(
+                    "ValidationException",
+                    "RollbackStage on AWS needs the execution to roll back to (--target)",
+                ));
+            };
+            let out = self
+                .client
+                .rollback_stage()
+                .pipeline_name(name)
+                .stage_name(stage)
+                .target_pipeline_execution_id(target)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            Ok(out.pipeline_execution_id().to_owned())
+        })
+    }
+
+    fn set_transition<'a>(
+        &'a self,
+        name: &'a str,
+        stage: &'a str,
+        enabled: bool,
+        reason: Option<&'a str>,
+    ) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            if enabled {
+                self.client
+                    .enable_stage_transition()
+                    .pipeline_name(name)
+                    .stage_name(stage)
+                    .transition_type(StageTransitionType::Inbound)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+            } else {
+                self.client
+                    .disable_stage_transition()
+                    .pipeline_name(name)
+                    .stage_name(stage)
+                    .transition_type(StageTransitionType::Inbound)
+                    .set_reason(reason.map(str::to_owned))
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn put_approval_result<'a>(
+        &'a self,
+        name: &'a str,
+        stage: &'a str,
+        action: &'a str,
+        token: &'a str,
+        approved: bool,
+        summary: &'a str,
+    ) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            let status = if approved {
+                ApprovalStatus::Approved
+            } else {
+                ApprovalStatus::Rejected
+            };
+            let result = ApprovalResult::builder()
+                .summary(summary)
+                .status(status)
+                .build()
+                .map_err(|e| Error::new("ValidationException", e.to_string()))?;
+            self.client
+                .put_approval_result()
+                .pipeline_name(name)
+                .stage_name(stage)
+                .action_name(action)
+                .token(token)
+                .result(result)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            Ok(())
+        })
+    }
+
+    fn pending_approvals(&self) -> BackendFuture<'_, Vec<PendingApproval>> {
+        Box::pin(async move {
+            let pipelines = self.list_pipelines().await?.pipelines;
+            let mut waiting = Vec::new();
+            for pipeline in pipelines {
+                waiting.extend(self.approvals_of(&pipeline).await?);
+            }
+            Ok(waiting)
+        })
+    }
+}
+
+impl AwsBackend {
+    fn latest_execution(
+        &self,
+        name: &str,
+    ) -> BoxFuture<'_, Result<Option<pipewright_api::PipelineExecutionSummary>>> {
+        let name = name.to_owned();
+        Box::pin(async move {
+            let latest = self.list_executions(&name, 1).await?;
+            Ok(latest.pipeline_execution_summaries.into_iter().next())
+        })
+    }
+
+    /// The approvals of one pipeline that wait: a Manual approval action whose latest execution
+    /// runs and carries a token. Its custom data and link come from the declaration.
+    async fn approvals_of(&self, pipeline: &PipelineSummary) -> Result<Vec<PendingApproval>> {
+        let state = self.get_pipeline_state(&pipeline.name).await?;
+        let declaration = self.get_pipeline(&pipeline.name, None).await?.pipeline;
+        let mut waiting = Vec::new();
+        for stage in &state.stage_states {
+            for action in &stage.action_states {
+                let Some(latest) = &action.latest_execution else {
+                    continue;
+                };
+                let (Some(token), "InProgress") = (&latest.token, latest.status.as_str()) else {
+                    continue;
+                };
+                let declared = declaration
+                    .stage(&stage.stage_name)
+                    .and_then(|s| s.action(&action.action_name));
+                if !declared.is_some_and(|a| a.is_manual_approval()) {
+                    continue;
+                }
+                let config = |key: &str| declared.and_then(|a| a.config(key)).map(str::to_owned);
+                waiting.push(PendingApproval {
+                    pipeline_name: pipeline.name.clone(),
+                    stage_name: stage.stage_name.clone(),
+                    action_name: action.action_name.clone(),
+                    pipeline_execution_id: stage
+                        .latest_execution
+                        .as_ref()
+                        .map(|e| e.pipeline_execution_id.clone())
+                        .unwrap_or_default(),
+                    token: token.clone(),
+                    waiting_since: latest.last_status_change,
+                    expires: None,
+                    custom_data: config("CustomData"),
+                    external_entity_link: config("ExternalEntityLink"),
+                });
+            }
+        }
+        Ok(waiting)
+    }
+}

@@ -1,0 +1,135 @@
+//! Reading answers as AWS sent them: an interceptor keeps the response body, which is parsed
+//! into the facade's DTOs; and the SDK's errors turned into the facade's `{code, message}`.
+
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_codepipeline::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_codepipeline::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_codepipeline::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use pipewright_api::{
+    ActionExecutionDetail, Error, PipelineExecutionSummary, PipelineSummary, Result,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Keeps the body of the response to the one call it is given to.
+#[derive(Clone, Debug, Default)]
+pub struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Capture {
+    pub fn new() -> Capture {
+        Capture::default()
+    }
+
+    /// The kept body as `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let body = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.take())
+            .ok_or_else(|| Error::new("InternalError", "the AWS answer's body was not kept"))?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                "InternalError",
+                format!("the AWS answer does not read as expected: {e}"),
+            )
+        })
+    }
+}
+
+impl Intercept for Capture {
+    fn name(&self) -> &'static str {
+        "pipewright::Capture"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), Box<dyn StdError + Send + Sync>> {
+        if let Some(bytes) = context.response().body().bytes()
+            && let Ok(mut kept) = self.0.lock()
+        {
+            *kept = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPipelinesPage {
+    #[serde(default)]
+    pub pipelines: Vec<PipelineSummary>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionsPage {
+    #[serde(default)]
+    pub pipeline_execution_summaries: Vec<PipelineExecutionSummary>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecutionsPage {
+    #[serde(default)]
+    pub action_execution_details: Vec<ActionExecutionDetail>,
+    pub next_token: Option<String>,
+}
+
+/// The exception names front ends match on. AWS's name is kept when it is one of these; any
+/// other comes as `AwsError`, its name first in the message.
+const KNOWN: &[&str] = &[
+    "PipelineNotFoundException",
+    "PipelineExecutionNotFoundException",
+    "PipelineVersionNotFoundException",
+    "PipelineNameInUseException",
+    "PipelineExecutionNotStoppableException",
+    "PipelineExecutionOutdatedException",
+    "StageNotFoundException",
+    "StageNotRetryableException",
+    "ActionNotFoundException",
+    "ApprovalAlreadyCompletedException",
+    "InvalidApprovalTokenException",
+    "InvalidStructureException",
+    "InvalidNextTokenException",
+    "NotLatestPipelineExecutionException",
+    "UnableToRollbackStageException",
+    "DuplicatedStopRequestException",
+    "ConflictException",
+    "ConcurrentPipelineExecutionsLimitExceededException",
+    "ValidationException",
+    "ThrottlingException",
+    "LimitExceededException",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+];
+
+/// An SDK error as the facade's error: AWS's exception name and message, or what kept the call
+/// from reaching AWS (no credentials, no network).
+pub fn sdk_error<E, R>(error: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(code) = error.code() {
+        let message = error.message().unwrap_or_default().to_owned();
+        return match KNOWN.iter().find(|known| **known == code) {
+            Some(known) => Error::new(known, message),
+            None => Error::new("AwsError", format!("{code}: {message}")),
+        };
+    }
+    Error::new(
+        "ConnectionError",
+        format!("AWS could not be reached: {}", DisplayErrorContext(&error)),
+    )
+}

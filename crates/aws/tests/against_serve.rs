@@ -1,0 +1,255 @@
+//! The AWS backend driving executions through a real CodePipeline endpoint: `pipewright serve`,
+//! started on loopback with a data directory of its own. The SDK signs, sends and parses exactly
+//! as it would against AWS.
+
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use pipewright_api::model::{PipelineDeclaration, PipelineDocument};
+use pipewright_api::{Backend, Pipewright};
+use pipewright_aws::AwsBackend;
+
+struct Served {
+    local: Pipewright,
+    aws: AwsBackend,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve() -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = Pipewright::open(dir.path(), "test").await.expect("open");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    let api = local.clone();
+    let server = tokio::spawn(async move {
+        let _ = pipewright_server::serve(api, listener, None).await;
+    });
+    let credentials =
+        aws_sdk_codepipeline::config::Credentials::new("test", "test", None, None, "test");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    Served {
+        local,
+        aws: AwsBackend::with_config(&config, "aws:test@us-east-1".into()),
+        _dir: dir,
+        server,
+    }
+}
+
+fn pipeline(name: &str, release: serde_json::Value) -> PipelineDeclaration {
+    let text = serde_json::json!({
+        "name": name,
+        "pipelineType": "V2",
+        "executionMode": "PARALLEL",
+        "stages": [
+            {"name": "Build", "actions": [{"name": "Make", "commands": ["echo built"],
+              "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}}]},
+            {"name": "Release", "actions": [release]},
+        ]
+    })
+    .to_string();
+    PipelineDocument::parse(&text, pipewright_api::model::Format::Json)
+        .expect("a valid pipeline")
+        .pipeline
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_waiting_on_aws_is_listed_and_approved() {
+    let served = serve().await;
+    let approval = serde_json::json!({"name": "Approve", "configuration": {"CustomData": "Ship it?",
+        "ExternalEntityLink": "https://example.com/change/7"},
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}});
+    served
+        .local
+        .create_pipeline(&pipeline("web", approval), &[])
+        .await
+        .expect("create");
+    let aws = &served.aws;
+
+    let listed = aws.list_pipelines().await.expect("list");
+    assert_eq!(listed.pipelines.len(), 1);
+    assert!(listed.pipelines[0].latest_execution.is_none());
+    let stored = aws.get_pipeline("web", None).await.expect("get");
+    assert_eq!(stored.pipeline.stages.len(), 2);
+    assert!(
+        stored.metadata.created.0 > 0,
+        "epoch seconds read back as a time"
+    );
+
+    let id = aws
+        .start("web", &IndexMap::new(), None)
+        .await
+        .expect("start");
+    wait_for("the approval to wait", || async {
+        aws.pending_approvals()
+            .await
+            .is_ok_and(|waiting| !waiting.is_empty())
+    })
+    .await;
+    let waiting = aws.pending_approvals().await.expect("approvals");
+    assert_eq!(waiting.len(), 1);
+    let approval = &waiting[0];
+    assert_eq!(approval.pipeline_execution_id, id);
+    assert_eq!(approval.custom_data.as_deref(), Some("Ship it?"));
+    assert_eq!(
+        approval.external_entity_link.as_deref(),
+        Some("https://example.com/change/7")
+    );
+
+    let wrong = aws
+        .put_approval_result("web", "Release", "Approve", "not-the-token", true, "no")
+        .await
+        .expect_err("a wrong token");
+    assert_eq!(wrong.code, "InvalidApprovalTokenException");
+    aws.put_approval_result("web", "Release", "Approve", &approval.token, true, "ok")
+        .await
+        .expect("approve");
+    wait_for("the execution to succeed", || async {
+        aws.get_execution("web", &id)
+            .await
+            .is_ok_and(|e| e.pipeline_execution.status == "Succeeded")
+    })
+    .await;
+
+    let executions = aws.list_executions("web", 10).await.expect("executions");
+    assert_eq!(
+        executions.pipeline_execution_summaries[0].pipeline_execution_id,
+        id
+    );
+    let actions = aws
+        .list_action_executions("web", Some(&id))
+        .await
+        .expect("actions");
+    let mut names: Vec<(&str, &str)> = actions
+        .action_execution_details
+        .iter()
+        .map(|a| (a.action_name.as_str(), a.status.as_str()))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, [("Approve", "Succeeded"), ("Make", "Succeeded")]);
+    let latest = aws.list_pipelines().await.expect("list");
+    assert_eq!(
+        latest.pipelines[0]
+            .latest_execution
+            .as_ref()
+            .map(|e| e.status.as_str()),
+        Some("Succeeded")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_retry_and_transitions_go_through() {
+    let served = serve().await;
+    let sleep = serde_json::json!({"name": "Wait", "commands": ["sleep 60"],
+        "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}});
+    served
+        .local
+        .create_pipeline(&pipeline("slow", sleep), &[])
+        .await
+        .expect("create");
+    let aws = &served.aws;
+    let id = aws
+        .start("slow", &IndexMap::new(), None)
+        .await
+        .expect("start");
+    wait_for("the release stage to run", || async {
+        aws.get_pipeline_state("slow").await.is_ok_and(|state| {
+            state.stage_states[1]
+                .latest_execution
+                .as_ref()
+                .is_some_and(|e| e.status == "InProgress")
+        })
+    })
+    .await;
+    aws.stop("slow", &id, true, Some("enough"))
+        .await
+        .expect("stop");
+    wait_for("the execution to stop", || async {
+        aws.get_execution("slow", &id)
+            .await
+            .is_ok_and(|e| e.pipeline_execution.status == "Stopped")
+    })
+    .await;
+    // A stopped stage can be retried; the retry runs (and is stopped again).
+    aws.retry("slow", "Release", &id, true)
+        .await
+        .expect("retry");
+    wait_for("the retry to run", || async {
+        aws.get_execution("slow", &id)
+            .await
+            .is_ok_and(|e| e.pipeline_execution.status == "InProgress")
+    })
+    .await;
+    aws.stop("slow", &id, true, None).await.expect("stop again");
+    // Stopped for good before the test ends, so no process of it outlives the test.
+    wait_for("the retried execution to stop", || async {
+        aws.get_execution("slow", &id)
+            .await
+            .is_ok_and(|e| e.pipeline_execution.status == "Stopped")
+    })
+    .await;
+
+    aws.set_transition("slow", "Release", false, Some("freeze"))
+        .await
+        .expect("disable");
+    let state = aws.get_pipeline_state("slow").await.expect("state");
+    let gate = &state.stage_states[1].inbound_transition_state;
+    assert!(!gate.enabled);
+    assert_eq!(gate.disabled_reason.as_deref(), Some("freeze"));
+    aws.set_transition("slow", "Release", true, None)
+        .await
+        .expect("enable");
+}
+
+#[tokio::test]
+async fn errors_keep_their_aws_names() {
+    let served = serve().await;
+    let missing = served
+        .aws
+        .get_pipeline_state("no-such-pipeline")
+        .await
+        .expect_err("unknown pipeline");
+    assert_eq!(missing.code, "PipelineNotFoundException");
+
+    // Nothing listens on the endpoint: the error says AWS could not be reached.
+    let credentials =
+        aws_sdk_codepipeline::config::Credentials::new("test", "test", None, None, "test");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(credentials)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let nowhere = AwsBackend::with_config(&config, "aws:nowhere".into());
+    let error = nowhere.list_pipelines().await.expect_err("nothing listens");
+    assert_eq!(error.code, "ConnectionError");
+}
