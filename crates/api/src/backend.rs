@@ -6,6 +6,7 @@
 
 use futures::future::BoxFuture;
 use indexmap::IndexMap;
+use pipewright_model::PipelineDeclaration;
 
 use crate::{
     GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
@@ -88,6 +89,17 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     ) -> BackendFuture<'a, ()>;
     /// Every manual approval waiting for a decision.
     fn pending_approvals(&self) -> BackendFuture<'_, Vec<PendingApproval>>;
+    /// CreatePipeline: the name and version 1. Refused when the name is taken.
+    fn create_pipeline<'a>(
+        &'a self,
+        pipeline: &'a PipelineDeclaration,
+        tags: &'a [(String, String)],
+    ) -> BackendFuture<'a, (String, i64)>;
+    /// UpdatePipeline: the name and the new version.
+    fn update_pipeline<'a>(
+        &'a self,
+        pipeline: &'a PipelineDeclaration,
+    ) -> BackendFuture<'a, (String, i64)>;
 }
 
 impl Backend for Pipewright {
@@ -210,5 +222,20 @@ impl Backend for Pipewright {
 
     fn pending_approvals(&self) -> BackendFuture<'_, Vec<PendingApproval>> {
         Box::pin(Pipewright::pending_approvals(self))
+    }
+
+    fn create_pipeline<'a>(
+        &'a self,
+        pipeline: &'a PipelineDeclaration,
+        tags: &'a [(String, String)],
+    ) -> BackendFuture<'a, (String, i64)> {
+        Box::pin(Pipewright::create_pipeline(self, pipeline, tags))
+    }
+
+    fn update_pipeline<'a>(
+        &'a self,
+        pipeline: &'a PipelineDeclaration,
+    ) -> BackendFuture<'a, (String, i64)> {
+        Box::pin(Pipewright::update_pipeline(self, pipeline))
     }
 }

@@ -9,6 +9,7 @@
 mod backend;
 pub mod dto;
 mod mapping;
+mod plan;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ pub use pipewright_model as model;
 pub use pipewright_store::{
     ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, RuleExecutionRow,
 };
+pub use plan::{PipelinePlan, PlanChange, plan};
 
 /// An error a front end can show and match on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, ts_rs::TS)]

@@ -20,12 +20,13 @@ use aws_sdk_codepipeline::types::{
 };
 use futures::future::BoxFuture;
 use indexmap::IndexMap;
+use pipewright_api::model::PipelineDeclaration;
 use pipewright_api::{
     Backend, BackendFuture, Error, GetPipelineExecutionOutput, GetPipelineOutput,
     GetPipelineStateOutput, ListActionExecutionsOutput, ListPipelineExecutionsOutput,
     ListPipelinesOutput, PendingApproval, PipelineSummary, Result,
 };
-use raw::{Capture, sdk_error};
+use raw::{Capture, ReplaceBody, sdk_error};
 
 /// Which AWS account and region, as the AWS CLI chooses them.
 #[derive(Clone, Debug, Default)]
@@ -435,6 +436,79 @@ impl Backend for AwsBackend {
             Ok(waiting)
         })
     }
+
+    fn create_pipeline<'a>(
+        &'a self,
+        pipeline: &'a PipelineDeclaration,
+        tags: &'a [(String, String)],
+    ) -> BackendFuture<'a, (String, i64)> {
+        Box::pin(async move {
+            let mut body = serde_json::json!({"pipeline": without_version(pipeline)});
+            if !tags.is_empty() {
+                body["tags"] = tags
+                    .iter()
+                    .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                    .collect();
+            }
+            let capture = Capture::new();
+            self.client
+                .create_pipeline()
+                .pipeline(placeholder(&pipeline.name)?)
+                .customize()
+                .interceptor(ReplaceBody(body.to_string().into_bytes()))
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            stored(&capture)
+        })
+    }
+
+    fn update_pipeline<'a>(
+        &'a self,
+        pipeline: &'a PipelineDeclaration,
+    ) -> BackendFuture<'a, (String, i64)> {
+        Box::pin(async move {
+            let body = serde_json::json!({"pipeline": without_version(pipeline)});
+            let capture = Capture::new();
+            self.client
+                .update_pipeline()
+                .pipeline(placeholder(&pipeline.name)?)
+                .customize()
+                .interceptor(ReplaceBody(body.to_string().into_bytes()))
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            stored(&capture)
+        })
+    }
+}
+
+/// The SDK wants a declaration of its own type to serialize; the real one replaces it on the
+/// wire (`ReplaceBody`), so this one only has to be complete enough to build.
+fn placeholder(name: &str) -> Result<aws_sdk_codepipeline::types::PipelineDeclaration> {
+    aws_sdk_codepipeline::types::PipelineDeclaration::builder()
+        .name(name)
+        .role_arn("replaced")
+        .set_stages(Some(Vec::new()))
+        .build()
+        .map_err(|e| Error::new("InternalError", e.to_string()))
+}
+
+/// A declaration as Create/UpdatePipeline take it: the version is AWS's to set.
+fn without_version(pipeline: &PipelineDeclaration) -> PipelineDeclaration {
+    let mut pipeline = pipeline.clone();
+    pipeline.version = None;
+    pipeline
+}
+
+fn stored(capture: &Capture) -> Result<(String, i64)> {
+    let stored: raw::StoredPipeline = capture.json()?;
+    Ok((
+        stored.pipeline.name,
+        i64::from(stored.pipeline.version.unwrap_or(1)),
+    ))
 }
 
 impl AwsBackend {

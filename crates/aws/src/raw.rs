@@ -4,9 +4,12 @@
 use std::error::Error as StdError;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_codepipeline::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_codepipeline::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
 use aws_sdk_codepipeline::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_codepipeline::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_types::body::SdkBody;
 use pipewright_api::{
     ActionExecutionDetail, Error, PipelineExecutionSummary, PipelineSummary, Result,
 };
@@ -55,6 +58,32 @@ impl Intercept for Capture {
         {
             *kept = Some(bytes.to_vec());
         }
+        Ok(())
+    }
+}
+
+/// Sends `body` in place of the request body the SDK serialized, before it is signed: a pipeline
+/// declaration goes to AWS whole, with fields the SDK's model does not have (the same reason the
+/// answers are read raw).
+#[derive(Clone, Debug)]
+pub struct ReplaceBody(pub Vec<u8>);
+
+impl Intercept for ReplaceBody {
+    fn name(&self) -> &'static str {
+        "pipewright::ReplaceBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), Box<dyn StdError + Send + Sync>> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.0.clone());
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
         Ok(())
     }
 }
@@ -132,4 +161,10 @@ where
         "ConnectionError",
         format!("AWS could not be reached: {}", DisplayErrorContext(&error)),
     )
+}
+
+/// What CreatePipeline and UpdatePipeline answer: the pipeline as stored, with its version.
+#[derive(Deserialize)]
+pub struct StoredPipeline {
+    pub pipeline: pipewright_api::model::PipelineDeclaration,
 }

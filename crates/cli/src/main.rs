@@ -266,6 +266,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What pushing FILE would change where the pipeline is deployed: on AWS with --aws, else the
+    /// stored local pipeline. Exits 0 when nothing would change, 2 when something would.
+    Plan {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Push FILE where the pipeline is deployed (CreatePipeline or UpdatePipeline), after showing
+    /// its plan. Asks first, unless --yes.
+    Push {
+        file: PathBuf,
+        #[arg(long)]
+        yes: bool,
+    },
     /// Answer the CodePipeline API over HTTP, so the AWS CLI and SDKs drive the local engine
     /// (`aws codepipeline --endpoint-url http://127.0.0.1:PORT ...`). Runs until Ctrl-C.
     Serve {
@@ -403,6 +417,32 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     result
 }
 
+/// The plan to make what `backend` has into `pipeline`.
+async fn plan_for(
+    backend: &dyn Backend,
+    pipeline: &pipewright_api::model::PipelineDeclaration,
+) -> Result<pipewright_api::PipelinePlan> {
+    let deployed = match backend.get_pipeline(&pipeline.name, None).await {
+        Ok(out) => Some(out.pipeline),
+        Err(error) if error.code == "PipelineNotFoundException" => None,
+        Err(error) => return Err(error.into()),
+    };
+    Ok(pipewright_api::plan(pipeline, deployed.as_ref()))
+}
+
+/// Asks a yes/no question on the terminal; off a terminal the answer is no.
+fn confirm(question: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// A command with `--aws`: the commands of either backend, and retry and rollback, which start
 /// the work on AWS and say so (following it there comes with the AWS watcher).
 async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<ExitCode> {
@@ -437,7 +477,7 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
             );
         }
         _ => bail!(
-            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition)"
+            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition)"
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -628,6 +668,37 @@ async fn run_on_backend(cli: &Cli, backend: &dyn Backend) -> Result<Option<ExitC
                 "Transition into {name}/{stage} {}",
                 if enabled { "enabled" } else { "disabled" }
             );
+        }
+        Command::Plan { file, json } => {
+            let (document, _) = load(file, None)?;
+            let plan = plan_for(backend, &document.pipeline).await?;
+            if *json {
+                print_json(&plan)?;
+            } else {
+                output::plan(&plan, &backend.name());
+            }
+            return Ok(Some(if plan.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }));
+        }
+        Command::Push { file, yes } => {
+            let (document, _) = load(file, None)?;
+            let pipeline = &document.pipeline;
+            let plan = plan_for(backend, pipeline).await?;
+            output::plan(&plan, &backend.name());
+            if plan.is_empty() {
+                return Ok(Some(ExitCode::SUCCESS));
+            }
+            if !*yes && !confirm(&format!("Push {} to {}?", pipeline.name, backend.name()))? {
+                bail!("not pushed (confirm, or give --yes)");
+            }
+            let (name, version) = match plan.deployed_version {
+                None => backend.create_pipeline(pipeline, &[]).await?,
+                Some(_) => backend.update_pipeline(pipeline).await?,
+            };
+            println!("Pushed {name}: version {version} on {}", backend.name());
         }
         _ => return Ok(None),
     }

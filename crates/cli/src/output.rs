@@ -324,3 +324,41 @@ pub fn history(rows: &[pipewright_api::AuditRow]) {
         }
     }
 }
+
+/// A plan, one line per change: `+` added, `-` removed, `~` changed (with the fields), `>` moved.
+pub fn plan(plan: &pipewright_api::PipelinePlan, backend: &str) {
+    match plan.deployed_version {
+        None => println!("{} is not on {backend}: pushing creates it", plan.pipeline),
+        Some(version) if plan.changes.is_empty() => {
+            println!(
+                "{} on {backend} (version {version}) is up to date",
+                plan.pipeline
+            );
+            return;
+        }
+        Some(version) => println!(
+            "{} on {backend} (version {version}): {} changes",
+            plan.pipeline,
+            plan.changes.len()
+        ),
+    }
+    for change in &plan.changes {
+        let (mark, style) = match change.kind.as_str() {
+            "add" => ("+", style::OK),
+            "remove" => ("-", style::ERROR),
+            "move" => (">", style::RUNNING),
+            _ => ("~", style::WAITING),
+        };
+        let detail = if change.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", change.detail)
+        };
+        anstream::println!(
+            "  {}{mark} {}{}{detail}",
+            style.render(),
+            change.subject,
+            style.render_reset()
+        );
+    }
+}

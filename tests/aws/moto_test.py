@@ -1,0 +1,120 @@
+"""The AWS backend (`pipewright --aws`) against moto, a real AWS-protocol server started here on a
+free loopback port: plan, push (CreatePipeline, then UpdatePipeline) and export, read back with
+boto3. Run with tests/aws/run.sh."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import boto3
+
+CLI = os.environ["PIPEWRIGHT_CLI"]
+ROLE_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+})
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        port = free_port()
+        cls.endpoint = f"http://127.0.0.1:{port}"
+        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(cls.endpoint + "/moto-api/", timeout=1)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        cls.env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                       PIPEWRIGHT_DATA_DIR=tempfile.mkdtemp(prefix="pipewright-moto-"))
+        kwargs = dict(endpoint_url=cls.endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+        cls.codepipeline = boto3.client("codepipeline", **kwargs)
+        role = boto3.client("iam", **kwargs).create_role(RoleName="pipeline", AssumeRolePolicyDocument=ROLE_POLICY)
+        cls.role_arn = role["Role"]["Arn"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.terminate()
+        cls.moto.wait(timeout=10)
+
+    def pipewright(self, *args):
+        return subprocess.run([CLI, "--aws", "--endpoint-url", self.endpoint, "--region", "us-east-1", *args],
+                              env=self.env, capture_output=True, text=True)
+
+    def declaration(self, build_command):
+        return {
+            "name": "pushed",
+            "roleArn": self.role_arn,
+            "artifactStore": {"type": "S3", "location": "artifacts"},
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Get", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"S3Bucket": "sources", "S3ObjectKey": "app.zip"},
+                    "outputArtifacts": [{"name": "App"}]}]},
+                {"name": "Build", "actions": [{
+                    "name": "Make", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                    "configuration": {"ProjectName": build_command},
+                    "inputArtifacts": [{"name": "App"}]}]},
+            ],
+        }
+
+    def write(self, declaration):
+        file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(declaration, file)
+        file.close()
+        return file.name
+
+    def test_plan_push_update_and_export(self):
+        first = self.write(self.declaration("make-app"))
+        plan = self.pipewright("plan", first)
+        self.assertEqual(plan.returncode, 2, plan.stderr)
+        self.assertIn("pushing creates it", plan.stdout)
+
+        refused = self.pipewright("push", first)  # not a terminal and no --yes
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertEqual(self.codepipeline.list_pipelines()["pipelines"], [])
+
+        pushed = self.pipewright("push", first, "--yes")
+        self.assertEqual(pushed.returncode, 0, pushed.stderr)
+        self.assertIn("version 1", pushed.stdout)
+        stored = self.codepipeline.get_pipeline(name="pushed")["pipeline"]
+        self.assertEqual(stored["stages"][1]["actions"][0]["configuration"]["ProjectName"], "make-app")
+
+        up_to_date = self.pipewright("plan", first)
+        self.assertEqual(up_to_date.returncode, 0, up_to_date.stdout + up_to_date.stderr)
+        self.assertIn("up to date", up_to_date.stdout)
+
+        second = self.write(self.declaration("make-app-faster"))
+        changed = self.pipewright("plan", second)
+        self.assertEqual(changed.returncode, 2)
+        self.assertIn("~ action Build/Make: configuration", changed.stdout)
+        pushed = self.pipewright("push", second, "--yes")
+        self.assertEqual(pushed.returncode, 0, pushed.stderr)
+        self.assertEqual(self.codepipeline.get_pipeline(name="pushed")["pipeline"]["version"], 2)
+
+        exported = json.loads(self.pipewright("export", "pushed").stdout)
+        self.assertEqual(exported["stages"][1]["actions"][0]["configuration"]["ProjectName"], "make-app-faster")
+        listed = json.loads(self.pipewright("pipelines", "--json").stdout)
+        self.assertEqual([p["name"] for p in listed["pipelines"]], ["pushed"])
+
+
+if __name__ == "__main__":
+    unittest.main()
