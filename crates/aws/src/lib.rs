@@ -11,6 +11,7 @@
 //! Architecture invariant: AWS SDK types never leave this crate.
 
 mod raw;
+pub mod watch;
 
 use std::sync::Arc;
 

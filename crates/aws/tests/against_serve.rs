@@ -253,3 +253,85 @@ async fn errors_keep_their_aws_names() {
     let error = nowhere.list_pipelines().await.expect_err("nothing listens");
     assert_eq!(error.code, "ConnectionError");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_turns_aws_state_into_the_engine_s_events() {
+    let served = serve().await;
+    let approval = serde_json::json!({"name": "Approve",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}});
+    served
+        .local
+        .create_pipeline(&pipeline("watched", approval), &[])
+        .await
+        .expect("create");
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = {
+        let aws = served.aws.clone();
+        tokio::spawn(async move {
+            let pacing = pipewright_aws::watch::Pacing {
+                busy: Duration::from_millis(100),
+                idle: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(2),
+            };
+            let _ = pipewright_aws::watch::watch(&aws, &["watched".to_owned()], pacing, |events| {
+                events.into_iter().all(|e| sender.send(e).is_ok())
+            })
+            .await;
+        })
+    };
+    // The first look is the baseline; the execution starts after it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = served
+        .aws
+        .start("watched", &IndexMap::new(), None)
+        .await
+        .expect("start");
+    let mut seen = Vec::new();
+    let mut next = async || -> serde_json::Value {
+        let event = tokio::time::timeout(Duration::from_secs(30), received.recv())
+            .await
+            .expect("an event in time")
+            .expect("the watcher runs");
+        let detail = &event["detail"];
+        seen.push(format!(
+            "{} {}",
+            detail["action"]
+                .as_str()
+                .or(detail["stage"].as_str())
+                .unwrap_or("pipeline"),
+            detail["state"].as_str().unwrap_or_default()
+        ));
+        event
+    };
+    loop {
+        let event = next().await;
+        if event["detail"]["action"] == "Approve" && event["detail"]["state"] == "STARTED" {
+            assert_eq!(event["detail"]["execution-id"], id.as_str());
+            assert_eq!(event["detail"]["type"]["provider"], "Manual");
+            break;
+        }
+    }
+    let waiting = served.aws.pending_approvals().await.expect("approvals");
+    served
+        .aws
+        .put_approval_result(
+            "watched",
+            "Release",
+            "Approve",
+            &waiting[0].token,
+            true,
+            "ok",
+        )
+        .await
+        .expect("approve");
+    loop {
+        let event = next().await;
+        if event["detail-type"] == "CodePipeline Pipeline Execution State Change"
+            && event["detail"]["state"] == "SUCCEEDED"
+        {
+            break;
+        }
+    }
+    watcher.abort();
+    assert!(seen.contains(&"Approve SUCCEEDED".to_owned()), "{seen:?}");
+}

@@ -412,24 +412,7 @@ pub async fn events(
         let empty = batch.is_empty();
         for (seq, event) in batch {
             after = seq;
-            if json {
-                println!("{event}");
-            } else {
-                let detail = &event["detail"];
-                let place = match (detail["stage"].as_str(), detail["action"].as_str()) {
-                    (Some(stage), Some(action)) => format!("{stage}/{action}"),
-                    (Some(stage), None) => stage.to_owned(),
-                    _ => String::new(),
-                };
-                anstream::println!(
-                    "{seq:>6}  {}  {:<20} {:<36} {:<28} {}",
-                    event["time"].as_str().unwrap_or_default(),
-                    detail["pipeline"].as_str().unwrap_or_default(),
-                    detail["execution-id"].as_str().unwrap_or_default(),
-                    place,
-                    detail["state"].as_str().unwrap_or_default()
-                );
-            }
+            print_event(Some(seq), &event, json);
         }
         if !follow {
             if empty {
@@ -444,6 +427,30 @@ pub async fn events(
             }
         }
     }
+}
+
+/// One event: as EventBridge delivers it with `json`, else one line (with its number, for the
+/// local engine's stored events).
+pub fn print_event(seq: Option<i64>, event: &Value, json: bool) {
+    if json {
+        println!("{event}");
+        return;
+    }
+    let detail = &event["detail"];
+    let place = match (detail["stage"].as_str(), detail["action"].as_str()) {
+        (Some(stage), Some(action)) => format!("{stage}/{action}"),
+        (Some(stage), None) => stage.to_owned(),
+        _ => String::new(),
+    };
+    let seq = seq.map(|n| n.to_string()).unwrap_or_default();
+    anstream::println!(
+        "{seq:>6}  {}  {:<20} {:<36} {:<28} {}",
+        event["time"].as_str().unwrap_or_default(),
+        detail["pipeline"].as_str().unwrap_or_default(),
+        detail["execution-id"].as_str().unwrap_or_default(),
+        place,
+        detail["state"].as_str().unwrap_or_default()
+    );
 }
 
 pub async fn logs(

@@ -477,7 +477,7 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
             );
         }
         _ => bail!(
-            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition)"
+            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, events --follow)"
         ),
     }
     Ok(ExitCode::SUCCESS)
