@@ -93,26 +93,22 @@ impl Backend for AwsBackend {
 
     fn list_pipelines(&self) -> BackendFuture<'_, ListPipelinesOutput> {
         Box::pin(async move {
-            let mut pipelines = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let capture = Capture::new();
-                self.client
-                    .list_pipelines()
-                    .max_results(PAGE)
-                    .set_next_token(token.clone())
-                    .customize()
-                    .interceptor(capture.clone())
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                let page: raw::ListPipelinesPage = capture.json()?;
-                pipelines.extend(page.pipelines);
-                token = page.next_token;
-                if token.is_none() {
-                    break;
-                }
-            }
+            let mut pipelines: Vec<PipelineSummary> =
+                paged("pipelines", usize::MAX, |token, capture| {
+                    Box::pin(async move {
+                        self.client
+                            .list_pipelines()
+                            .max_results(PAGE)
+                            .set_next_token(token)
+                            .customize()
+                            .interceptor(capture)
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(sdk_error)
+                    })
+                })
+                .await?;
             // The latest execution of each, as the local backend gives it: one call per pipeline,
             // a few at a time (CodePipeline throttles bursts).
             for chunk in pipelines.chunks_mut(4) {
@@ -171,29 +167,23 @@ impl Backend for AwsBackend {
         limit: i64,
     ) -> BackendFuture<'a, ListPipelineExecutionsOutput> {
         Box::pin(async move {
-            let mut summaries = Vec::new();
-            let mut token: Option<String> = None;
-            while (summaries.len() as i64) < limit {
-                let capture = Capture::new();
-                let want = (limit - summaries.len() as i64).clamp(1, 100) as i32;
-                self.client
-                    .list_pipeline_executions()
-                    .pipeline_name(name)
-                    .max_results(want)
-                    .set_next_token(token.clone())
-                    .customize()
-                    .interceptor(capture.clone())
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                let page: raw::ExecutionsPage = capture.json()?;
-                summaries.extend(page.pipeline_execution_summaries);
-                token = page.next_token;
-                if token.is_none() {
-                    break;
-                }
-            }
-            summaries.truncate(limit.max(0) as usize);
+            let limit = usize::try_from(limit).unwrap_or(0);
+            let summaries = paged("pipelineExecutionSummaries", limit, |token, capture| {
+                Box::pin(async move {
+                    self.client
+                        .list_pipeline_executions()
+                        .pipeline_name(name)
+                        .max_results(limit.clamp(1, 100) as i32)
+                        .set_next_token(token)
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(sdk_error)
+                })
+            })
+            .await?;
             Ok(ListPipelineExecutionsOutput {
                 pipeline_execution_summaries: summaries,
             })
@@ -231,27 +221,23 @@ impl Backend for AwsBackend {
                     .pipeline_execution_id(id)
                     .build()
             });
-            let mut details = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let capture = Capture::new();
-                self.client
-                    .list_action_executions()
-                    .pipeline_name(name)
-                    .set_filter(filter.clone())
-                    .set_next_token(token.clone())
-                    .customize()
-                    .interceptor(capture.clone())
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                let page: raw::ActionExecutionsPage = capture.json()?;
-                details.extend(page.action_execution_details);
-                token = page.next_token;
-                if token.is_none() {
-                    break;
-                }
-            }
+            let filter = &filter;
+            let details = paged("actionExecutionDetails", usize::MAX, |token, capture| {
+                Box::pin(async move {
+                    self.client
+                        .list_action_executions()
+                        .pipeline_name(name)
+                        .set_filter(filter.clone())
+                        .set_next_token(token)
+                        .customize()
+                        .interceptor(capture)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(sdk_error)
+                })
+            })
+            .await?;
             Ok(ListActionExecutionsOutput {
                 action_execution_details: details,
             })
@@ -484,6 +470,30 @@ impl Backend for AwsBackend {
             stored(&capture)
         })
     }
+}
+
+/// Every page of a paged call, up to `limit` items: `send` sends the request for one page (given
+/// the token the page before gave), keeping its body in the capture it is given; the items are
+/// read from the body's `items_key` list.
+async fn paged<'a, T: serde::de::DeserializeOwned>(
+    items_key: &str,
+    limit: usize,
+    mut send: impl FnMut(Option<String>, Capture) -> BoxFuture<'a, Result<()>>,
+) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let capture = Capture::new();
+        send(token.take(), capture.clone()).await?;
+        let (page, next) = capture.page::<T>(items_key)?;
+        items.extend(page);
+        match next {
+            Some(next) if items.len() < limit => token = Some(next),
+            _ => break,
+        }
+    }
+    items.truncate(limit);
+    Ok(items)
 }
 
 /// The SDK wants a declaration of its own type to serialize; the real one replaces it on the

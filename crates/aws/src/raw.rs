@@ -10,9 +10,7 @@ use aws_sdk_codepipeline::config::interceptors::{
 use aws_sdk_codepipeline::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_codepipeline::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_types::body::SdkBody;
-use pipewright_api::{
-    ActionExecutionDetail, Error, PipelineExecutionSummary, PipelineSummary, Result,
-};
+use pipewright_api::{Error, Result};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -39,6 +37,25 @@ impl Capture {
                 format!("the AWS answer does not read as expected: {e}"),
             )
         })
+    }
+}
+
+impl Capture {
+    /// The kept body as one page of a paged answer: the items of its `items_key` list, and the
+    /// token of the next page.
+    pub fn page<T: DeserializeOwned>(&self, items_key: &str) -> Result<(Vec<T>, Option<String>)> {
+        let mut body: serde_json::Value = self.json()?;
+        let items = match body.get_mut(items_key).map(serde_json::Value::take) {
+            Some(items) => serde_json::from_value(items).map_err(|e| {
+                Error::new(
+                    "InternalError",
+                    format!("the AWS answer's {items_key} do not read as expected: {e}"),
+                )
+            })?,
+            None => Vec::new(),
+        };
+        let next = body["nextToken"].as_str().map(str::to_owned);
+        Ok((items, next))
     }
 }
 
@@ -86,30 +103,6 @@ impl Intercept for ReplaceBody {
             .insert("content-length", self.0.len().to_string());
         Ok(())
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListPipelinesPage {
-    #[serde(default)]
-    pub pipelines: Vec<PipelineSummary>,
-    pub next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExecutionsPage {
-    #[serde(default)]
-    pub pipeline_execution_summaries: Vec<PipelineExecutionSummary>,
-    pub next_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionExecutionsPage {
-    #[serde(default)]
-    pub action_execution_details: Vec<ActionExecutionDetail>,
-    pub next_token: Option<String>,
 }
 
 /// The exception names front ends match on. AWS's name is kept when it is one of these; any
