@@ -13,7 +13,10 @@ use pipewright_api::{
 };
 use ts_rs::{Config, TS};
 
-use crate::commands::{ParseError, SavedPipeline};
+use crate::commands::{
+    ApprovalDecision, ConnectionApproval, ConnectionPipelines, ParseError, SavedPipeline,
+};
+use crate::connections::ConnectionInfo;
 use crate::navigation::Open;
 use crate::notifications::NotificationSettings;
 use crate::streams::Change;
@@ -39,6 +42,10 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     StageExecutionStatus::export_all(dir)?;
     Change::export_all(dir)?;
     Open::export_all(dir)?;
+    ConnectionPipelines::export_all(dir)?;
+    ConnectionApproval::export_all(dir)?;
+    ConnectionInfo::export_all(dir)?;
+    ApprovalDecision::export_all(dir)?;
     NotificationSettings::export_all(dir)?;
     Ok(())
 }

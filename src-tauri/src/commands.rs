@@ -5,30 +5,60 @@ use indexmap::IndexMap;
 use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
 use pipewright_api::{
     GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
-    ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, PendingApproval,
+    ListActionExecutionsOutput, ListPipelineExecutionsOutput, PendingApproval, PipelineSummary,
     Result, StageExecutionStatus, ValidationReport,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::State;
 use ts_rs::TS;
 
 use crate::Desktop;
+use crate::connections::Connections;
 
 /// How many executions the history view asks for at most.
 const HISTORY_LIMIT: i64 = 200;
 
+/// The pipelines of one connection, or why they could not be listed.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionPipelines {
+    pub connection: String,
+    pub pipelines: Vec<PipelineSummary>,
+    #[ts(optional)]
+    pub error: Option<pipewright_api::Error>,
+}
+
+/// Every connection's pipelines: one connection out of reach does not hide the others.
 #[tauri::command]
-pub async fn list_pipelines(desktop: State<'_, Desktop>) -> Result<ListPipelinesOutput> {
-    desktop.api.list_pipelines().await
+pub async fn list_pipelines(
+    desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+) -> Result<Vec<ConnectionPipelines>> {
+    let mut out = Vec::new();
+    for backend in connections.all(&desktop) {
+        let (pipelines, error) = match backend.list_pipelines().await {
+            Ok(list) => (list.pipelines, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        out.push(ConnectionPipelines {
+            connection: backend.name(),
+            pipelines,
+            error,
+        });
+    }
+    Ok(out)
 }
 
 #[tauri::command]
 pub async fn get_pipeline(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     version: Option<i64>,
 ) -> Result<GetPipelineOutput> {
-    desktop.api.get_pipeline(&name, version).await
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend.get_pipeline(&name, version).await
 }
 
 /// The JSON/YAML panel's text read back into a declaration, or where it is wrong.
@@ -102,36 +132,47 @@ pub async fn save_pipeline(
 #[tauri::command]
 pub async fn get_pipeline_state(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
 ) -> Result<GetPipelineStateOutput> {
-    desktop.api.get_pipeline_state(&name).await
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend.get_pipeline_state(&name).await
 }
 
 #[tauri::command]
 pub async fn list_executions(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
 ) -> Result<ListPipelineExecutionsOutput> {
-    desktop.api.list_executions(&name, HISTORY_LIMIT).await
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend.list_executions(&name, HISTORY_LIMIT).await
 }
 
 #[tauri::command]
 pub async fn get_execution(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     execution_id: String,
 ) -> Result<GetPipelineExecutionOutput> {
-    desktop.api.get_execution(&name, &execution_id).await
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend.get_execution(&name, &execution_id).await
 }
 
 #[tauri::command]
 pub async fn list_action_executions(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     execution_id: String,
 ) -> Result<ListActionExecutionsOutput> {
-    desktop
-        .api
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend
         .list_action_executions(&name, Some(&execution_id))
         .await
 }
@@ -139,22 +180,27 @@ pub async fn list_action_executions(
 #[tauri::command]
 pub async fn start_execution(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     variables: IndexMap<String, String>,
 ) -> Result<String> {
-    desktop.api.start(&name, &variables, None).await
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend.start(&name, &variables, None).await
 }
 
 #[tauri::command]
 pub async fn stop_execution(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     execution_id: String,
     abandon: bool,
     reason: Option<String>,
 ) -> Result<()> {
-    desktop
-        .api
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend
         .stop(&name, &execution_id, abandon, reason.as_deref())
         .await
 }
@@ -162,13 +208,15 @@ pub async fn stop_execution(
 #[tauri::command]
 pub async fn retry_stage(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     stage: String,
     execution_id: String,
     all_actions: bool,
 ) -> Result<()> {
-    desktop
-        .api
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend
         .retry(&name, &stage, &execution_id, all_actions)
         .await
 }
@@ -176,12 +224,14 @@ pub async fn retry_stage(
 #[tauri::command]
 pub async fn rollback_stage(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     stage: String,
     target_execution_id: Option<String>,
 ) -> Result<String> {
-    desktop
-        .api
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend
         .rollback(&name, &stage, target_execution_id.as_deref())
         .await
 }
@@ -189,35 +239,73 @@ pub async fn rollback_stage(
 #[tauri::command]
 pub async fn set_transition(
     desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: Option<String>,
     name: String,
     stage: String,
     enabled: bool,
     reason: Option<String>,
 ) -> Result<()> {
-    desktop
-        .api
+    let backend = connections.backend(&desktop, connection.as_deref())?;
+    backend
         .set_transition(&name, &stage, enabled, reason.as_deref())
         .await
 }
 
+/// An approval waiting, and the connection it waits in.
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionApproval {
+    pub connection: String,
+    pub approval: PendingApproval,
+}
+
+/// Every approval waiting in every connection (one out of reach is left out).
 #[tauri::command]
-pub async fn pending_approvals(desktop: State<'_, Desktop>) -> Result<Vec<PendingApproval>> {
-    desktop.api.pending_approvals().await
+pub async fn pending_approvals(
+    desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+) -> Result<Vec<ConnectionApproval>> {
+    let mut out = Vec::new();
+    for backend in connections.all(&desktop) {
+        let connection = backend.name();
+        if let Ok(waiting) = backend.pending_approvals().await {
+            out.extend(waiting.into_iter().map(|approval| ConnectionApproval {
+                connection: connection.clone(),
+                approval,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// A decision on an approval, and where the approval waits.
+#[derive(Debug, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalDecision {
+    pub connection: String,
+    pub approval: PendingApproval,
+    pub approved: bool,
+    pub summary: String,
 }
 
 #[tauri::command]
 pub async fn put_approval_result(
     desktop: State<'_, Desktop>,
-    name: String,
-    stage: String,
-    action: String,
-    token: String,
-    approved: bool,
-    summary: String,
+    connections: State<'_, Connections>,
+    decision: ApprovalDecision,
 ) -> Result<()> {
-    desktop
-        .api
-        .put_approval_result(&name, &stage, &action, &token, approved, &summary)
+    let backend = connections.backend(&desktop, Some(&decision.connection))?;
+    let approval = &decision.approval;
+    backend
+        .put_approval_result(
+            &approval.pipeline_name,
+            &approval.stage_name,
+            &approval.action_name,
+            &approval.token,
+            decision.approved,
+            &decision.summary,
+        )
         .await
 }
 

@@ -7,6 +7,7 @@
 
 pub mod bindings;
 mod commands;
+mod connections;
 mod navigation;
 mod notifications;
 mod streams;
@@ -41,11 +42,15 @@ pub fn run() {
             app.manage(streams::Streams::default());
             app.manage(notifications::Shown::default());
             app.manage(tray::Refreshing::default());
+            app.manage(connections::Connections::default());
+            app.manage(streams::AwsChanges::default());
             if let Err(error) = tray::create(app.handle()) {
                 // No tray on this desktop: the window and the notifications still work.
                 eprintln!("pipewright-desktop: no tray icon: {error}");
             }
             notifications::start(app.handle().clone());
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { connections::restore(&handle).await });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -73,6 +78,9 @@ pub fn run() {
             navigation::watch_navigation,
             notifications::notification_settings,
             notifications::set_notification_settings,
+            connections::list_connections,
+            connections::add_aws_connection,
+            connections::remove_connection,
         ])
         .build(tauri::generate_context!());
     let app = match app {

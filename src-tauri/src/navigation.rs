@@ -14,6 +14,9 @@ use ts_rs::TS;
 pub struct Open {
     /// `pipelines`, `monitor` or `approvals`.
     pub view: String,
+    /// Where the pipeline lives: `local`, or an AWS connection's name.
+    #[ts(optional)]
+    pub connection: Option<String>,
     #[ts(optional)]
     pub pipeline: Option<String>,
     #[ts(optional)]
@@ -21,9 +24,10 @@ pub struct Open {
 }
 
 impl Open {
-    pub fn monitor(pipeline: &str, execution_id: Option<&str>) -> Open {
+    pub fn monitor(connection: &str, pipeline: &str, execution_id: Option<&str>) -> Open {
         Open {
             view: "monitor".into(),
+            connection: Some(connection.into()),
             pipeline: Some(pipeline.into()),
             execution_id: execution_id.map(str::to_owned),
         }
@@ -32,6 +36,7 @@ impl Open {
     pub fn approvals() -> Open {
         Open {
             view: "approvals".into(),
+            connection: None,
             pipeline: None,
             execution_id: None,
         }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use notify_rust::{Notification, Timeout};
-use pipewright_api::{Error, PendingApproval, Result};
+use std::sync::Arc;
+
+use pipewright_api::{Backend, Error, PendingApproval, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tauri::{AppHandle, Manager};
@@ -162,28 +164,60 @@ impl Notice {
 pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let api = app.state::<Desktop>().api.clone();
+        let local: Arc<dyn Backend> = Arc::new(api.clone());
         let handle = app.clone();
         let _ = crate::streams::each_event_batch(&api, move |events| {
-            let notices: Vec<Notice> = events
-                .iter()
-                .filter_map(|(_, event)| Notice::from_event(event))
-                .collect();
-            crate::tray::refresh(&handle);
-            if !notices.is_empty() {
-                let app = handle.clone();
-                tauri::async_runtime::spawn(async move {
-                    for notice in notices {
-                        notify(&app, notice).await;
-                    }
-                });
-            }
+            let events: Vec<Value> = events.into_iter().map(|(_, event)| event).collect();
+            raise(&handle, &local, &events);
             true
         })
         .await;
     });
 }
 
-async fn notify(app: &AppHandle, notice: Notice) {
+/// Watches an AWS connection for as long as it is kept: its changes go to the window's change
+/// stream and raise the same notifications as the local engine's.
+pub fn watch_aws(
+    app: AppHandle,
+    backend: Arc<pipewright_aws::AwsBackend>,
+) -> tauri::async_runtime::JoinHandle<()> {
+    tauri::async_runtime::spawn(async move {
+        let name = backend.name();
+        let as_backend: Arc<dyn Backend> = backend.clone();
+        let handle = app.clone();
+        let pacing = pipewright_aws::watch::Pacing::default();
+        let result = pipewright_aws::watch::watch(&backend, &[], pacing, move |events| {
+            let _ = handle
+                .state::<crate::streams::AwsChanges>()
+                .0
+                .send((name.clone(), events.clone()));
+            raise(&handle, &as_backend, &events);
+            true
+        })
+        .await;
+        if let Err(error) = result {
+            eprintln!("pipewright-desktop: stopped watching an AWS connection: {error}");
+        }
+    })
+}
+
+/// Refreshes the tray and raises the notifications a batch of events asks for.
+fn raise(app: &AppHandle, backend: &Arc<dyn Backend>, events: &[Value]) {
+    crate::tray::refresh(app);
+    let notices: Vec<Notice> = events.iter().filter_map(Notice::from_event).collect();
+    if notices.is_empty() {
+        return;
+    }
+    let app = app.clone();
+    let backend = backend.clone();
+    tauri::async_runtime::spawn(async move {
+        for notice in notices {
+            notify(&app, &backend, notice).await;
+        }
+    });
+}
+
+async fn notify(app: &AppHandle, backend: &Arc<dyn Backend>, notice: Notice) {
     let desktop = app.state::<Desktop>();
     if let Notice::ApprovalEnded(key) = &notice {
         // Whatever the settings say now: a notification that is up must not offer a dead Approve.
@@ -200,7 +234,7 @@ async fn notify(app: &AppHandle, notice: Notice) {
     }
     match notice {
         Notice::ApprovalWaiting(key) => {
-            let waiting = desktop.api.pending_approvals().await.unwrap_or_default();
+            let waiting = backend.pending_approvals().await.unwrap_or_default();
             let Some(approval) = waiting.into_iter().find(|a| {
                 a.pipeline_name == key.pipeline
                     && a.stage_name == key.stage
@@ -210,15 +244,14 @@ async fn notify(app: &AppHandle, notice: Notice) {
                 // Decided (or expired) before the notification went out: nothing to ask.
                 return;
             };
-            approval_notification(app.clone(), key, approval);
+            approval_notification(app.clone(), backend.clone(), key, approval);
         }
         Notice::ApprovalEnded(_) => {}
         Notice::ExecutionFailed {
             pipeline,
             execution_id,
         } => {
-            let summary = desktop
-                .api
+            let summary = backend
                 .get_execution(&pipeline, &execution_id)
                 .await
                 .ok()
@@ -231,7 +264,7 @@ async fn notify(app: &AppHandle, notice: Notice) {
                 .body(&escape_markup(&summary))
                 .action("default", "Open")
                 .timeout(Timeout::Never);
-            let open = Open::monitor(&pipeline, Some(&execution_id));
+            let open = Open::monitor(&backend.name(), &pipeline, Some(&execution_id));
             show(
                 app.clone(),
                 notification,
@@ -276,7 +309,12 @@ fn retire(app: &AppHandle, key: &ApprovalKey) {
     }
 }
 
-fn approval_notification(app: AppHandle, key: ApprovalKey, approval: PendingApproval) {
+fn approval_notification(
+    app: AppHandle,
+    backend: Arc<dyn Backend>,
+    key: ApprovalKey,
+    approval: PendingApproval,
+) {
     let mut body = format!(
         "{} / {} / {}",
         approval.pipeline_name, approval.stage_name, approval.action_name
@@ -322,8 +360,7 @@ fn approval_notification(app: AppHandle, key: ApprovalKey, approval: PendingAppr
             }
             _ => return,
         };
-        let api = app.state::<Desktop>().api.clone();
-        let result = tauri::async_runtime::block_on(api.put_approval_result(
+        let result = tauri::async_runtime::block_on(backend.put_approval_result(
             &approval.pipeline_name,
             &approval.stage_name,
             &approval.action_name,

@@ -29,13 +29,27 @@ const LOG_POLL: Duration = Duration::from_millis(200);
 pub struct Streams {
     next: AtomicU64,
     logs: Mutex<HashMap<u64, JoinHandle<()>>>,
-    changes: Mutex<Option<JoinHandle<()>>>,
+    /// The page's change stream: the local engine's events, and the AWS connections'.
+    changes: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What the AWS connections' watchers saw, by connection, for the window's change stream.
+#[derive(Debug)]
+pub struct AwsChanges(pub tokio::sync::broadcast::Sender<(String, Vec<Value>)>);
+
+impl Default for AwsChanges {
+    fn default() -> AwsChanges {
+        AwsChanges(tokio::sync::broadcast::channel(64).0)
+    }
 }
 
 /// A stored state change, cut down to what a view needs to know what to refresh.
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
+    /// Where it happened: `local`, or an AWS connection's name.
+    pub connection: String,
+    /// The local engine's event number (0 for AWS, which keeps no numbered history).
     pub seq: i64,
     /// The EventBridge detail-type: pipeline, stage or action execution state change.
     pub detail_type: String,
@@ -48,10 +62,11 @@ pub struct Change {
 }
 
 impl Change {
-    fn from_event(seq: i64, event: &Value) -> Change {
+    fn from_event(connection: &str, seq: i64, event: &Value) -> Change {
         let detail = &event["detail"];
         let text = |value: &Value| value.as_str().map(str::to_owned);
         Change {
+            connection: connection.to_owned(),
             seq,
             detail_type: text(&event["detail-type"]).unwrap_or_default(),
             pipeline: text(&detail["pipeline"]).unwrap_or_default(),
@@ -87,29 +102,52 @@ pub async fn each_event_batch(
     }
 }
 
-/// Streams every state change stored from now on, in batches. The page has one such stream: a new
-/// call (the page reloaded) ends the one before.
+/// Streams every state change from now on, in batches: the local engine's as they are stored, the
+/// AWS connections' as their watchers see them. The page has one such stream: a new call (the page
+/// reloaded) ends the one before.
 #[tauri::command]
 pub async fn watch_changes(
     desktop: State<'_, Desktop>,
     streams: State<'_, Streams>,
+    aws: State<'_, AwsChanges>,
     channel: Channel<Vec<Change>>,
 ) -> Result<()> {
     let api = desktop.api.clone();
-    let task = tauri::async_runtime::spawn(async move {
+    let local_channel = channel.clone();
+    let local = tauri::async_runtime::spawn(async move {
         let _ = each_event_batch(&api, |events| {
             let changes = events
                 .iter()
-                .map(|(seq, event)| Change::from_event(*seq, event))
+                .map(|(seq, event)| Change::from_event(crate::connections::LOCAL, *seq, event))
                 .collect();
-            channel.send(changes).is_ok()
+            local_channel.send(changes).is_ok()
         })
         .await;
     });
-    if let Ok(mut slot) = streams.changes.lock()
-        && let Some(before) = slot.replace(task)
-    {
-        before.abort();
+    let mut watched = aws.0.subscribe();
+    let remote = tauri::async_runtime::spawn(async move {
+        loop {
+            match watched.recv().await {
+                Ok((connection, events)) => {
+                    let changes = events
+                        .iter()
+                        .map(|event| Change::from_event(&connection, 0, event))
+                        .collect();
+                    if channel.send(changes).is_err() {
+                        return;
+                    }
+                }
+                // Fell behind a burst: later batches still come.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    if let Ok(mut slot) = streams.changes.lock() {
+        for before in slot.drain(..) {
+            before.abort();
+        }
+        slot.extend([local, remote]);
     }
     Ok(())
 }

@@ -144,13 +144,14 @@ fn on_menu(app: &AppHandle, id: &str) {
             app,
             Open {
                 view: "pipelines".into(),
+                connection: None,
                 pipeline: None,
                 execution_id: None,
             },
         ),
         other => {
             if let Some(name) = other.strip_prefix("pipeline:") {
-                open_window(app, Open::monitor(name, None));
+                open_window(app, Open::monitor(crate::connections::LOCAL, name, None));
             }
         }
     }

@@ -1,6 +1,7 @@
 // The desktop app as a person uses it: design a pipeline by dragging, save it, run it, watch the
 // monitor reach the approval, approve it from the inbox; and a failing run whose log the monitor
 // shows. The CLI, on the same data directory, checks what the app says it did.
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -219,5 +220,62 @@ describe("a failing run", () => {
     await app.press("Reject", '[data-approval="e2e-designed/Release/Approve"]');
     await app.view("monitor");
     await app.find('.view-header [data-status="Failed"]');
+  });
+});
+
+describe("an AWS connection", () => {
+  it("lists a pipeline of the connection, shows its approval in the inbox and approves it there", async () => {
+    // The AWS side is a `pipewright serve` on loopback with a data directory of its own.
+    const data = mkdtempSync(join(tmpdir(), "pipewright-aws-"));
+    const serve = spawn(process.env.PIPEWRIGHT_CLI!, ["serve", "--port", "0"], {
+      env: { ...process.env, PIPEWRIGHT_DATA_DIR: data },
+    });
+    try {
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        serve.stdout.on("data", (chunk: Buffer) => {
+          const found = /http:\/\/127\.0\.0\.1:\d+/.exec(chunk.toString());
+          if (found) resolve(found[0]);
+        });
+        serve.on("exit", () => reject(new Error("pipewright serve ended")));
+      });
+      const aws = ["--aws", "--endpoint-url", endpoint, "--region", "us-east-1"];
+      const file = join(data, "remote.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          name: "remote",
+          pipelineType: "V2",
+          stages: [
+            { name: "Build", actions: [{ name: "Make", actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" }, commands: ["true"] }] },
+            { name: "Release", actions: [{ name: "Approve", actionTypeId: { category: "Approval", owner: "AWS", provider: "Manual", version: "1" }, configuration: { CustomData: "Ship it to the cloud?" } }] },
+          ],
+        }),
+      );
+      cli(...aws, "push", file, "--yes");
+
+      await app.view("settings");
+      await app.type('input[name="endpointUrl"]', endpoint);
+      await app.type('input[name="region"]', "us-east-1");
+      await app.press("Add connection");
+      await app.find('[data-connection="aws:default@us-east-1"]');
+      await app.screenshot("08-connections");
+
+      await app.view("pipelines");
+      const row = '[data-pipeline="remote"][data-connection="aws:default@us-east-1"]';
+      await app.find(row);
+      await app.press("Run", row);
+      await app.view("approvals");
+      const approval = '[data-approval="remote/Release/Approve"][data-connection="aws:default@us-east-1"]';
+      await app.waitFor("the AWS approval in the inbox", async () => (await app.findAll(approval)).length === 1);
+      expect(await app.text(approval)).toContain("Ship it to the cloud?");
+      await app.screenshot("09-aws-approval");
+      await app.press("Approve", approval);
+      await app.waitFor("the AWS execution to succeed", async () => {
+        const executions = JSON.parse(cli(...aws, "executions", "remote", "--json"));
+        return executions.pipelineExecutionSummaries[0]?.status === "Succeeded";
+      });
+    } finally {
+      serve.kill();
+    }
   });
 });

@@ -18,6 +18,8 @@ export PIPEWRIGHT_CLI="$target/debug/pipewright"
 work=$(mktemp -d)
 export PIPEWRIGHT_DATA_DIR="$work/data"
 export PIPEWRIGHT_SCREENSHOTS="$PWD/tests/e2e/screenshots"
+# The app's AWS connection in the tests points at a `pipewright serve`, which takes any key.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
 rm -rf "$PIPEWRIGHT_SCREENSHOTS"
 mkdir -p "$PIPEWRIGHT_SCREENSHOTS"
 

@@ -21,10 +21,15 @@ thread_local! {
 /// Runs `serialize` with every [`Timestamp`] written as epoch seconds (a number with
 /// milliseconds), the way the AWS JSON 1.1 protocol carries timestamps.
 pub fn with_epoch_seconds<T>(serialize: impl FnOnce() -> T) -> T {
-    let before = EPOCH_SECONDS.with(|flag| flag.replace(true));
-    let out = serialize();
-    EPOCH_SECONDS.with(|flag| flag.set(before));
-    out
+    /// Puts the flag back however `serialize` ends, a panic included.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            EPOCH_SECONDS.with(|flag| flag.set(self.0));
+        }
+    }
+    let _restore = Restore(EPOCH_SECONDS.with(|flag| flag.replace(true)));
+    serialize()
 }
 
 /// Reads both forms: epoch seconds (what AWS sends) and RFC 3339 (what the CLI prints).

@@ -237,17 +237,7 @@ impl Pipewright {
         pipeline: &PipelineDeclaration,
         settings: Option<&LocalSettings>,
     ) -> Result<(String, i64)> {
-        let report = validate(pipeline, settings.unwrap_or(&LocalSettings::default()));
-        if let Some(first) = report
-            .diagnostics
-            .iter()
-            .find(|d| d.severity == Severity::Error)
-        {
-            return Err(Error::new(
-                "InvalidStructureException",
-                format!("{}: {}", first.path, first.message),
-            ));
-        }
+        refuse_errors(pipeline, settings)?;
         let declaration = serde_json::to_string(pipeline)
             .map_err(|e| Error::new("InternalError", e.to_string()))?;
         let settings = settings.map(|s| serde_json::to_string(s).unwrap_or_default());
@@ -276,19 +266,32 @@ impl Pipewright {
     ) -> Result<(String, i64)> {
         let result = async {
             check_tags(tags)?;
-            if self.stored_settings(&pipeline.name).await?.is_some() {
+            refuse_errors(pipeline, None)?;
+            let declaration = serde_json::to_string(pipeline)
+                .map_err(|e| Error::new("InternalError", e.to_string()))?;
+            // The name is checked and taken in one write transaction, so two creates of one name
+            // cannot both succeed.
+            let mut tx = self.store().write().await?;
+            if db::pipeline(&mut tx, &pipeline.name).await?.is_some() {
                 return Err(Error::new(
                     "PipelineNameInUseException",
                     format!("a pipeline named {} exists already", pipeline.name),
                 ));
             }
-            let created = self.import_inner(pipeline, None).await?;
-            let mut tx = self.store().write().await?;
+            let version = db::add_pipeline_version(
+                &mut tx,
+                &pipeline.name,
+                &declaration,
+                None,
+                &self.actor,
+                self.now(),
+            )
+            .await?;
             db::set_tags(&mut tx, &pipeline.name, tags).await?;
             tx.commit()
                 .await
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
-            Ok(created)
+            Ok((pipeline.name.clone(), version))
         }
         .await;
         let parameters = json!({"pipeline": pipeline.name, "tags": tags.len()});
@@ -296,8 +299,9 @@ impl Pipewright {
             .await
     }
 
-    /// DeletePipeline: the pipeline, its versions, executions and tags. Refused while one of its
-    /// executions runs (stop it first), so no process drives an execution that is gone.
+    /// DeletePipeline: the pipeline, its versions, executions and tags (nothing, without an error,
+    /// when there is no such pipeline). Refused while one of its executions runs (stop it first),
+    /// so no process drives an execution that is gone.
     pub async fn delete_pipeline(&self, name: &str) -> Result<()> {
         let result = async {
             let mut tx = self.store().write().await?;
@@ -309,9 +313,8 @@ impl Pipewright {
                     ),
                 ));
             }
-            if !db::delete_pipeline(&mut tx, name).await? {
-                return Err(not_found(name));
-            }
+            // Deleting what is not there succeeds, as on AWS: a clean-up may run twice.
+            db::delete_pipeline(&mut tx, name).await?;
             tx.commit()
                 .await
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
@@ -1090,6 +1093,22 @@ pub struct GcOutput {
     pub bytes_freed: u64,
     /// Executions running when gc ran; artifacts are not collected while any runs.
     pub artifacts_skipped_because_running: usize,
+}
+
+/// Refuses a declaration with errors (not even the local engine runs it), naming the first.
+fn refuse_errors(pipeline: &PipelineDeclaration, settings: Option<&LocalSettings>) -> Result<()> {
+    let report = validate(pipeline, settings.unwrap_or(&LocalSettings::default()));
+    match report
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        Some(first) => Err(Error::new(
+            "InvalidStructureException",
+            format!("{}: {}", first.path, first.message),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// At most this many tags on a pipeline, as on AWS.

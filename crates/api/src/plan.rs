@@ -61,10 +61,26 @@ pub fn plan(local: &PipelineDeclaration, deployed: Option<&PipelineDeclaration>)
     let name_of = |v: &Value| v["name"].as_str().unwrap_or_default().to_owned();
     let their_names: Vec<String> = their_stages.iter().map(name_of).collect();
     let my_names: Vec<String> = my_stages.iter().map(name_of).collect();
-    for (at, name) in their_names.iter().enumerate() {
+    for name in &their_names {
         if !my_names.contains(name) {
             changes.push(change("remove", &format!("stage {name}"), ""));
-        } else if let Some(now) = my_names.iter().position(|n| n == name)
+        }
+    }
+    // A stage has moved when its place among the stages both sides have differs: adding or
+    // removing a stage moves none of the others.
+    let common = |names: &[String], other: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| other.contains(n))
+            .cloned()
+            .collect()
+    };
+    let (mine_common, theirs_common) = (
+        common(&my_names, &their_names),
+        common(&their_names, &my_names),
+    );
+    for (at, name) in theirs_common.iter().enumerate() {
+        if let Some(now) = mine_common.iter().position(|n| n == name)
             && now != at
         {
             changes.push(change(
@@ -162,12 +178,15 @@ fn take_list(object: &mut Map<String, Value>, key: &str) -> Vec<Value> {
 }
 
 /// The keys whose values differ (a key on one side only counts), in alphabetical order. What AWS
-/// fills in when a file leaves it out does not count: a missing `runOrder` is 1, and a missing
-/// list or map is an empty one (`get-pipeline` prints `"inputArtifacts": []`).
+/// fills in when a file leaves it out does not count: a missing `runOrder` is 1, `pipelineType`
+/// V1, `executionMode` SUPERSEDED, and a missing list or map is an empty one (`get-pipeline`
+/// prints `"inputArtifacts": []`).
 fn differing_keys(a: &Map<String, Value>, b: &Map<String, Value>) -> Vec<String> {
     let normal = |map: &Map<String, Value>, key: &str| -> Option<Value> {
         match (key, map.get(key)) {
             ("runOrder", None) => Some(Value::from(1)),
+            ("pipelineType", None) => Some(Value::from("V1")),
+            ("executionMode", None) => Some(Value::from("SUPERSEDED")),
             (_, Some(Value::Array(items))) if items.is_empty() => None,
             (_, Some(Value::Object(fields))) if fields.is_empty() => None,
             (_, value) => value.cloned(),
@@ -193,6 +212,23 @@ mod tests {
     fn make(name: &str, command: &str) -> Value {
         serde_json::json!({"name": name, "commands": [command],
             "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}})
+    }
+
+    #[test]
+    fn a_stage_added_in_front_moves_none_of_the_others() {
+        let deployed = declaration(
+            serde_json::json!({"name": "p", "pipelineType": "V1", "stages": [
+            {"name": "Build", "actions": []}, {"name": "Test", "actions": []}]}),
+        );
+        let local = declaration(serde_json::json!({"name": "p", "stages": [
+            {"name": "Source", "actions": []}, {"name": "Build", "actions": []}, {"name": "Test", "actions": []}]}));
+        let plan = plan(&local, Some(&deployed));
+        let kinds: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.kind.as_str(), c.subject.as_str()))
+            .collect();
+        assert_eq!(kinds, [("add", "stage Source")]);
     }
 
     #[test]
@@ -247,9 +283,9 @@ mod tests {
             lines,
             [
                 "change pipeline executionMode, futureField",
+                "remove stage Old",
                 "move stage Source from position 1 to 2",
                 "move stage Build from position 2 to 1",
-                "remove stage Old",
                 "remove action Build/lint",
                 "change action Build/make commands",
                 "add action Build/test",

@@ -93,22 +93,7 @@ impl Backend for AwsBackend {
 
     fn list_pipelines(&self) -> BackendFuture<'_, ListPipelinesOutput> {
         Box::pin(async move {
-            let mut pipelines: Vec<PipelineSummary> =
-                paged("pipelines", usize::MAX, |token, capture| {
-                    Box::pin(async move {
-                        self.client
-                            .list_pipelines()
-                            .max_results(PAGE)
-                            .set_next_token(token)
-                            .customize()
-                            .interceptor(capture)
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(sdk_error)
-                    })
-                })
-                .await?;
+            let mut pipelines = self.summaries().await?;
             // The latest execution of each, as the local backend gives it: one call per pipeline,
             // a few at a time (CodePipeline throttles bursts).
             for chunk in pipelines.chunks_mut(4) {
@@ -523,6 +508,35 @@ fn stored(capture: &Capture) -> Result<(String, i64)> {
 }
 
 impl AwsBackend {
+    /// The names of every pipeline: ListPipelines alone, without the latest execution of each.
+    pub async fn pipeline_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .summaries()
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect())
+    }
+
+    /// Every page of ListPipelines.
+    async fn summaries(&self) -> Result<Vec<PipelineSummary>> {
+        paged("pipelines", usize::MAX, |token, capture| {
+            Box::pin(async move {
+                self.client
+                    .list_pipelines()
+                    .max_results(PAGE)
+                    .set_next_token(token)
+                    .customize()
+                    .interceptor(capture)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(sdk_error)
+            })
+        })
+        .await
+    }
+
     fn latest_execution(
         &self,
         name: &str,

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use pipewright_api::engine::clock::{Clock, SystemClock};
 use pipewright_api::engine::events::{self, Subject};
 use pipewright_api::engine::status::{ActionStatus, ExecutionStatus, StageStatus};
 use pipewright_api::model::PipelineDeclaration;
@@ -39,15 +40,19 @@ impl Default for Pacing {
 }
 
 impl Pacing {
-    /// The wait before the next round: the busy or idle interval, doubled for every round in a
-    /// row that AWS throttled or could not be reached (up to `max_backoff`).
+    /// The wait before the next round: the busy or idle interval, or, after rounds in a row that
+    /// AWS throttled or could not be reached, the busy interval doubled for each, whichever is
+    /// longer (never longer than `max_backoff`, never shorter than the interval).
     pub fn next(&self, busy: bool, failures_in_a_row: u32) -> Duration {
         let base = if busy { self.busy } else { self.idle };
         if failures_in_a_row == 0 {
             return base;
         }
         let factor = 2u32.saturating_pow(failures_in_a_row.min(16));
-        self.busy.saturating_mul(factor).min(self.max_backoff)
+        self.busy
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+            .max(base)
     }
 }
 
@@ -197,25 +202,32 @@ pub async fn watch(
     let mut seen: HashMap<String, Seen> = HashMap::new();
     let mut declarations: HashMap<(String, i64), PipelineDeclaration> = HashMap::new();
     let mut failures = 0u32;
+    let mut busy = false;
     loop {
         let round = poll(backend, names, &mut seen, &mut declarations).await;
-        let busy = match round {
-            Ok((events, busy)) => {
+        // What was seen is told even when a later call of the round failed.
+        if !round.events.is_empty() && !on_events(round.events) {
+            return Ok(());
+        }
+        match round.failure {
+            None => {
                 failures = 0;
-                if !events.is_empty() && !on_events(events) {
-                    return Ok(());
-                }
-                busy
+                busy = round.busy;
             }
-            // Throttled, or AWS out of reach for a moment: the next round waits longer.
-            Err(error) if matches!(error.code, "ThrottlingException" | "ConnectionError") => {
-                failures += 1;
-                true
-            }
-            Err(error) => return Err(error),
-        };
+            // Throttled, or AWS out of reach for a moment (or a pipeline deleted meanwhile):
+            // the next round waits longer, and tries again.
+            Some(_) => failures += 1,
+        }
         tokio::time::sleep(pacing.next(busy, failures)).await;
     }
+}
+
+/// One round: the events of every pipeline looked at, whether anything runs or waits, and the
+/// first error (the round goes on past a pipeline that failed).
+struct Round {
+    events: Vec<Value>,
+    busy: bool,
+    failure: Option<pipewright_api::Error>,
 }
 
 async fn poll(
@@ -223,52 +235,65 @@ async fn poll(
     names: &[String],
     seen: &mut HashMap<String, Seen>,
     declarations: &mut HashMap<(String, i64), PipelineDeclaration>,
-) -> Result<(Vec<Value>, bool)> {
+) -> Round {
+    let mut round = Round {
+        events: Vec::new(),
+        busy: false,
+        failure: None,
+    };
     let names: Vec<String> = if names.is_empty() {
-        backend
-            .list_pipelines()
-            .await?
-            .pipelines
-            .into_iter()
-            .map(|p| p.name)
-            .collect()
+        match backend.pipeline_names().await {
+            Ok(names) => names,
+            Err(error) => {
+                round.failure = Some(error);
+                return round;
+            }
+        }
     } else {
         names.to_vec()
     };
-    let mut out = Vec::new();
-    let mut busy = false;
     for name in names {
-        let state = backend.get_pipeline_state(&name).await?;
-        let key = (name.clone(), state.pipeline_version);
-        if !declarations.contains_key(&key) {
-            let declaration = backend
-                .get_pipeline(&name, Some(state.pipeline_version))
-                .await?
-                .pipeline;
-            declarations.insert(key.clone(), declaration);
+        match look(backend, &name, seen, declarations).await {
+            Ok((events, busy)) => {
+                round.events.extend(events);
+                round.busy |= busy;
+            }
+            Err(error) => {
+                round.failure.get_or_insert(error);
+            }
         }
-        let latest = backend
-            .list_executions(&name, 1)
-            .await?
-            .pipeline_execution_summaries
-            .into_iter()
-            .next();
-        let now = now_ms();
-        let (events, pipeline_busy) =
-            seen.entry(name)
-                .or_default()
-                .look(&state, latest.as_ref(), &declarations[&key], now);
-        out.extend(events);
-        busy |= pipeline_busy;
     }
-    Ok((out, busy))
+    round
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+async fn look(
+    backend: &AwsBackend,
+    name: &str,
+    seen: &mut HashMap<String, Seen>,
+    declarations: &mut HashMap<(String, i64), PipelineDeclaration>,
+) -> Result<(Vec<Value>, bool)> {
+    let state = backend.get_pipeline_state(name).await?;
+    let key = (name.to_owned(), state.pipeline_version);
+    if !declarations.contains_key(&key) {
+        let declaration = backend
+            .get_pipeline(name, Some(state.pipeline_version))
+            .await?
+            .pipeline;
+        declarations.insert(key.clone(), declaration);
+    }
+    let latest = backend
+        .list_executions(name, 1)
+        .await?
+        .pipeline_execution_summaries
+        .into_iter()
+        .next();
+    let now = SystemClock.now_ms();
+    Ok(seen.entry(name.to_owned()).or_default().look(
+        &state,
+        latest.as_ref(),
+        &declarations[&key],
+        now,
+    ))
 }
 
 #[cfg(test)]
@@ -350,7 +375,12 @@ mod tests {
         assert_eq!(pacing.next(true, 0), Duration::from_secs(2));
         assert_eq!(pacing.next(false, 0), Duration::from_secs(30));
         assert_eq!(pacing.next(true, 1), Duration::from_secs(4));
-        assert_eq!(pacing.next(false, 3), Duration::from_secs(16));
+        assert_eq!(
+            pacing.next(false, 3),
+            Duration::from_secs(30),
+            "never faster than idle"
+        );
+        assert_eq!(pacing.next(false, 5), Duration::from_secs(60));
         assert_eq!(pacing.next(true, 10), Duration::from_secs(60));
         assert_eq!(pacing.next(true, 1_000), Duration::from_secs(60));
     }

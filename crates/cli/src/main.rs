@@ -31,7 +31,7 @@ struct Cli {
     #[arg(long, global = true)]
     aws: bool,
     /// With --aws: a profile of ~/.aws/config.
-    #[arg(long, global = true, requires = "aws", env = "AWS_PROFILE")]
+    #[arg(long, global = true, requires = "aws")]
     profile: Option<String>,
     /// With --aws: the region (default: the profile's, or AWS_REGION).
     #[arg(long, global = true, requires = "aws")]
@@ -475,6 +475,40 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
                 "Rolling back {name}/{stage} on {}: execution {id}",
                 backend.name()
             );
+        }
+        Command::Events {
+            name,
+            execution,
+            follow,
+            json,
+            ..
+        } => {
+            if !*follow {
+                bail!(
+                    "AWS keeps no event history to read back: watch events as they happen with --follow"
+                );
+            }
+            let names: Vec<String> = name.iter().cloned().collect();
+            let watching = pipewright_aws::watch::watch(
+                backend,
+                &names,
+                pipewright_aws::watch::Pacing::default(),
+                |events| {
+                    let wanted = |e: &&serde_json::Value| {
+                        execution
+                            .as_deref()
+                            .is_none_or(|id| e["detail"]["execution-id"] == id)
+                    };
+                    for event in events.iter().filter(wanted) {
+                        follow::print_event(None, event, *json);
+                    }
+                    true
+                },
+            );
+            tokio::select! {
+                watched = watching => watched?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
         }
         _ => bail!(
             "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, events --follow)"

@@ -113,6 +113,27 @@ async fn handle(
     response
 }
 
+fn check_loopback_host(headers: &HeaderMap) -> Result<(), WireError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    if matches!(name, "127.0.0.1" | "localhost" | "::1") {
+        return Ok(());
+    }
+    Err(WireError {
+        status: StatusCode::FORBIDDEN,
+        kind: "AccessDeniedException".into(),
+        message: format!(
+            "requests for host {host:?} are refused: without credentials, pipewright serve answers requests for 127.0.0.1, localhost or ::1 only"
+        ),
+    })
+}
+
 async fn answer(
     server: &Server,
     method: &Method,
@@ -126,10 +147,15 @@ async fn answer(
         kind: "SerializationException".to_owned(),
         message: format!("the request body cannot be read: {rejection}"),
     })?;
-    if let Some(credentials) = &server.credentials {
-        let now = server.api.engine().clock().now_ms() / 1000;
-        let query = uri.query().unwrap_or_default();
-        sigv4::verify(credentials, method, uri.path(), query, headers, &body, now)?;
+    match &server.credentials {
+        Some(credentials) => {
+            let now = server.api.engine().clock().now_ms() / 1000;
+            let query = uri.query().unwrap_or_default();
+            sigv4::verify(credentials, method, uri.path(), query, headers, &body, now)?;
+        }
+        // Unsigned use is for this machine's own clients: a web page that points a host name of
+        // its own at 127.0.0.1 (DNS rebinding) comes with that name in Host, and is refused.
+        None => check_loopback_host(headers)?,
     }
     let target = headers
         .get("x-amz-target")

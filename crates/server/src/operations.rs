@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 use pipewright_api::model::PipelineDeclaration;
-use pipewright_api::{Pipewright, with_epoch_seconds};
+use pipewright_api::{PipelineSummary, Pipewright, with_epoch_seconds};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -60,6 +60,21 @@ fn answer(output: &impl Serialize) -> Answer {
         .map_err(|e| WireError::from(pipewright_api::Error::new("InternalError", e.to_string())))
 }
 
+/// An answer built with `json!`, which serializes its parts as it builds: it must build inside
+/// [`with_epoch_seconds`] for the timestamps in it to be epoch seconds.
+fn answer_json(build: impl FnOnce() -> Value) -> Answer {
+    Ok(with_epoch_seconds(build))
+}
+
+/// A page of an answer: its items under `key`, and the token of the next page when there is one.
+fn paged_answer(key: &str, items: impl Serialize, next_token: Option<String>) -> Answer {
+    let mut out = answer_json(|| json!({ key: items }))?;
+    if let Some(token) = next_token {
+        out["nextToken"] = json!(token);
+    }
+    Ok(out)
+}
+
 /// A page of `items` after the opaque `next_token` (here: how many came before), at most `max`.
 fn page<T>(
     items: Vec<T>,
@@ -114,7 +129,7 @@ async fn create_pipeline(api: &Pipewright, input: CreateInput) -> Answer {
         .await?;
     let stored = api.get_pipeline(&name, None).await?;
     let tags = tag_list(api.list_tags(&stored.metadata.pipeline_arn).await?);
-    answer(&json!({"pipeline": stored.pipeline, "tags": tags}))
+    answer_json(|| json!({"pipeline": stored.pipeline, "tags": tags}))
 }
 
 #[derive(Deserialize)]
@@ -126,7 +141,7 @@ struct PipelineInput {
 async fn update_pipeline(api: &Pipewright, input: PipelineInput) -> Answer {
     let (name, _) = api.update_pipeline(&input.pipeline).await?;
     let stored = api.get_pipeline(&name, None).await?;
-    answer(&json!({"pipeline": stored.pipeline}))
+    answer_json(|| json!({"pipeline": stored.pipeline}))
 }
 
 #[derive(Deserialize)]
@@ -151,19 +166,14 @@ async fn list_pipelines(api: &Pipewright, input: ListInput) -> Answer {
     let all = api.list_pipelines().await?.pipelines;
     let (pipelines, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
     // AWS's PipelineSummary: the latest execution the facade adds for the app is not part of it.
-    let pipelines: Vec<Value> = pipelines
+    let pipelines: Vec<_> = pipelines
         .into_iter()
-        .map(|p| {
-            json!({"name": p.name, "version": p.version, "pipelineType": p.pipeline_type,
-                   "executionMode": p.execution_mode, "created": p.created, "updated": p.updated})
+        .map(|p| PipelineSummary {
+            latest_execution: None,
+            ..p
         })
         .collect();
-    let pipelines = with_epoch_seconds(|| serde_json::to_value(&pipelines)).unwrap_or_default();
-    let mut out = json!({"pipelines": pipelines});
-    if let Some(token) = next_token {
-        out["nextToken"] = json!(token);
-    }
-    Ok(out)
+    paged_answer("pipelines", pipelines, next_token)
 }
 
 #[derive(Deserialize)]
@@ -259,11 +269,7 @@ async fn list_pipeline_executions(api: &Pipewright, input: ListExecutionsInput) 
         .await?
         .pipeline_execution_summaries;
     let (summaries, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
-    let mut out = answer(&json!({"pipelineExecutionSummaries": summaries}))?;
-    if let Some(token) = next_token {
-        out["nextToken"] = json!(token);
-    }
-    Ok(out)
+    paged_answer("pipelineExecutionSummaries", summaries, next_token)
 }
 
 #[derive(Deserialize)]
@@ -288,11 +294,7 @@ async fn list_action_executions(api: &Pipewright, input: ListActionExecutionsInp
         .await?
         .action_execution_details;
     let (details, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
-    let mut out = answer(&json!({"actionExecutionDetails": details}))?;
-    if let Some(token) = next_token {
-        out["nextToken"] = json!(token);
-    }
-    Ok(out)
+    paged_answer("actionExecutionDetails", details, next_token)
 }
 
 #[derive(Deserialize)]
@@ -332,7 +334,7 @@ async fn put_approval_result(api: &Pipewright, input: ApprovalInput) -> Answer {
     )
     .await?;
     let now = pipewright_api::Timestamp(api.engine().clock().now_ms());
-    answer(&json!({"approvedAt": now}))
+    answer_json(|| json!({"approvedAt": now}))
 }
 
 #[derive(Deserialize)]
@@ -482,11 +484,7 @@ struct ListTagsInput {
 async fn list_tags_for_resource(api: &Pipewright, input: ListTagsInput) -> Answer {
     let all = tag_list(api.list_tags(&input.resource_arn).await?);
     let (tags, next_token) = page(all, input.next_token.as_deref(), input.max_results, 50)?;
-    let mut out = json!({"tags": tags});
-    if let Some(token) = next_token {
-        out["nextToken"] = json!(token);
-    }
-    Ok(out)
+    paged_answer("tags", tags, next_token)
 }
 
 #[derive(Deserialize)]
@@ -549,6 +547,20 @@ mod tests {
         assert_eq!((last, next), (vec![4], None));
         let error = page(items, Some("x"), None, 100).expect_err("a token we never gave");
         assert_eq!(error.kind, "InvalidNextTokenException");
+    }
+
+    #[test]
+    fn timestamps_in_built_answers_are_epoch_seconds() {
+        let at = pipewright_api::Timestamp(1_700_000_000_500);
+        let out = answer_json(|| json!({"approvedAt": at})).expect("answer");
+        assert_eq!(out["approvedAt"], json!(1_700_000_000.5));
+        let summary = PipelineSummary {
+            created: at,
+            ..Default::default()
+        };
+        let paged = paged_answer("items", vec![summary], Some("2".into())).expect("answer");
+        assert!(paged["items"][0]["created"].is_f64(), "{paged}");
+        assert_eq!(paged["nextToken"], "2");
     }
 
     #[test]

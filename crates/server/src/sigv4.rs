@@ -54,6 +54,21 @@ pub fn verify(
             "the request has no X-Amz-Date header",
         )
     })?;
+    if !amz_date.starts_with(parsed.date) {
+        return Err(WireError::client(
+            "InvalidSignatureException",
+            format!(
+                "the credential scope's date {} is not the date of X-Amz-Date {amz_date}",
+                parsed.date
+            ),
+        ));
+    }
+    if !parsed.signed_headers.split(';').any(|h| h == "host") {
+        return Err(WireError::client(
+            "InvalidSignatureException",
+            "the Host header must be signed",
+        ));
+    }
     let Some(request_seconds) = parse_amz_date(amz_date) else {
         return Err(WireError::client(
             "IncompleteSignatureException",

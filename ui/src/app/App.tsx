@@ -2,7 +2,7 @@
 // the only state kept here; each view loads what it shows.
 import { useCallback, useEffect, useState } from "react";
 
-import { backend } from "../backend";
+import { backend, LOCAL } from "../backend";
 import { ApprovalsView } from "../approvals/ApprovalsView";
 import { DesignerView } from "../designer/DesignerView";
 import { MonitorView } from "../monitor/MonitorView";
@@ -13,8 +13,9 @@ import { useTheme } from "./theme";
 
 export type View = "pipelines" | "designer" | "monitor" | "approvals" | "settings";
 
+/** Shows a view; with a pipeline, that pipeline (in `connection`, the local engine by default). */
 export interface Navigate {
-  (view: View, pipeline?: string, execution?: string): void;
+  (view: View, pipeline?: string, execution?: string, connection?: string): void;
 }
 
 const VIEWS: { view: View; label: string; key: string }[] = [
@@ -22,12 +23,13 @@ const VIEWS: { view: View; label: string; key: string }[] = [
   { view: "designer", label: "Designer", key: "2" },
   { view: "monitor", label: "Monitor", key: "3" },
   { view: "approvals", label: "Approvals", key: "4" },
-  { view: "settings", label: "Notifications", key: "5" },
+  { view: "settings", label: "Settings", key: "5" },
 ];
 
 export function App() {
   const [view, setView] = useState<View>("pipelines");
   const [pipeline, setPipeline] = useState<string | undefined>();
+  const [connection, setConnection] = useState<string>(LOCAL);
   const [execution, setExecution] = useState<string | undefined>();
   const [approvals, setApprovals] = useState(0);
   // The designer keeps its pipeline (and unsaved edits) while other views show other pipelines;
@@ -36,9 +38,12 @@ export function App() {
   const [unsaved, setUnsaved] = useState(false);
   const [theme, toggleTheme] = useTheme();
 
-  const navigate: Navigate = useCallback((next, name, executionId) => {
+  const navigate: Navigate = useCallback((next, name, executionId, where) => {
     setView(next);
-    if (name !== undefined) setPipeline(name);
+    if (name !== undefined) {
+      setPipeline(name);
+      setConnection(where ?? LOCAL);
+    }
     if (next === "designer") setDesigning((current) => name ?? current ?? "");
     setExecution(executionId);
   }, []);
@@ -53,7 +58,7 @@ export function App() {
   useEffect(() => {
     void backend.watchNavigation((open) => {
       const view = VIEWS.find((v) => v.view === open.view)?.view ?? "pipelines";
-      navigate(view, open.pipeline, open.executionId);
+      navigate(view, open.pipeline, open.executionId, open.connection);
     });
   }, [navigate]);
 
@@ -97,7 +102,12 @@ export function App() {
           </button>
         ))}
         <div className="spacer" />
-        {pipeline && <div className="current" title="The pipeline the designer and monitor show">{pipeline}</div>}
+        {pipeline && (
+          <div className="current" title="The pipeline the monitor shows">
+            {pipeline}
+            {connection !== LOCAL && <div className="muted">{connection}</div>}
+          </div>
+        )}
         <button className="nav theme" onClick={toggleTheme}>
           {theme === "dark" ? "Light theme" : "Dark theme"}
         </button>
@@ -108,7 +118,7 @@ export function App() {
           <DesignerView pipeline={designing} active={view === "designer"} navigate={navigate} onUnsaved={setUnsaved} />
         )}
         {view === "monitor" && (
-          <MonitorView pipeline={pipeline} execution={execution} navigate={navigate} />
+          <MonitorView connection={connection} pipeline={pipeline} execution={execution} navigate={navigate} />
         )}
         {view === "approvals" && <ApprovalsView navigate={navigate} />}
         {view === "settings" && <SettingsView />}

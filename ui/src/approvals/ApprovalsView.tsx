@@ -2,14 +2,14 @@
 // Approve / Reject with an optional comment.
 import { useEffect, useState } from "react";
 
-import { asBackendError, backend, type BackendError, type PendingApproval } from "../backend";
+import { asBackendError, backend, LOCAL, type BackendError, type ConnectionApproval } from "../backend";
 import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { formatTime, since } from "../status";
 
 export function ApprovalsView({ navigate }: { navigate: Navigate }) {
-  const [approvals, setApprovals] = useState<PendingApproval[]>([]);
+  const [approvals, setApprovals] = useState<ConnectionApproval[]>([]);
   const [comments, setComments] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<BackendError>();
@@ -31,10 +31,11 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
     return () => clearInterval(timer);
   }, []);
 
-  const decide = async (approval: PendingApproval, approved: boolean) => {
+  const decide = async (waiting: ConnectionApproval, approved: boolean) => {
+    const approval = waiting.approval;
     setBusy(approval.token);
     try {
-      await backend.putApprovalResult(approval, approved, comments[approval.token] ?? "");
+      await backend.putApprovalResult(waiting, approved, comments[approval.token] ?? "");
       load();
     } catch (e) {
       setError(asBackendError(e));
@@ -52,12 +53,23 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
       {approvals.length === 0 && <p className="empty">No approval is waiting.</p>}
       <ul className="approvals">
-        {approvals.map((a) => (
-          <li key={a.token} className="approval card" data-approval={`${a.pipelineName}/${a.stageName}/${a.actionName}`}>
+        {approvals.map((waiting) => {
+          const a = waiting.approval;
+          return (
+          <li
+            key={a.token}
+            className="approval card"
+            data-approval={`${a.pipelineName}/${a.stageName}/${a.actionName}`}
+            data-connection={waiting.connection}
+          >
             <div className="approval-head">
-              <button className="link strong" onClick={() => navigate("monitor", a.pipelineName, a.pipelineExecutionId)}>
+              <button
+                className="link strong"
+                onClick={() => navigate("monitor", a.pipelineName, a.pipelineExecutionId, waiting.connection)}
+              >
                 {a.pipelineName}
               </button>
+              {waiting.connection !== LOCAL && <span className="muted">{waiting.connection}</span>}
               <span>
                 {a.stageName} / {a.actionName}
               </span>
@@ -80,15 +92,16 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
                 value={comments[a.token] ?? ""}
                 onChange={(e) => setComments({ ...comments, [a.token]: e.target.value })}
               />
-              <button className="approve" disabled={busy === a.token} onClick={() => decide(a, true)}>
+              <button className="approve" disabled={busy === a.token} onClick={() => decide(waiting, true)}>
                 Approve
               </button>
-              <button className="reject" disabled={busy === a.token} onClick={() => decide(a, false)}>
+              <button className="reject" disabled={busy === a.token} onClick={() => decide(waiting, false)}>
                 Reject
               </button>
             </div>
           </li>
-        ))}
+          );
+        })}
       </ul>
     </section>
   );

@@ -9,12 +9,14 @@ import type { GetPipelineOutput } from "./generated/GetPipelineOutput";
 import type { GetPipelineStateOutput } from "./generated/GetPipelineStateOutput";
 import type { ListActionExecutionsOutput } from "./generated/ListActionExecutionsOutput";
 import type { ListPipelineExecutionsOutput } from "./generated/ListPipelineExecutionsOutput";
-import type { ListPipelinesOutput } from "./generated/ListPipelinesOutput";
+import type { AwsConnection } from "./generated/AwsConnection";
+import type { ConnectionApproval } from "./generated/ConnectionApproval";
+import type { ConnectionInfo } from "./generated/ConnectionInfo";
+import type { ConnectionPipelines } from "./generated/ConnectionPipelines";
 import type { LogLine } from "./generated/LogLine";
 import type { NotificationSettings } from "./generated/NotificationSettings";
 import type { Open } from "./generated/Open";
 import type { ParseError } from "./generated/ParseError";
-import type { PendingApproval } from "./generated/PendingApproval";
 import type { PipelineDeclaration } from "./generated/PipelineDeclaration";
 import type { SavedPipeline } from "./generated/SavedPipeline";
 import type { StageExecutionStatus } from "./generated/StageExecutionStatus";
@@ -38,10 +40,14 @@ export function asBackendError(value: unknown): BackendError {
   return { code: "InternalError", message: String(value) };
 }
 
+/** The local engine's connection; AWS connections are named `aws:PROFILE@REGION`. */
+export const LOCAL = "local";
+
 export const backend = {
-  listPipelines: () => invoke<ListPipelinesOutput>("list_pipelines"),
-  getPipeline: (name: string, version?: number) =>
-    invoke<GetPipelineOutput>("get_pipeline", { name, version: version ?? null }),
+  /** Every connection's pipelines (a connection out of reach says why in `error`). */
+  listPipelines: () => invoke<ConnectionPipelines[]>("list_pipelines"),
+  getPipeline: (connection: string, name: string, version?: number) =>
+    invoke<GetPipelineOutput>("get_pipeline", { connection, name, version: version ?? null }),
   parsePipeline: (text: string, yaml: boolean) =>
     invoke<PipelineDeclaration>("parse_pipeline", { text, yaml }),
   renderPipeline: (pipeline: PipelineDeclaration, yaml: boolean) =>
@@ -51,35 +57,37 @@ export const backend = {
   /** A new version of `storedAs` when the name is unchanged; otherwise a new pipeline. */
   savePipeline: (pipeline: PipelineDeclaration, storedAs: string | null) =>
     invoke<SavedPipeline>("save_pipeline", { pipeline, storedAs }),
-  getPipelineState: (name: string) => invoke<GetPipelineStateOutput>("get_pipeline_state", { name }),
-  listExecutions: (name: string) =>
-    invoke<ListPipelineExecutionsOutput>("list_executions", { name }),
-  getExecution: (name: string, executionId: string) =>
-    invoke<GetPipelineExecutionOutput>("get_execution", { name, executionId }),
+  getPipelineState: (connection: string, name: string) =>
+    invoke<GetPipelineStateOutput>("get_pipeline_state", { connection, name }),
+  listExecutions: (connection: string, name: string) =>
+    invoke<ListPipelineExecutionsOutput>("list_executions", { connection, name }),
+  getExecution: (connection: string, name: string, executionId: string) =>
+    invoke<GetPipelineExecutionOutput>("get_execution", { connection, name, executionId }),
+  /** The stages' statuses of a local execution (AWS reports them in the pipeline's state). */
   stageStatuses: (executionId: string) => invoke<StageExecutionStatus[]>("stage_statuses", { executionId }),
-  listActionExecutions: (name: string, executionId: string) =>
-    invoke<ListActionExecutionsOutput>("list_action_executions", { name, executionId }),
-  startExecution: (name: string, variables: Record<string, string>) =>
-    invoke<string>("start_execution", { name, variables }),
-  stopExecution: (name: string, executionId: string, abandon: boolean, reason: string | null) =>
-    invoke<void>("stop_execution", { name, executionId, abandon, reason }),
-  retryStage: (name: string, stage: string, executionId: string, allActions: boolean) =>
-    invoke<void>("retry_stage", { name, stage, executionId, allActions }),
+  listActionExecutions: (connection: string, name: string, executionId: string) =>
+    invoke<ListActionExecutionsOutput>("list_action_executions", { connection, name, executionId }),
+  startExecution: (connection: string, name: string, variables: Record<string, string>) =>
+    invoke<string>("start_execution", { connection, name, variables }),
+  stopExecution: (connection: string, name: string, executionId: string, abandon: boolean, reason: string | null) =>
+    invoke<void>("stop_execution", { connection, name, executionId, abandon, reason }),
+  retryStage: (connection: string, name: string, stage: string, executionId: string, allActions: boolean) =>
+    invoke<void>("retry_stage", { connection, name, stage, executionId, allActions }),
   /** Rolls `stage` back to the artifacts of `targetExecutionId` (the newest success when null). */
-  rollbackStage: (name: string, stage: string, targetExecutionId: string | null) =>
-    invoke<string>("rollback_stage", { name, stage, targetExecutionId }),
-  setTransition: (name: string, stage: string, enabled: boolean, reason: string | null) =>
-    invoke<void>("set_transition", { name, stage, enabled, reason }),
-  pendingApprovals: () => invoke<PendingApproval[]>("pending_approvals"),
-  putApprovalResult: (approval: PendingApproval, approved: boolean, summary: string) =>
+  rollbackStage: (connection: string, name: string, stage: string, targetExecutionId: string | null) =>
+    invoke<string>("rollback_stage", { connection, name, stage, targetExecutionId }),
+  setTransition: (connection: string, name: string, stage: string, enabled: boolean, reason: string | null) =>
+    invoke<void>("set_transition", { connection, name, stage, enabled, reason }),
+  /** Every approval waiting in every connection. */
+  pendingApprovals: () => invoke<ConnectionApproval[]>("pending_approvals"),
+  putApprovalResult: (waiting: ConnectionApproval, approved: boolean, summary: string) =>
     invoke<void>("put_approval_result", {
-      name: approval.pipelineName,
-      stage: approval.stageName,
-      action: approval.actionName,
-      token: approval.token,
-      approved,
-      summary,
+      decision: { connection: waiting.connection, approval: waiting.approval, approved, summary },
     }),
+  listConnections: () => invoke<ConnectionInfo[]>("list_connections"),
+  /** Connects (and checks that pipelines can be listed) before keeping it; its name. */
+  addAwsConnection: (settings: AwsConnection) => invoke<string>("add_aws_connection", { settings }),
+  removeConnection: (name: string) => invoke<void>("remove_connection", { name }),
 
   notificationSettings: () => invoke<NotificationSettings>("notification_settings"),
   setNotificationSettings: (settings: NotificationSettings) =>

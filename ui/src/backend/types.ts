@@ -1,5 +1,9 @@
 // The generated types the views use, re-exported so views import from "../backend" only.
 export type { Action } from "./generated/Action";
+export type { AwsConnection } from "./generated/AwsConnection";
+export type { ConnectionApproval } from "./generated/ConnectionApproval";
+export type { ConnectionInfo } from "./generated/ConnectionInfo";
+export type { ConnectionPipelines } from "./generated/ConnectionPipelines";
 export type { ActionExecutionDetail } from "./generated/ActionExecutionDetail";
 export type { ActionState } from "./generated/ActionState";
 export type { ActionTypeId } from "./generated/ActionTypeId";

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import {
   asBackendError,
   backend,
+  LOCAL,
   type BackendError,
   type Diagnostic,
   type PipelineDeclaration,
@@ -86,7 +87,7 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
   useEffect(() => {
     let live = true;
     const load = name
-      ? backend.getPipeline(name).then((out) => ({ pipeline: out.pipeline, version: out.pipeline.version }))
+      ? backend.getPipeline(LOCAL, name).then((out) => ({ pipeline: out.pipeline, version: out.pipeline.version }))
       : Promise.resolve({ pipeline: blankPipeline(), version: undefined });
     load.then(
       async ({ pipeline, version }) => {

@@ -4,13 +4,15 @@ import { useEffect, useRef, useState } from "react";
 import { backend, type ActionExecutionDetail, type LogLine } from "../backend";
 import { StatusBadge } from "../app/StatusBadge";
 
-export function ActionDetails({ detail }: { detail: ActionExecutionDetail }) {
+/** `logs`: whether the connection keeps action logs (the local engine; AWS's are in CloudWatch). */
+export function ActionDetails({ detail, logs }: { detail: ActionExecutionDetail; logs: boolean }) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const end = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     let live = true;
     setLines([]);
+    if (!logs) return;
     const stop = backend.followLog(detail.actionExecutionId, (batch) => {
       if (live && batch.length > 0) setLines((current) => [...current, ...batch]);
     });
@@ -18,7 +20,7 @@ export function ActionDetails({ detail }: { detail: ActionExecutionDetail }) {
       live = false;
       void stop.then((unfollow) => unfollow(), () => {});
     };
-  }, [detail.actionExecutionId]);
+  }, [detail.actionExecutionId, logs]);
   useEffect(() => end.current?.scrollIntoView({ block: "nearest" }), [lines]);
 
   const result = detail.output.executionResult;
@@ -38,7 +40,7 @@ export function ActionDetails({ detail }: { detail: ActionExecutionDetail }) {
           {result.errorDetails.code}: {result.errorDetails.message}
         </p>
       )}
-      <div className="log" role="log" aria-label="Action log">
+      {logs && <div className="log" role="log" aria-label="Action log">
         {lines.map((line) => (
           <div key={line.seq} className={`log-line stream-${line.stream}`}>
             {line.line}
@@ -46,7 +48,7 @@ export function ActionDetails({ detail }: { detail: ActionExecutionDetail }) {
         ))}
         {lines.length === 0 && <div className="muted">No output.</div>}
         <div ref={end} />
-      </div>
+      </div>}
       {(variables.length > 0 || config.length > 0) && (
         <dl className="pairs">
           {config.map(([k, v]) => (

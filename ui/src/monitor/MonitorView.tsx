@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   asBackendError,
   backend,
+  LOCAL,
   type ActionExecutionDetail,
   type BackendError,
   type GetPipelineStateOutput,
@@ -25,6 +26,8 @@ import { History } from "./History";
 import { RunForm } from "./RunForm";
 
 interface Props {
+  /** Where the pipeline lives: `local`, or an AWS connection's name. */
+  connection: string;
   pipeline?: string;
   execution?: string;
   navigate: Navigate;
@@ -40,8 +43,8 @@ interface Loaded {
   stages: Map<string, string>;
 }
 
-export function MonitorView({ pipeline, execution, navigate }: Props) {
-  const [names, setNames] = useState<string[]>([]);
+export function MonitorView({ connection, pipeline, execution, navigate }: Props) {
+  const [names, setNames] = useState<{ connection: string; name: string }[]>([]);
   const [loaded, setLoaded] = useState<Loaded>();
   const [selectedAction, setSelectedAction] = useState<string>();
   const [error, setError] = useState<BackendError>();
@@ -50,7 +53,10 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
   const [stopReason, setStopReason] = useState("");
 
   useEffect(() => {
-    backend.listPipelines().then((out) => setNames(out.pipelines.map((p) => p.name)), () => {});
+    backend.listPipelines().then(
+      (all) => setNames(all.flatMap((c) => c.pipelines.map((p) => ({ connection: c.connection, name: p.name })))),
+      () => {},
+    );
   }, []);
 
   // Which load is current: one for a pipeline or execution no longer shown must not land.
@@ -60,16 +66,23 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
     const current = loading.current;
     try {
       const [state, history] = await Promise.all([
-        backend.getPipelineState(pipeline),
-        backend.listExecutions(pipeline),
+        backend.getPipelineState(connection, pipeline),
+        backend.listExecutions(connection, pipeline),
       ]);
       const executions = history.pipelineExecutionSummaries;
       const id = execution ?? executions[0]?.pipelineExecutionId;
-      const chosen = id ? (await backend.getExecution(pipeline, id)).pipelineExecution : undefined;
+      const chosen = id ? (await backend.getExecution(connection, pipeline, id)).pipelineExecution : undefined;
       const [declaration, actions, stages] = await Promise.all([
-        backend.getPipeline(pipeline, chosen?.pipelineVersion).then((out) => out.pipeline),
-        id ? backend.listActionExecutions(pipeline, id).then((out) => out.actionExecutionDetails) : [],
-        id ? backend.stageStatuses(id) : [],
+        backend.getPipeline(connection, pipeline, chosen?.pipelineVersion).then((out) => out.pipeline),
+        id ? backend.listActionExecutions(connection, pipeline, id).then((out) => out.actionExecutionDetails) : [],
+        // AWS says how each stage fares in the pipeline's state (for its latest execution).
+        id && connection === LOCAL
+          ? backend.stageStatuses(id)
+          : state.stageStates.flatMap((st) =>
+              st.latestExecution && st.latestExecution.pipelineExecutionId === id
+                ? [{ stageName: st.stageName, status: st.latestExecution.status }]
+                : [],
+            ),
       ]);
       if (!current.live) return;
       setLoaded({
@@ -84,7 +97,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
     } catch (e) {
       setError(asBackendError(e));
     }
-  }, [pipeline, execution]);
+  }, [connection, pipeline, execution]);
   const refresh = useCoalesced(load);
   useEffect(() => {
     loading.current.live = false;
@@ -94,7 +107,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
     refresh();
   }, [load, refresh]);
   useChanges((changes) => {
-    if (changes.some((c) => c.pipeline === pipeline)) refresh();
+    if (changes.some((c) => c.pipeline === pipeline && c.connection === connection)) refresh();
   });
   const running = loaded?.execution?.status === "InProgress";
   useEffect(() => {
@@ -114,11 +127,12 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
         </header>
         <p>Choose a pipeline to watch:</p>
         <ul className="plain">
-          {names.map((name) => (
-            <li key={name}>
-              <button className="link" onClick={() => navigate("monitor", name)}>
-                {name}
+          {names.map((p) => (
+            <li key={`${p.connection}/${p.name}`}>
+              <button className="link" onClick={() => navigate("monitor", p.name, undefined, p.connection)}>
+                {p.name}
               </button>
+              {p.connection !== LOCAL && <span className="muted"> {p.connection}</span>}
             </li>
           ))}
         </ul>
@@ -158,29 +172,29 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
               onChange={(e) => setStopReason(e.target.value)}
             />
             <button
-              onClick={() => act(backend.stopExecution(pipeline, exec.pipelineExecutionId, false, stopReason || null))}
+              onClick={() => act(backend.stopExecution(connection, pipeline, exec.pipelineExecutionId, false, stopReason || null))}
             >
               Stop
             </button>
             <button
               className="reject"
-              onClick={() => act(backend.stopExecution(pipeline, exec.pipelineExecutionId, true, stopReason || null))}
+              onClick={() => act(backend.stopExecution(connection, pipeline, exec.pipelineExecutionId, true, stopReason || null))}
             >
               Stop and abandon
             </button>
           </>
         )}
-        <button onClick={() => navigate("designer", pipeline)}>Edit</button>
+        {connection === LOCAL && <button onClick={() => navigate("designer", pipeline)}>Edit</button>}
       </header>
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
       {showRun && loaded && (
         <RunForm
           declaration={loaded.declaration}
           onRun={(variables) =>
-            backend.startExecution(pipeline, variables).then(
+            backend.startExecution(connection, pipeline, variables).then(
               (id) => {
                 setShowRun(false);
-                navigate("monitor", pipeline, id);
+                navigate("monitor", pipeline, id, connection);
               },
               (e) => setError(asBackendError(e)),
             )
@@ -201,7 +215,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
                     enabled={transition.enabled}
                     reason={transition.disabledReason}
                     onChange={(enabled, reason) =>
-                      act(backend.setTransition(pipeline, stage.name, enabled, reason))
+                      act(backend.setTransition(connection, pipeline, stage.name, enabled, reason))
                     }
                   />
                 )}
@@ -238,10 +252,10 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
                   ))}
                   {exec && (status === "Failed" || status === "Stopped") && (
                     <div className="stage-actions">
-                      <button onClick={() => act(backend.retryStage(pipeline, stage.name, exec.pipelineExecutionId, false))}>
+                      <button onClick={() => act(backend.retryStage(connection, pipeline, stage.name, exec.pipelineExecutionId, false))}>
                         Retry failed
                       </button>
-                      <button onClick={() => act(backend.retryStage(pipeline, stage.name, exec.pipelineExecutionId, true))}>
+                      <button onClick={() => act(backend.retryStage(connection, pipeline, stage.name, exec.pipelineExecutionId, true))}>
                         Retry all
                       </button>
                     </div>
@@ -256,7 +270,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
                             : "Run this stage again with the artifacts of this execution"
                         }
                         onClick={() =>
-                          act(backend.rollbackStage(pipeline, stage.name, viewingLatest ? null : exec.pipelineExecutionId))
+                          act(backend.rollbackStage(connection, pipeline, stage.name, viewingLatest ? null : exec.pipelineExecutionId))
                         }
                       >
                         {viewingLatest ? "Roll back" : "Roll back to this execution"}
@@ -274,7 +288,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
       )}
       <div className="monitor-bottom">
         {selected ? (
-          <ActionDetails key={selected.actionExecutionId} detail={selected} />
+          <ActionDetails key={selected.actionExecutionId} detail={selected} logs={connection === LOCAL} />
         ) : (
           <p className="muted">Select an action to see its log and details.</p>
         )}
@@ -282,7 +296,7 @@ export function MonitorView({ pipeline, execution, navigate }: Props) {
           <History
             executions={loaded.executions}
             current={exec?.pipelineExecutionId}
-            onSelect={(id) => navigate("monitor", pipeline, id)}
+            onSelect={(id) => navigate("monitor", pipeline, id, connection)}
           />
         )}
       </div>

@@ -1,14 +1,24 @@
 // Every pipeline with its latest status, last run and duration; search by name, filter by status.
 import { useEffect, useMemo, useState } from "react";
 
-import { asBackendError, backend, type BackendError, type PipelineSummary } from "../backend";
+import {
+  asBackendError,
+  backend,
+  LOCAL,
+  type BackendError,
+  type ConnectionPipelines,
+  type PipelineSummary,
+} from "../backend";
+
+/** A pipeline, and the connection it lives in. */
+type Row = PipelineSummary & { connection: string };
 import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { StatusBadge } from "../app/StatusBadge";
 import { formatDuration, formatTime, toneOf } from "../status";
 
-const FILTERS: { key: string; label: string; shows: (p: PipelineSummary) => boolean }[] = [
+const FILTERS: { key: string; label: string; shows: (p: Row) => boolean }[] = [
   { key: "all", label: "All", shows: () => true },
   { key: "failed", label: "Failed", shows: (p) => toneOf(p.latestExecution?.status) === "bad" },
   { key: "running", label: "Running", shows: (p) => toneOf(p.latestExecution?.status) === "busy" },
@@ -16,7 +26,7 @@ const FILTERS: { key: string; label: string; shows: (p: PipelineSummary) => bool
   { key: "never", label: "Never run", shows: (p) => !p.latestExecution },
 ];
 
-function duration(p: PipelineSummary, now: number): string {
+function duration(p: Row, now: number): string {
   const run = p.latestExecution;
   if (!run) return "";
   const end = run.status === "InProgress" ? now : Date.parse(run.lastUpdateTime);
@@ -24,7 +34,8 @@ function duration(p: PipelineSummary, now: number): string {
 }
 
 export function PipelinesView({ navigate }: { navigate: Navigate }) {
-  const [pipelines, setPipelines] = useState<PipelineSummary[]>([]);
+  const [pipelines, setPipelines] = useState<Row[]>([]);
+  const [unreachable, setUnreachable] = useState<ConnectionPipelines[]>([]);
   const [error, setError] = useState<BackendError>();
   const [search, setSearch] = useState("");
   const [filter, setFilter] = useState("all");
@@ -32,8 +43,9 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
 
   const load = useCoalesced(() =>
     backend.listPipelines().then(
-      (out) => {
-        setPipelines(out.pipelines);
+      (all) => {
+        setPipelines(all.flatMap((c) => c.pipelines.map((p) => ({ ...p, connection: c.connection }))));
+        setUnreachable(all.filter((c) => c.error));
         setNow(Date.now());
       },
       (e) => setError(asBackendError(e)),
@@ -46,14 +58,14 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
     const needle = search.trim().toLowerCase();
     return pipelines.filter(
       (p) =>
-        (needle === "" || p.name.toLowerCase().includes(needle)) &&
+        (needle === "" || p.name.toLowerCase().includes(needle) || p.connection.toLowerCase().includes(needle)) &&
         (FILTERS.find((f) => f.key === filter)?.shows(p) ?? true),
     );
   }, [pipelines, search, filter]);
 
-  const run = (name: string) =>
-    backend.startExecution(name, {}).then(
-      (id) => navigate("monitor", name, id),
+  const run = (p: Row) =>
+    backend.startExecution(p.connection, p.name, {}).then(
+      (id) => navigate("monitor", p.name, id, p.connection),
       (e) => setError(asBackendError(e)),
     );
 
@@ -86,10 +98,14 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
         </button>
       </header>
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {unreachable.map((c) => (
+        <ErrorBanner key={c.connection} error={c.error ? { ...c.error, message: `${c.connection}: ${c.error.message}` } : undefined} />
+      ))}
       <table className="pipelines">
         <thead>
           <tr>
             <th>Pipeline</th>
+            <th>Where</th>
             <th>Status</th>
             <th>Last run</th>
             <th>Duration</th>
@@ -99,15 +115,21 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
         </thead>
         <tbody>
           {shown.map((p) => (
-            <tr key={p.name} data-pipeline={p.name} className={`row tone-${toneOf(p.latestExecution?.status)}`}>
+            <tr
+              key={`${p.connection}/${p.name}`}
+              data-pipeline={p.name}
+              data-connection={p.connection}
+              className={`row tone-${toneOf(p.latestExecution?.status)}`}
+            >
               <td>
-                <button className="link" onClick={() => navigate("monitor", p.name)}>
+                <button className="link" onClick={() => navigate("monitor", p.name, undefined, p.connection)}>
                   {p.name}
                 </button>
                 <div className="muted">
                   {p.pipelineType} · {p.executionMode}
                 </div>
               </td>
+              <td className="muted">{p.connection}</td>
               <td>
                 <StatusBadge status={p.latestExecution?.status} />
               </td>
@@ -115,9 +137,9 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
               <td>{duration(p, now)}</td>
               <td>{p.version}</td>
               <td className="row-actions">
-                <button onClick={() => run(p.name)}>Run</button>
-                <button onClick={() => navigate("designer", p.name)}>Edit</button>
-                <button onClick={() => navigate("monitor", p.name)}>Monitor</button>
+                <button onClick={() => run(p)}>Run</button>
+                {p.connection === LOCAL && <button onClick={() => navigate("designer", p.name)}>Edit</button>}
+                <button onClick={() => navigate("monitor", p.name, undefined, p.connection)}>Monitor</button>
               </td>
             </tr>
           ))}

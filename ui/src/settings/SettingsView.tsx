@@ -1,7 +1,14 @@
 // Notifications: mute them all, mute some pipelines, or snooze them for a while.
 import { useEffect, useState } from "react";
 
-import { asBackendError, backend, type BackendError, type NotificationSettings } from "../backend";
+import {
+  asBackendError,
+  backend,
+  type AwsConnection,
+  type BackendError,
+  type ConnectionInfo,
+  type NotificationSettings,
+} from "../backend";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { formatTime } from "../status";
 
@@ -11,6 +18,75 @@ const SNOOZES: { label: string; minutes: number }[] = [
   { label: "8 hours", minutes: 8 * 60 },
 ];
 
+/** The AWS connections: where else pipelines are listed, watched and approved from. */
+function Connections() {
+  const [connections, setConnections] = useState<ConnectionInfo[]>([]);
+  const [draft, setDraft] = useState<AwsConnection>({});
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<BackendError>();
+  const load = () => backend.listConnections().then(setConnections, (e) => setError(asBackendError(e)));
+  useEffect(() => {
+    void load();
+  }, []);
+  const field = (key: keyof AwsConnection, label: string, placeholder: string) => (
+    <label>
+      {label}
+      <input
+        name={key}
+        placeholder={placeholder}
+        value={draft[key] ?? ""}
+        onChange={(e) => setDraft({ ...draft, [key]: e.target.value || undefined })}
+      />
+    </label>
+  );
+  return (
+    <div className="card editor" aria-label="AWS connections">
+      <div className="editor-head">
+        <strong>AWS connections</strong>
+      </div>
+      <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      <ul className="plain">
+        {connections.map((c) => (
+          <li key={c.name} data-connection={c.name}>
+            {c.name}
+            {c.aws?.endpointUrl && <span className="muted"> at {c.aws.endpointUrl}</span>}
+            {c.aws && (
+              <button className="link" onClick={() => backend.removeConnection(c.name).then(load, (e) => setError(asBackendError(e)))}>
+                {" "}
+                Remove
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {field("profile", "Profile", "default (or AWS_PROFILE)")}
+      {field("region", "Region", "the profile's, or AWS_REGION")}
+      {field("endpointUrl", "Endpoint", "AWS's own (or a pipewright serve URL)")}
+      <div>
+        <button
+          className="primary"
+          disabled={busy}
+          onClick={async () => {
+            setBusy(true);
+            setError(undefined);
+            try {
+              await backend.addAwsConnection(draft);
+              setDraft({});
+              await load();
+            } catch (e) {
+              setError(asBackendError(e));
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          Add connection
+        </button>
+      </div>
+    </div>
+  );
+}
+
 export function SettingsView() {
   const [settings, setSettings] = useState<NotificationSettings>();
   const [pipelines, setPipelines] = useState<string[]>([]);
@@ -18,7 +94,10 @@ export function SettingsView() {
 
   useEffect(() => {
     backend.notificationSettings().then(setSettings, (e) => setError(asBackendError(e)));
-    backend.listPipelines().then((out) => setPipelines(out.pipelines.map((p) => p.name)), () => {});
+    backend.listPipelines().then(
+      (all) => setPipelines([...new Set(all.flatMap((c) => c.pipelines.map((p) => p.name)))]),
+      () => {},
+    );
   }, []);
 
   const save = (next: NotificationSettings) => {
@@ -32,10 +111,14 @@ export function SettingsView() {
   return (
     <section className="view" aria-labelledby="settings-title">
       <header className="view-header">
-        <h1 id="settings-title">Notifications</h1>
+        <h1 id="settings-title">Settings</h1>
       </header>
+      <Connections />
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
-      <div className="card editor">
+      <div className="card editor" aria-label="Notifications">
+        <div className="editor-head">
+          <strong>Notifications</strong>
+        </div>
         <label className="check">
           <input
             type="checkbox"

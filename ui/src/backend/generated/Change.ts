@@ -3,7 +3,15 @@
 /**
  * A stored state change, cut down to what a view needs to know what to refresh.
  */
-export type Change = { seq: number, 
+export type Change = { 
+/**
+ * Where it happened: `local`, or an AWS connection's name.
+ */
+connection: string, 
+/**
+ * The local engine's event number (0 for AWS, which keeps no numbered history).
+ */
+seq: number, 
 /**
  * The EventBridge detail-type: pipeline, stage or action execution state change.
  */

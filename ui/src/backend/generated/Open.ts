@@ -7,4 +7,8 @@ export type Open = {
 /**
  * `pipelines`, `monitor` or `approvals`.
  */
-view: string, pipeline?: string, executionId?: string, };
+view: string, 
+/**
+ * Where the pipeline lives: `local`, or an AWS connection's name.
+ */
+connection?: string, pipeline?: string, executionId?: string, };

@@ -1,0 +1,186 @@
+//! Where the window's pipelines live: the local engine, and the AWS connections the user added
+//! (a profile, a region, and another endpoint if wanted). Every view lists all of them; a command
+//! about one pipeline names its connection. Kept in `desktop-connections.json` in the data
+//! directory. Each AWS connection is watched (`pipewright_aws::watch`) so its changes reach the
+//! window and the notifications as the local engine's do.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use pipewright_api::{Backend, Error, Result};
+use pipewright_aws::{AwsBackend, ConnectionOptions};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, State};
+use ts_rs::TS;
+
+use crate::Desktop;
+
+/// The name of the local engine's connection.
+pub const LOCAL: &str = "local";
+
+/// An AWS connection as the user describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AwsConnection {
+    #[ts(optional)]
+    pub profile: Option<String>,
+    #[ts(optional)]
+    pub region: Option<String>,
+    #[ts(optional)]
+    pub endpoint_url: Option<String>,
+}
+
+/// A connection as the window shows it.
+#[derive(Clone, Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    /// `local`, or `aws:PROFILE@REGION`.
+    pub name: String,
+    #[ts(optional)]
+    pub aws: Option<AwsConnection>,
+}
+
+struct Connected {
+    settings: AwsConnection,
+    backend: Arc<AwsBackend>,
+    watcher: tauri::async_runtime::JoinHandle<()>,
+}
+
+/// The AWS connections in use.
+#[derive(Default)]
+pub struct Connections(RwLock<Vec<Connected>>);
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connections")
+    }
+}
+
+fn file(data_dir: &Path) -> PathBuf {
+    data_dir.join("desktop-connections.json")
+}
+
+impl Connections {
+    /// The backend of a connection: the local engine for None or `local`.
+    pub fn backend(&self, desktop: &Desktop, name: Option<&str>) -> Result<Arc<dyn Backend>> {
+        match name {
+            None | Some(LOCAL) => Ok(Arc::new(desktop.api.clone())),
+            Some(name) => self
+                .0
+                .read()
+                .ok()
+                .and_then(|all| {
+                    all.iter()
+                        .find(|c| c.backend.name() == name)
+                        .map(|c| c.backend.clone() as Arc<dyn Backend>)
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        "ConnectionNotFound",
+                        format!("no connection {name}; add it under Settings"),
+                    )
+                }),
+        }
+    }
+
+    /// Every backend, the local engine first.
+    pub fn all(&self, desktop: &Desktop) -> Vec<Arc<dyn Backend>> {
+        let mut all: Vec<Arc<dyn Backend>> = vec![Arc::new(desktop.api.clone())];
+        if let Ok(connected) = self.0.read() {
+            all.extend(
+                connected
+                    .iter()
+                    .map(|c| c.backend.clone() as Arc<dyn Backend>),
+            );
+        }
+        all
+    }
+
+    fn save(&self, data_dir: &Path) -> Result<()> {
+        let settings: Vec<AwsConnection> = self
+            .0
+            .read()
+            .map(|all| all.iter().map(|c| c.settings.clone()).collect())
+            .unwrap_or_default();
+        let text = serde_json::to_string_pretty(&settings)
+            .map_err(|e| Error::new("InternalError", e.to_string()))?;
+        std::fs::write(file(data_dir), text)
+            .map_err(|e| Error::new("InternalError", format!("cannot save the connections: {e}")))
+    }
+}
+
+/// Connects the saved AWS connections (one that fails to connect is left out, with a note).
+pub async fn restore(app: &AppHandle) {
+    let desktop = app.state::<Desktop>();
+    let saved: Vec<AwsConnection> = std::fs::read_to_string(file(desktop.api.data_dir()))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    for settings in saved {
+        if let Err(error) = connect(app, settings).await {
+            eprintln!("pipewright-desktop: an AWS connection was not restored: {error}");
+        }
+    }
+}
+
+async fn connect(app: &AppHandle, settings: AwsConnection) -> Result<String> {
+    let options = ConnectionOptions {
+        profile: settings.profile.clone(),
+        region: settings.region.clone(),
+        endpoint_url: settings.endpoint_url.clone(),
+    };
+    let backend = Arc::new(AwsBackend::connect(&options).await?);
+    // A connection that cannot list pipelines is not worth keeping: say why now.
+    backend.list_pipelines().await?;
+    let name = backend.name();
+    let watcher = crate::notifications::watch_aws(app.clone(), backend.clone());
+    let connections = app.state::<Connections>();
+    if let Ok(mut all) = connections.0.write() {
+        if let Some(at) = all.iter().position(|c| c.backend.name() == name) {
+            all.remove(at).watcher.abort();
+        }
+        all.push(Connected {
+            settings,
+            backend,
+            watcher,
+        });
+    }
+    Ok(name)
+}
+
+#[tauri::command]
+pub fn list_connections(connections: State<'_, Connections>) -> Vec<ConnectionInfo> {
+    let mut out = vec![ConnectionInfo {
+        name: LOCAL.to_owned(),
+        aws: None,
+    }];
+    if let Ok(all) = connections.0.read() {
+        out.extend(all.iter().map(|c| ConnectionInfo {
+            name: c.backend.name(),
+            aws: Some(c.settings.clone()),
+        }));
+    }
+    out
+}
+
+#[tauri::command]
+pub async fn add_aws_connection(app: AppHandle, settings: AwsConnection) -> Result<String> {
+    let name = connect(&app, settings).await?;
+    app.state::<Connections>()
+        .save(app.state::<Desktop>().api.data_dir())?;
+    Ok(name)
+}
+
+#[tauri::command]
+pub fn remove_connection(
+    desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    name: String,
+) -> Result<()> {
+    if let Ok(mut all) = connections.0.write()
+        && let Some(at) = all.iter().position(|c| c.backend.name() == name)
+    {
+        all.remove(at).watcher.abort();
+    }
+    connections.save(desktop.api.data_dir())
+}
