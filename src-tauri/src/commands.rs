@@ -186,7 +186,9 @@ pub async fn start_execution(
     variables: IndexMap<String, String>,
 ) -> Result<String> {
     let backend = connections.backend(&desktop, connection.as_deref())?;
-    backend.start(&name, &variables, None).await
+    let started = backend.start(&name, &variables, None).await;
+    connections.nudge(connection.as_deref());
+    started
 }
 
 #[tauri::command]
@@ -200,9 +202,11 @@ pub async fn stop_execution(
     reason: Option<String>,
 ) -> Result<()> {
     let backend = connections.backend(&desktop, connection.as_deref())?;
-    backend
+    let done = backend
         .stop(&name, &execution_id, abandon, reason.as_deref())
-        .await
+        .await;
+    connections.nudge(connection.as_deref());
+    done
 }
 
 #[tauri::command]
@@ -216,9 +220,11 @@ pub async fn retry_stage(
     all_actions: bool,
 ) -> Result<()> {
     let backend = connections.backend(&desktop, connection.as_deref())?;
-    backend
+    let done = backend
         .retry(&name, &stage, &execution_id, all_actions)
-        .await
+        .await;
+    connections.nudge(connection.as_deref());
+    done
 }
 
 #[tauri::command]
@@ -231,9 +237,11 @@ pub async fn rollback_stage(
     target_execution_id: Option<String>,
 ) -> Result<String> {
     let backend = connections.backend(&desktop, connection.as_deref())?;
-    backend
+    let done = backend
         .rollback(&name, &stage, target_execution_id.as_deref())
-        .await
+        .await;
+    connections.nudge(connection.as_deref());
+    done
 }
 
 #[tauri::command]
@@ -247,9 +255,11 @@ pub async fn set_transition(
     reason: Option<String>,
 ) -> Result<()> {
     let backend = connections.backend(&desktop, connection.as_deref())?;
-    backend
+    let done = backend
         .set_transition(&name, &stage, enabled, reason.as_deref())
-        .await
+        .await;
+    connections.nudge(connection.as_deref());
+    done
 }
 
 /// An approval waiting, and the connection it waits in.
@@ -297,7 +307,7 @@ pub async fn put_approval_result(
 ) -> Result<()> {
     let backend = connections.backend(&desktop, Some(&decision.connection))?;
     let approval = &decision.approval;
-    backend
+    let done = backend
         .put_approval_result(
             &approval.pipeline_name,
             &approval.stage_name,
@@ -306,7 +316,9 @@ pub async fn put_approval_result(
             decision.approved,
             &decision.summary,
         )
-        .await
+        .await;
+    connections.nudge(Some(&decision.connection));
+    done
 }
 
 /// The status of every stage an execution reached (the monitor's stage colours, for any execution).

@@ -44,6 +44,8 @@ struct Connected {
     settings: AwsConnection,
     backend: Arc<AwsBackend>,
     watcher: tauri::async_runtime::JoinHandle<()>,
+    /// Starts the watcher's next round at once.
+    nudge: Arc<tokio::sync::Notify>,
 }
 
 /// The AWS connections in use.
@@ -80,6 +82,15 @@ impl Connections {
                         format!("no connection {name}; add it under Settings"),
                     )
                 }),
+        }
+    }
+
+    /// Tells a connection's watcher to look now: the user just changed something there.
+    pub fn nudge(&self, name: Option<&str>) {
+        if let Ok(all) = self.0.read()
+            && let Some(connected) = all.iter().find(|c| Some(c.backend.name().as_str()) == name)
+        {
+            connected.nudge.notify_one();
         }
     }
 
@@ -133,7 +144,8 @@ async fn connect(app: &AppHandle, settings: AwsConnection) -> Result<String> {
     // A connection that cannot list pipelines is not worth keeping: say why now.
     backend.list_pipelines().await?;
     let name = backend.name();
-    let watcher = crate::notifications::watch_aws(app.clone(), backend.clone());
+    let nudge = Arc::new(tokio::sync::Notify::new());
+    let watcher = crate::notifications::watch_aws(app.clone(), backend.clone(), nudge.clone());
     let connections = app.state::<Connections>();
     if let Ok(mut all) = connections.0.write() {
         if let Some(at) = all.iter().position(|c| c.backend.name() == name) {
@@ -143,6 +155,7 @@ async fn connect(app: &AppHandle, settings: AwsConnection) -> Result<String> {
             settings,
             backend,
             watcher,
+            nudge,
         });
     }
     Ok(name)

@@ -180,21 +180,23 @@ pub fn start(app: AppHandle) {
 pub fn watch_aws(
     app: AppHandle,
     backend: Arc<pipewright_aws::AwsBackend>,
+    nudge: Arc<tokio::sync::Notify>,
 ) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         let name = backend.name();
         let as_backend: Arc<dyn Backend> = backend.clone();
         let handle = app.clone();
         let pacing = pipewright_aws::watch::Pacing::default();
-        let result = pipewright_aws::watch::watch(&backend, &[], pacing, move |events| {
-            let _ = handle
-                .state::<crate::streams::AwsChanges>()
-                .0
-                .send((name.clone(), events.clone()));
-            raise(&handle, &as_backend, &events);
-            true
-        })
-        .await;
+        let result =
+            pipewright_aws::watch::watch(&backend, &[], pacing, Some(&nudge), move |events| {
+                let _ = handle
+                    .state::<crate::streams::AwsChanges>()
+                    .0
+                    .send((name.clone(), events.clone()));
+                raise(&handle, &as_backend, &events);
+                true
+            })
+            .await;
         if let Err(error) = result {
             eprintln!("pipewright-desktop: stopped watching an AWS connection: {error}");
         }

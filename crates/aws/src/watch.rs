@@ -192,11 +192,13 @@ impl Seen {
 }
 
 /// Watches the named pipelines (every pipeline of the account and region when `names` is empty)
-/// and calls `on_events` with each round's events, until it returns false.
+/// and calls `on_events` with each round's events, until it returns false. A `nudge` starts the
+/// next round at once (the user just started or approved something: it should show now).
 pub async fn watch(
     backend: &AwsBackend,
     names: &[String],
     pacing: Pacing,
+    nudge: Option<&tokio::sync::Notify>,
     mut on_events: impl FnMut(Vec<Value>) -> bool,
 ) -> Result<()> {
     let mut seen: HashMap<String, Seen> = HashMap::new();
@@ -218,7 +220,16 @@ pub async fn watch(
             // the next round waits longer, and tries again.
             Some(_) => failures += 1,
         }
-        tokio::time::sleep(pacing.next(busy, failures)).await;
+        let wait = tokio::time::sleep(pacing.next(busy, failures));
+        match nudge {
+            Some(nudge) => {
+                tokio::select! {
+                    () = wait => {}
+                    () = nudge.notified() => {}
+                }
+            }
+            None => wait.await,
+        }
     }
 }
 

@@ -273,9 +273,13 @@ async fn watching_turns_aws_state_into_the_engine_s_events() {
                 idle: Duration::from_millis(200),
                 max_backoff: Duration::from_secs(2),
             };
-            let _ = pipewright_aws::watch::watch(&aws, &["watched".to_owned()], pacing, |events| {
-                events.into_iter().all(|e| sender.send(e).is_ok())
-            })
+            let _ = pipewright_aws::watch::watch(
+                &aws,
+                &["watched".to_owned()],
+                pacing,
+                None,
+                |events| events.into_iter().all(|e| sender.send(e).is_ok()),
+            )
             .await;
         })
     };
@@ -334,4 +338,182 @@ async fn watching_turns_aws_state_into_the_engine_s_events() {
     }
     watcher.abort();
     assert!(seen.contains(&"Approve SUCCEEDED".to_owned()), "{seen:?}");
+}
+
+/// A `pipewright serve` behind faults: the next `throttle` requests get AWS's ThrottlingException,
+/// and the next `drop` connections are closed as soon as they open.
+struct Faulty {
+    endpoint: String,
+    throttle: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    drop: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    local: Pipewright,
+    _dir: tempfile::TempDir,
+}
+
+async fn faulty() -> Faulty {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = Pipewright::open(dir.path(), "test").await.expect("open");
+    let throttle = Arc::new(AtomicUsize::new(0));
+    let left = throttle.clone();
+    let app = pipewright_server::router(local.clone(), None).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let left = left.clone();
+            async move {
+                let throttled = left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if throttled {
+                    let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+                    return axum::response::IntoResponse::into_response((
+                        axum::http::StatusCode::BAD_REQUEST,
+                        [("content-type", "application/x-amz-json-1.1")],
+                        body,
+                    ));
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    let inner = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let inner_address = inner.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(inner, app).await;
+    });
+    // In front: a TCP relay that drops a connection as a request arrives on it, while told to
+    // (the SDK keeps connections open, so a drop lands in the middle of its polling).
+    let outer = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", outer.local_addr().expect("address"));
+    let drop = Arc::new(AtomicUsize::new(0));
+    let to_drop = drop.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = outer.accept().await {
+            let to_drop = to_drop.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let Ok(server) = tokio::net::TcpStream::connect(inner_address).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let back = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                });
+                let mut buffer = vec![0u8; 64 * 1024];
+                while let Ok(read) = client_read.read(&mut buffer).await {
+                    if read == 0 {
+                        break;
+                    }
+                    let dropping = to_drop
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if dropping || server_write.write_all(&buffer[..read]).await.is_err() {
+                        break;
+                    }
+                }
+                back.abort();
+            });
+        }
+    });
+    Faulty {
+        endpoint,
+        throttle,
+        drop,
+        local,
+        _dir: dir,
+    }
+}
+
+async fn backend_at(endpoint: &str) -> AwsBackend {
+    let credentials =
+        aws_sdk_codepipeline::config::Credentials::new("test", "test", None, None, "test");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    AwsBackend::with_config(&config, "aws:faulty".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_dropped_connections_are_ridden_out_and_pages_followed() {
+    use std::sync::atomic::Ordering;
+
+    let faulty = faulty().await;
+    for n in 0..130 {
+        let make = serde_json::json!({"name": "Make", "commands": ["true"],
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}});
+        faulty
+            .local
+            .create_pipeline(&pipeline(&format!("p{n:03}"), make), &[])
+            .await
+            .expect("create");
+    }
+    let aws = backend_at(&faulty.endpoint).await;
+
+    // More pipelines than one page holds (100), read through the pages.
+    assert_eq!(aws.pipeline_names().await.expect("names").len(), 130);
+
+    // The SDK retries a throttled call with back-off: two throttles in a row still succeed.
+    faulty.throttle.store(2, Ordering::SeqCst);
+    aws.get_pipeline_state("p000")
+        .await
+        .expect("answered after two throttles");
+    assert_eq!(
+        faulty.throttle.load(Ordering::SeqCst),
+        0,
+        "both throttles were met"
+    );
+
+    // The watcher rides out throttling and dropped connections mid-poll and still tells the end.
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = {
+        let aws = aws.clone();
+        tokio::spawn(async move {
+            let pacing = pipewright_aws::watch::Pacing {
+                busy: Duration::from_millis(50),
+                idle: Duration::from_millis(100),
+                max_backoff: Duration::from_millis(400),
+            };
+            let _ =
+                pipewright_aws::watch::watch(&aws, &["p001".to_owned()], pacing, None, |events| {
+                    events.into_iter().all(|e| sender.send(e).is_ok())
+                })
+                .await;
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = aws
+        .start("p001", &IndexMap::new(), None)
+        .await
+        .expect("start");
+    faulty.throttle.store(10, Ordering::SeqCst);
+    faulty.drop.store(3, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let event = tokio::time::timeout_at(deadline.into(), received.recv())
+            .await
+            .expect("the end of the execution, told in time")
+            .expect("the watcher runs");
+        if event["detail-type"] == "CodePipeline Pipeline Execution State Change"
+            && event["detail"]["execution-id"] == id.as_str()
+            && event["detail"]["state"] == "SUCCEEDED"
+        {
+            break;
+        }
+    }
+    watcher.abort();
+    assert_eq!(
+        faulty.throttle.load(Ordering::SeqCst),
+        0,
+        "the throttles were met"
+    );
+    assert_eq!(faulty.drop.load(Ordering::SeqCst), 0, "the drops were met");
 }

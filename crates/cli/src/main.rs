@@ -493,6 +493,7 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
                 backend,
                 &names,
                 pipewright_aws::watch::Pacing::default(),
+                None,
                 |events| {
                     let wanted = |e: &&serde_json::Value| {
                         execution

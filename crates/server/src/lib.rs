@@ -81,11 +81,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     credentials: Option<Credentials>,
 ) -> std::io::Result<()> {
-    let app = Router::new()
+    axum::serve(listener, router(api, credentials)).await
+}
+
+/// The HTTP application `serve` runs, for a caller that adds layers of its own (tests that make
+/// it throttle, for one).
+pub fn router(api: Pipewright, credentials: Option<Credentials>) -> Router {
+    Router::new()
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Arc::new(Server { api, credentials }));
-    axum::serve(listener, app).await
+        .with_state(Arc::new(Server { api, credentials }))
 }
 
 async fn handle(
