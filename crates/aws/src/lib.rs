@@ -10,6 +10,7 @@
 //!
 //! Architecture invariant: AWS SDK types never leave this crate.
 
+#[macro_use]
 mod raw;
 pub mod watch;
 
@@ -114,17 +115,12 @@ impl Backend for AwsBackend {
         version: Option<i64>,
     ) -> BackendFuture<'a, GetPipelineOutput> {
         Box::pin(async move {
-            let capture = Capture::new();
-            self.client
-                .get_pipeline()
-                .name(name)
-                .set_version(version.map(|v| v as i32))
-                .customize()
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            capture.json()
+            read_answer!(
+                self.client
+                    .get_pipeline()
+                    .name(name)
+                    .set_version(version.map(|v| v as i32))
+            )
         })
     }
 
@@ -132,18 +128,7 @@ impl Backend for AwsBackend {
         &'a self,
         name: &'a str,
     ) -> BackendFuture<'a, GetPipelineStateOutput> {
-        Box::pin(async move {
-            let capture = Capture::new();
-            self.client
-                .get_pipeline_state()
-                .name(name)
-                .customize()
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            capture.json()
-        })
+        Box::pin(async move { read_answer!(self.client.get_pipeline_state().name(name)) })
     }
 
     fn list_executions<'a>(
@@ -181,17 +166,12 @@ impl Backend for AwsBackend {
         execution_id: &'a str,
     ) -> BackendFuture<'a, GetPipelineExecutionOutput> {
         Box::pin(async move {
-            let capture = Capture::new();
-            self.client
-                .get_pipeline_execution()
-                .pipeline_name(name)
-                .pipeline_execution_id(execution_id)
-                .customize()
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            capture.json()
+            read_answer!(
+                self.client
+                    .get_pipeline_execution()
+                    .pipeline_name(name)
+                    .pipeline_execution_id(execution_id)
+            )
         })
     }
 

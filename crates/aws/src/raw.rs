@@ -14,6 +14,21 @@ use pipewright_api::{Error, Result};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+/// Sends a fluent request with a [`Capture`] and reads the answer's body as the type the caller
+/// expects (`?` inside: use it in a function that returns `Result`).
+macro_rules! read_answer {
+    ($request:expr) => {{
+        let capture = $crate::raw::Capture::new();
+        $request
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err($crate::raw::sdk_error)?;
+        capture.json()
+    }};
+}
+
 /// Keeps the body of the response to the one call it is given to.
 #[derive(Clone, Debug, Default)]
 pub struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
