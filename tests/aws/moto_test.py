@@ -116,5 +116,41 @@ class MotoTest(unittest.TestCase):
         self.assertEqual([p["name"] for p in listed["pipelines"]], ["pushed"])
 
 
+    def test_local_events_forwarded_to_an_event_bus_reach_a_rule_s_queue(self):
+        kwargs = dict(endpoint_url=self.endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+        events = boto3.client("events", **kwargs)
+        sqs = boto3.client("sqs", **kwargs)
+        events.create_event_bus(Name="releases")
+        queue = sqs.create_queue(QueueName="succeeded")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="pipeline-succeeded", EventBusName="releases", EventPattern=json.dumps({
+            "source": ["pipewright.codepipeline"],
+            "detail-type": ["CodePipeline Pipeline Execution State Change"],
+            "detail": {"state": ["SUCCEEDED"]},
+        }))
+        events.put_targets(Rule="pipeline-succeeded", EventBusName="releases", Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+        # A pipeline run on this machine, then its events forwarded.
+        pipeline = self.write({"name": "forwarded", "pipelineType": "V2", "stages": [{"name": "Build", "actions": [{
+            "name": "Make", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "commands": ["true"]}]}]})
+        local = subprocess.run([CLI, "run", pipeline], env=self.env, capture_output=True, text=True)
+        self.assertEqual(local.returncode, 0, local.stderr)
+        forwarded = self.pipewright("forward-events", "forwarded", "--event-bus", "releases")
+        self.assertEqual(forwarded.returncode, 0, forwarded.stderr)
+        self.assertIn("Forwarded", forwarded.stdout)
+
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
+        self.assertEqual(len(messages), 1, "only the pipeline's SUCCEEDED event matches the rule")
+        delivered = json.loads(messages[0]["Body"])
+        stored = [json.loads(line) for line in subprocess.run(
+            [CLI, "events", "forwarded", "--json"], env=self.env, capture_output=True, text=True, check=True
+        ).stdout.splitlines()]
+        succeeded = next(e for e in stored if e["detail-type"] == delivered["detail-type"] and e["detail"]["state"] == "SUCCEEDED")
+        self.assertEqual(delivered["detail"], succeeded["detail"], "the detail arrives as it was stored")
+        self.assertEqual(delivered["source"], "pipewright.codepipeline")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,7 @@
 //!
 //! Architecture invariant: AWS SDK types never leave this crate.
 
+pub mod forward;
 #[macro_use]
 mod raw;
 pub mod watch;
@@ -51,23 +52,8 @@ pub struct AwsBackend {
 impl AwsBackend {
     /// Connects with the standard AWS configuration, as the AWS CLI would with the same options.
     pub async fn connect(options: &ConnectionOptions) -> Result<AwsBackend> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &options.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &options.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
-        let Some(region) = config.region().map(ToString::to_string) else {
-            return Err(Error::new(
-                "MissingRegion",
-                "no AWS region: give --region, set AWS_REGION, or set one in the profile",
-            ));
-        };
+        let config = load_config(options).await?;
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
         let profile = options.profile.as_deref().unwrap_or("default");
         Ok(AwsBackend::with_config(
             &config,
@@ -82,6 +68,28 @@ impl AwsBackend {
             name: name.into(),
         }
     }
+}
+
+/// The standard AWS configuration for `options`: credentials and region as the AWS CLI finds them.
+pub(crate) async fn load_config(options: &ConnectionOptions) -> Result<aws_config::SdkConfig> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &options.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(Error::new(
+            "MissingRegion",
+            "no AWS region: give --region, set AWS_REGION, or set one in the profile",
+        ));
+    }
+    Ok(config)
 }
 
 /// How many pipelines ListPipelines asks for per page (the API's maximum is 1,000).

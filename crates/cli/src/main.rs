@@ -280,6 +280,23 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Forward this machine's events to an EventBridge event bus on AWS (needs --aws): the
+    /// detail-type and detail as CodePipeline sends them, under a source of your own.
+    ForwardEvents {
+        /// Only this pipeline's events.
+        name: Option<String>,
+        #[arg(long, default_value = "default")]
+        event_bus: String,
+        /// The events' source (AWS keeps `aws.*` for itself).
+        #[arg(long, default_value = pipewright_aws::forward::DEFAULT_SOURCE)]
+        source: String,
+        /// Start after this event number; default: the beginning.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Keep forwarding new events until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Answer the CodePipeline API over HTTP, so the AWS CLI and SDKs drive the local engine
     /// (`aws codepipeline --endpoint-url http://127.0.0.1:PORT ...`). Runs until Ctrl-C.
     Serve {
@@ -398,12 +415,30 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     {
         return validate(file, settings.as_deref(), *json);
     }
+    let options = pipewright_aws::ConnectionOptions {
+        profile: cli.profile.clone(),
+        region: cli.region.clone(),
+        endpoint_url: cli.endpoint_url.clone(),
+    };
+    if let Command::ForwardEvents {
+        name,
+        event_bus,
+        source,
+        after,
+        follow,
+    } = &cli.command
+    {
+        if !cli.aws {
+            bail!("forward-events puts events on an AWS event bus: give --aws (and --region)");
+        }
+        let forwarder =
+            pipewright_aws::forward::Forwarder::connect(&options, event_bus, source).await?;
+        let api = open(&cli).await?;
+        let result = forward_events(&api, &forwarder, name.as_deref(), *after, *follow).await;
+        api.close().await?;
+        return result;
+    }
     if cli.aws {
-        let options = pipewright_aws::ConnectionOptions {
-            profile: cli.profile.clone(),
-            region: cli.region.clone(),
-            endpoint_url: cli.endpoint_url.clone(),
-        };
         let backend = pipewright_aws::AwsBackend::connect(&options).await?;
         return run_on_aws(&cli, &backend).await;
     }
@@ -415,6 +450,42 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     };
     api.close().await?;
     result
+}
+
+/// Forwards the stored events after `after` (of one pipeline, or all), and with `follow` the new
+/// ones as they come, until Ctrl-C.
+async fn forward_events(
+    api: &Pipewright,
+    forwarder: &pipewright_aws::forward::Forwarder,
+    name: Option<&str>,
+    mut after: i64,
+    follow: bool,
+) -> Result<ExitCode> {
+    let filter = pipewright_api::EventFilter {
+        execution_id: None,
+        pipeline: name,
+    };
+    let mut forwarded = 0;
+    loop {
+        let batch = api.events(after, filter).await?;
+        if let Some((last, _)) = batch.last() {
+            after = *last;
+            let events: Vec<serde_json::Value> = batch.into_iter().map(|(_, e)| e).collect();
+            forwarded += forwarder.put(&events).await?;
+            if follow {
+                println!("Forwarded {forwarded} events (up to number {after})");
+            }
+            continue;
+        }
+        if !follow {
+            println!("Forwarded {forwarded} events (up to number {after})");
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+        }
+    }
 }
 
 /// The plan to make what `backend` has into `pipeline`.
