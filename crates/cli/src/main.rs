@@ -3,6 +3,7 @@
 
 mod follow;
 mod live;
+mod on_events;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,20 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+const ON_EVENTS_HELP: &str = "Run local rules on events: for each event that matches a rule's EventBridge event pattern, run the rule's command (sh -c, the event as JSON on stdin and in PIPEWRIGHT_EVENT) or post the event to its webhook.
+
+The rules file, JSON or YAML:
+
+  rules:
+    - name: tell-the-channel
+      pattern: {detail-type: [CodePipeline Pipeline Execution State Change], detail: {state: [FAILED]}}
+      webhook: https://hooks.example.com/pipelines
+    - name: page-me
+      pattern: {detail: {pipeline: [{prefix: prod-}], state: [FAILED]}}
+      command: notify-send 'Pipeline failed'
+
+Patterns match as on EventBridge: values, and the matchers prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric and exists.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -279,6 +294,19 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         yes: bool,
+    },
+    /// Run local rules on events: a command or a webhook for each event that matches a rule's
+    /// EventBridge event pattern (the rules file: see `pipewright on-events --help`).
+    #[command(long_about = ON_EVENTS_HELP)]
+    OnEvents {
+        /// The rules file (JSON or YAML).
+        rules: PathBuf,
+        /// Start after this event number; default: the events from now on with --follow, else all.
+        #[arg(long)]
+        after: Option<i64>,
+        /// Keep matching new events until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
     },
     /// Forward this machine's events to an EventBridge event bus on AWS (needs --aws): the
     /// detail-type and detail as CodePipeline sends them, under a source of your own.
@@ -908,6 +936,18 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
         } => {
             let id = api.rollback(name, stage, target.as_deref()).await?;
             return follow::follow(api, name, &id, 0, *json).await;
+        }
+        Command::OnEvents {
+            rules,
+            after,
+            follow,
+        } => {
+            let after = match after {
+                Some(after) => *after,
+                None if *follow => api.last_event_seq().await?,
+                None => 0,
+            };
+            on_events::run(api, rules, after, *follow).await?;
         }
         Command::Events {
             name,

@@ -781,3 +781,105 @@ fn retry_all_runs_every_action_of_the_stage_again() {
         "two runs of two actions"
     );
 }
+
+#[test]
+fn on_events_runs_a_rule_s_command_and_posts_to_its_webhook_for_matching_events() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let env = Env::new();
+    std::fs::write(
+        env.work.join("ok.json"),
+        commands_pipeline("rules-ok", &["true"], ""),
+    )
+    .expect("write");
+    std::fs::write(
+        env.work.join("bad.json"),
+        commands_pipeline("rules-bad", &["exit 1"], ""),
+    )
+    .expect("write");
+    assert!(env.run(&env.work, &["run", "ok.json"]).status.success());
+    assert!(!env.run(&env.work, &["run", "bad.json"]).status.success());
+
+    // A webhook on loopback that keeps the one request it gets.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    let hook = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("a request");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("a header");
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().expect("a length");
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("the body");
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+            .expect("answer");
+        String::from_utf8(body).expect("utf-8")
+    });
+
+    let caught = env.work.join("caught.jsonl");
+    let rules = format!(
+        r#"rules:
+  - name: failures
+    pattern: {{detail-type: [CodePipeline Pipeline Execution State Change], detail: {{state: [FAILED]}}}}
+    webhook: {url}
+  - name: every-end
+    pattern: {{detail-type: [CodePipeline Pipeline Execution State Change], detail: {{state: [{{anything-but: [STARTED]}}]}}}}
+    command: cat >> {}; echo >> {}
+"#,
+        caught.display(),
+        caught.display()
+    );
+    std::fs::write(env.work.join("rules.yaml"), rules).expect("write");
+    let out = env.run(&env.work, &["on-events", "rules.yaml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("failures: posted to"), "{stdout}");
+
+    let posted: Value = serde_json::from_str(&hook.join().expect("the webhook")).expect("json");
+    assert_eq!(posted["detail"]["pipeline"], "rules-bad");
+    assert_eq!(posted["detail"]["state"], "FAILED");
+    let ends: Vec<Value> = std::fs::read_to_string(&caught)
+        .expect("the command wrote")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json"))
+        .collect();
+    let mut states: Vec<(&str, &str)> = ends
+        .iter()
+        .map(|e| {
+            (
+                e["detail"]["pipeline"].as_str().unwrap_or_default(),
+                e["detail"]["state"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    states.sort_unstable();
+    assert_eq!(states, [("rules-bad", "FAILED"), ("rules-ok", "SUCCEEDED")]);
+
+    // A rule file with a mistake says where, and runs nothing.
+    std::fs::write(
+        env.work.join("broken.yaml"),
+        "rules:\n  - name: x\n    pattern: {detail: {state: FAILED}}\n    command: 'true'\n",
+    )
+    .expect("write");
+    let broken = env.run(&env.work, &["on-events", "broken.yaml"]);
+    assert!(!broken.status.success());
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        stderr.contains("rules[0] (x): pattern/detail/state"),
+        "{stderr}"
+    );
+}

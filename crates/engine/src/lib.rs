@@ -15,6 +15,7 @@ mod engine;
 pub mod events;
 pub mod logs;
 pub mod machine;
+pub mod pattern;
 pub mod plan;
 pub mod process;
 pub mod rules;

@@ -104,18 +104,7 @@ impl PipelineDocument {
 
     /// Reads a pipeline from text in the given format, in any of the three shapes.
     pub fn parse(text: &str, format: Format) -> Result<Self, LoadError> {
-        if text.len() > MAX_DOCUMENT_BYTES {
-            return Err(LoadError::message(format!(
-                "the document is {} bytes; Pipewright reads pipeline files of at most {} bytes",
-                text.len(),
-                MAX_DOCUMENT_BYTES
-            )));
-        }
-        let value = match format {
-            Format::Json => parse_json(text)?,
-            Format::Yaml => parse_yaml(text)?,
-        };
-        Self::from_value(value)
+        Self::from_value(parse_value(text, format)?)
     }
 
     /// Recognises the shape of an already parsed document.
@@ -239,6 +228,22 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     out
+}
+
+/// Any JSON or YAML document (not only a pipeline) as a value, with the same limits and the same
+/// errors (line and column) as pipeline files.
+pub fn parse_value(text: &str, format: Format) -> Result<Value, LoadError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(LoadError::message(format!(
+            "the document is {} bytes; Pipewright reads files of at most {} bytes",
+            text.len(),
+            MAX_DOCUMENT_BYTES
+        )));
+    }
+    match format {
+        Format::Json => parse_json(text),
+        Format::Yaml => parse_yaml(text),
+    }
 }
 
 fn parse_json(text: &str) -> Result<Value, LoadError> {

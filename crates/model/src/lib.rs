@@ -12,7 +12,7 @@ pub mod variables;
 
 pub use declaration::*;
 pub use document::{
-    DocumentShape, Format, LoadError, MAX_DOCUMENT_BYTES, PipelineDocument, render,
+    DocumentShape, Format, LoadError, MAX_DOCUMENT_BYTES, PipelineDocument, parse_value, render,
 };
 pub use validate::{Diagnostic, Severity, validate};
 pub mod buildspec;
