@@ -266,7 +266,18 @@ describe("an AWS connection", () => {
       await app.press("Run", row);
       await app.view("approvals");
       const approval = '[data-approval="remote/Release/Approve"][data-connection="aws:default@us-east-1"]';
-      await app.waitFor("the AWS approval in the inbox", async () => (await app.findAll(approval)).length === 1);
+      try {
+        await app.waitFor(
+          "the AWS approval in the inbox",
+          async () => (await app.findAll(approval)).length === 1,
+          60_000,
+        );
+      } catch (error) {
+        // What the window and the AWS side showed, for whoever reads the failure.
+        await app.screenshot("09-aws-approval-missing");
+        console.error("approvals on the AWS side:", cli(...aws, "approvals"));
+        throw error;
+      }
       expect(await app.text(approval)).toContain("Ship it to the cloud?");
       await app.screenshot("09-aws-approval");
       await app.press("Approve", approval);

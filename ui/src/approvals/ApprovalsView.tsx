@@ -8,6 +8,9 @@ import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { formatTime, since } from "../status";
 
+/** How often the inbox asks every connection again, changes or not. */
+const REFRESH_MS = 10_000;
+
 export function ApprovalsView({ navigate }: { navigate: Navigate }) {
   const [approvals, setApprovals] = useState<ConnectionApproval[]>([]);
   const [comments, setComments] = useState<Record<string, string>>({});
@@ -26,6 +29,12 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
   );
   useEffect(load, [load]);
   useChanges(load);
+  // Approvals in AWS connections come with their watchers' changes; asking again now and then
+  // also catches one decided or started where no watcher looked (the AWS console, another tool).
+  useEffect(() => {
+    const timer = setInterval(load, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [load]);
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
