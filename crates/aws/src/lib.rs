@@ -410,17 +410,13 @@ impl Backend for AwsBackend {
                     .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
                     .collect();
             }
-            let capture = Capture::new();
-            self.client
-                .create_pipeline()
-                .pipeline(placeholder(&pipeline.name)?)
-                .customize()
-                .interceptor(ReplaceBody(body.to_string().into_bytes()))
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            stored(&capture)
+            let stored: raw::StoredPipeline = read_answer!(
+                self.client
+                    .create_pipeline()
+                    .pipeline(placeholder(&pipeline.name)?),
+                ReplaceBody(body.to_string().into_bytes())
+            )?;
+            Ok(stored.name_and_version())
         })
     }
 
@@ -430,17 +426,13 @@ impl Backend for AwsBackend {
     ) -> BackendFuture<'a, (String, i64)> {
         Box::pin(async move {
             let body = serde_json::json!({"pipeline": without_version(pipeline)});
-            let capture = Capture::new();
-            self.client
-                .update_pipeline()
-                .pipeline(placeholder(&pipeline.name)?)
-                .customize()
-                .interceptor(ReplaceBody(body.to_string().into_bytes()))
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            stored(&capture)
+            let stored: raw::StoredPipeline = read_answer!(
+                self.client
+                    .update_pipeline()
+                    .pipeline(placeholder(&pipeline.name)?),
+                ReplaceBody(body.to_string().into_bytes())
+            )?;
+            Ok(stored.name_and_version())
         })
     }
 }
@@ -485,14 +477,6 @@ fn without_version(pipeline: &PipelineDeclaration) -> PipelineDeclaration {
     let mut pipeline = pipeline.clone();
     pipeline.version = None;
     pipeline
-}
-
-fn stored(capture: &Capture) -> Result<(String, i64)> {
-    let stored: raw::StoredPipeline = capture.json()?;
-    Ok((
-        stored.pipeline.name,
-        i64::from(stored.pipeline.version.unwrap_or(1)),
-    ))
 }
 
 impl AwsBackend {

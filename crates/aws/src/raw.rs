@@ -27,6 +27,18 @@ macro_rules! read_answer {
             .map_err($crate::raw::sdk_error)?;
         capture.json()
     }};
+    // With another interceptor first (the body that replaces the SDK's).
+    ($request:expr, $interceptor:expr) => {{
+        let capture = $crate::raw::Capture::new();
+        $request
+            .customize()
+            .interceptor($interceptor)
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err($crate::raw::sdk_error)?;
+        capture.json()
+    }};
 }
 
 /// Keeps the body of the response to the one call it is given to.
@@ -175,4 +187,11 @@ where
 #[derive(Deserialize)]
 pub struct StoredPipeline {
     pub pipeline: pipewright_api::model::PipelineDeclaration,
+}
+
+impl StoredPipeline {
+    pub fn name_and_version(self) -> (String, i64) {
+        let version = i64::from(self.pipeline.version.unwrap_or(1));
+        (self.pipeline.name, version)
+    }
 }
