@@ -9,7 +9,7 @@ use pipewright_api::model::PipelineDeclaration;
 use pipewright_api::{
     Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
     ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, LogLine,
-    PendingApproval, StageExecutionStatus, ValidationReport,
+    PendingApproval, PipelinePlan, StageExecutionStatus, ValidationReport,
 };
 use ts_rs::{Config, TS};
 
@@ -46,6 +46,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ConnectionApproval::export_all(dir)?;
     ConnectionInfo::export_all(dir)?;
     ApprovalDecision::export_all(dir)?;
+    PipelinePlan::export_all(dir)?;
     NotificationSettings::export_all(dir)?;
     Ok(())
 }

@@ -5,8 +5,8 @@ use indexmap::IndexMap;
 use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
 use pipewright_api::{
     GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
-    ListActionExecutionsOutput, ListPipelineExecutionsOutput, PendingApproval, PipelineSummary,
-    Result, StageExecutionStatus, ValidationReport,
+    ListActionExecutionsOutput, ListPipelineExecutionsOutput, PendingApproval, PipelinePlan,
+    PipelineSummary, Result, StageExecutionStatus, ValidationReport,
 };
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -319,6 +319,44 @@ pub async fn put_approval_result(
         .await;
     connections.nudge(Some(&decision.connection));
     done
+}
+
+/// What pushing the designer's pipeline to a connection would change there.
+#[tauri::command]
+pub async fn plan_pipeline(
+    desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: String,
+    pipeline: PipelineDeclaration,
+) -> Result<PipelinePlan> {
+    let backend = connections.backend(&desktop, Some(&connection))?;
+    let deployed = match backend.get_pipeline(&pipeline.name, None).await {
+        Ok(out) => Some(out.pipeline),
+        Err(error) if error.code == "PipelineNotFoundException" => None,
+        Err(error) => return Err(error),
+    };
+    Ok(pipewright_api::plan(&pipeline, deployed.as_ref()))
+}
+
+/// Pushes the designer's pipeline to a connection: CreatePipeline when it is not there yet,
+/// UpdatePipeline when it is.
+#[tauri::command]
+pub async fn push_pipeline(
+    desktop: State<'_, Desktop>,
+    connections: State<'_, Connections>,
+    connection: String,
+    pipeline: PipelineDeclaration,
+) -> Result<SavedPipeline> {
+    let backend = connections.backend(&desktop, Some(&connection))?;
+    let (name, version) = match backend.get_pipeline(&pipeline.name, None).await {
+        Ok(_) => backend.update_pipeline(&pipeline).await?,
+        Err(error) if error.code == "PipelineNotFoundException" => {
+            backend.create_pipeline(&pipeline, &[]).await?
+        }
+        Err(error) => return Err(error),
+    };
+    connections.nudge(Some(&connection));
+    Ok(SavedPipeline { name, version })
 }
 
 /// The status of every stage an execution reached (the monitor's stage colours, for any execution).

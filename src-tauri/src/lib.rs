@@ -72,6 +72,8 @@ pub fn run() {
             commands::pending_approvals,
             commands::put_approval_result,
             commands::stage_statuses,
+            commands::plan_pipeline,
+            commands::push_pipeline,
             streams::watch_changes,
             streams::follow_log,
             streams::unfollow,

@@ -285,6 +285,23 @@ describe("an AWS connection", () => {
         const executions = JSON.parse(cli(...aws, "executions", "remote", "--json"));
         return executions.pipelineExecutionSummaries[0]?.status === "Succeeded";
       });
+
+      // The designer's pipeline compared with the AWS side, pushed there, and then up to date.
+      await app.view("designer");
+      await app.press("Changes");
+      await (await app.find(".deployed select")).sendKeys("aws:default@us-east-1");
+      await app.press("Compare");
+      await app.waitFor("the plan", async () => (await app.text(".deployed")).includes("Not deployed there yet"));
+      await app.press("Push");
+      await app.waitFor("the push", async () =>
+        (await app.text(".deployed")).includes("Pushed e2e-designed: version 1 in aws:default@us-east-1"),
+      );
+      await app.waitFor("the plan after the push", async () =>
+        (await app.text(".deployed")).includes("Up to date with version 1"),
+      );
+      await app.screenshot("10-designer-pushed");
+      const pushed = JSON.parse(cli(...aws, "export", "e2e-designed"));
+      expect(pushed.stages.map((s: { name: string }) => s.name)).toEqual(["Build", "Release"]);
     } finally {
       serve.kill();
     }

@@ -22,7 +22,8 @@ pub struct PlanChange {
 #[serde(rename_all = "camelCase")]
 pub struct PipelinePlan {
     pub pipeline: String,
-    /// The version deployed now; None when the pipeline does not exist there yet.
+    /// The version deployed now; absent when the pipeline does not exist there yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub deployed_version: Option<u32>,
     pub changes: Vec<PlanChange>,

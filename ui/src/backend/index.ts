@@ -18,6 +18,7 @@ import type { NotificationSettings } from "./generated/NotificationSettings";
 import type { Open } from "./generated/Open";
 import type { ParseError } from "./generated/ParseError";
 import type { PipelineDeclaration } from "./generated/PipelineDeclaration";
+import type { PipelinePlan } from "./generated/PipelinePlan";
 import type { SavedPipeline } from "./generated/SavedPipeline";
 import type { StageExecutionStatus } from "./generated/StageExecutionStatus";
 import type { ValidationReport } from "./generated/ValidationReport";
@@ -84,6 +85,12 @@ export const backend = {
     invoke<void>("put_approval_result", {
       decision: { connection: waiting.connection, approval: waiting.approval, approved, summary },
     }),
+  /** What pushing `pipeline` to `connection` would change there. */
+  planPipeline: (connection: string, pipeline: PipelineDeclaration) =>
+    invoke<PipelinePlan>("plan_pipeline", { connection, pipeline }),
+  /** Creates or updates `pipeline` in `connection`. */
+  pushPipeline: (connection: string, pipeline: PipelineDeclaration) =>
+    invoke<SavedPipeline>("push_pipeline", { connection, pipeline }),
   listConnections: () => invoke<ConnectionInfo[]>("list_connections"),
   /** Connects (and checks that pipelines can be listed) before keeping it; its name. */
   addAwsConnection: (settings: AwsConnection) => invoke<string>("add_aws_connection", { settings }),

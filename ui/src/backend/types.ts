@@ -18,6 +18,7 @@ export type { ParseError } from "./generated/ParseError";
 export type { PendingApproval } from "./generated/PendingApproval";
 export type { PipelineDeclaration } from "./generated/PipelineDeclaration";
 export type { PipelineExecution } from "./generated/PipelineExecution";
+export type { PipelinePlan } from "./generated/PipelinePlan";
 export type { PipelineExecutionSummary } from "./generated/PipelineExecutionSummary";
 export type { PipelineSummary } from "./generated/PipelineSummary";
 export type { PipelineVariableDeclaration } from "./generated/PipelineVariableDeclaration";

@@ -15,6 +15,7 @@ import type { Navigate } from "../app/App";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { ActionEditor } from "./ActionEditor";
 import { Canvas } from "./Canvas";
+import { Deployed } from "./Deployed";
 import { changesOnly, diffLines } from "./diff";
 import { edit, redo, start, undo, type History } from "./history";
 import {
@@ -331,6 +332,7 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
             <p className="muted">Select an action on the canvas, or drag one in from the palette.</p>
           ))}
         {side === "text" && <SourcePanel pipeline={current} onChange={(p) => change(p, "text")} />}
+        {side === "changes" && <Deployed pipeline={current} />}
         {side === "changes" && (
           <div className="card diff" aria-label="Changes against the saved version">
             {!saved?.text && <p className="muted">Not saved yet: everything is new.</p>}
