@@ -148,17 +148,15 @@ impl Backend for AwsBackend {
             let limit = usize::try_from(limit).unwrap_or(0);
             let summaries = paged("pipelineExecutionSummaries", limit, |token, capture| {
                 Box::pin(async move {
-                    self.client
-                        .list_pipeline_executions()
-                        .pipeline_name(name)
-                        .max_results(limit.clamp(1, 100) as i32)
-                        .set_next_token(token)
-                        .customize()
-                        .interceptor(capture)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(sdk_error)
+                    send_captured!(
+                        self.client
+                            .list_pipeline_executions()
+                            .pipeline_name(name)
+                            .max_results(limit.clamp(1, 100) as i32)
+                            .set_next_token(token)
+                            .customize(),
+                        capture
+                    )
                 })
             })
             .await?;
@@ -197,17 +195,15 @@ impl Backend for AwsBackend {
             let filter = &filter;
             let details = paged("actionExecutionDetails", usize::MAX, |token, capture| {
                 Box::pin(async move {
-                    self.client
-                        .list_action_executions()
-                        .pipeline_name(name)
-                        .set_filter(filter.clone())
-                        .set_next_token(token)
-                        .customize()
-                        .interceptor(capture)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(sdk_error)
+                    send_captured!(
+                        self.client
+                            .list_action_executions()
+                            .pipeline_name(name)
+                            .set_filter(filter.clone())
+                            .set_next_token(token)
+                            .customize(),
+                        capture
+                    )
                 })
             })
             .await?;
@@ -494,16 +490,14 @@ impl AwsBackend {
     async fn summaries(&self) -> Result<Vec<PipelineSummary>> {
         paged("pipelines", usize::MAX, |token, capture| {
             Box::pin(async move {
-                self.client
-                    .list_pipelines()
-                    .max_results(PAGE)
-                    .set_next_token(token)
-                    .customize()
-                    .interceptor(capture)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(sdk_error)
+                send_captured!(
+                    self.client
+                        .list_pipelines()
+                        .max_results(PAGE)
+                        .set_next_token(token)
+                        .customize(),
+                    capture
+                )
             })
         })
         .await

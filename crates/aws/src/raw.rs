@@ -19,26 +19,30 @@ use serde::de::DeserializeOwned;
 macro_rules! read_answer {
     ($request:expr) => {{
         let capture = $crate::raw::Capture::new();
-        $request
-            .customize()
-            .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err($crate::raw::sdk_error)?;
+        send_captured!($request.customize(), capture.clone())?;
         capture.json()
     }};
     // With another interceptor first (the body that replaces the SDK's).
     ($request:expr, $interceptor:expr) => {{
         let capture = $crate::raw::Capture::new();
-        $request
-            .customize()
-            .interceptor($interceptor)
-            .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err($crate::raw::sdk_error)?;
+        send_captured!(
+            $request.customize().interceptor($interceptor),
+            capture.clone()
+        )?;
         capture.json()
     }};
+}
+
+/// Sends a customized request, keeping its answer's body in `capture`; `Result<()>`.
+macro_rules! send_captured {
+    ($customized:expr, $capture:expr) => {
+        $customized
+            .interceptor($capture)
+            .send()
+            .await
+            .map(drop)
+            .map_err($crate::raw::sdk_error)
+    };
 }
 
 /// Keeps the body of the response to the one call it is given to.

@@ -397,6 +397,51 @@ async fn failure_details(
     Ok(out)
 }
 
+/// The stored events after a number, batch by batch: every one stored so far, then, with
+/// `follow`, new ones as they are stored, until Ctrl-C. `events`, `on-events` and
+/// `forward-events` all read events through it.
+pub struct EventFeed<'a> {
+    api: &'a Pipewright,
+    filter: pipewright_api::EventFilter<'a>,
+    /// The number of the last event handed out.
+    pub after: i64,
+    follow: bool,
+}
+
+impl<'a> EventFeed<'a> {
+    pub fn new(
+        api: &'a Pipewright,
+        filter: pipewright_api::EventFilter<'a>,
+        after: i64,
+        follow: bool,
+    ) -> EventFeed<'a> {
+        EventFeed {
+            api,
+            filter,
+            after,
+            follow,
+        }
+    }
+
+    /// The next batch; None when caught up without `follow`, or interrupted.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<(i64, Value)>>> {
+        loop {
+            let batch = self.api.events(self.after, self.filter).await?;
+            if let Some((last, _)) = batch.last() {
+                self.after = *last;
+                return Ok(Some(batch));
+            }
+            if !self.follow {
+                return Ok(None);
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(None),
+            }
+        }
+    }
+}
+
 /// Prints stored events after `after` that pass `filter`; with `follow`, goes on printing new
 /// ones until interrupted.
 pub async fn events(
@@ -406,27 +451,13 @@ pub async fn events(
     follow: bool,
     json: bool,
 ) -> Result<()> {
-    let mut after = after;
-    loop {
-        let batch = api.events(after, filter).await?;
-        let empty = batch.is_empty();
+    let mut feed = EventFeed::new(api, filter, after, follow);
+    while let Some(batch) = feed.next_batch().await? {
         for (seq, event) in batch {
-            after = seq;
             print_event(Some(seq), &event, json);
         }
-        if !follow {
-            if empty {
-                return Ok(());
-            }
-            continue;
-        }
-        if empty {
-            tokio::select! {
-                () = tokio::time::sleep(POLL) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-            }
-        }
     }
+    Ok(())
 }
 
 /// One event: as EventBridge delivers it with `json`, else one line (with its number, for the

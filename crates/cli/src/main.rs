@@ -486,34 +486,26 @@ async fn forward_events(
     api: &Pipewright,
     forwarder: &pipewright_aws::forward::Forwarder,
     name: Option<&str>,
-    mut after: i64,
+    after: i64,
     follow: bool,
 ) -> Result<ExitCode> {
     let filter = pipewright_api::EventFilter {
         execution_id: None,
         pipeline: name,
     };
+    let mut feed = follow::EventFeed::new(api, filter, after, follow);
     let mut forwarded = 0;
-    loop {
-        let batch = api.events(after, filter).await?;
-        if let Some((last, _)) = batch.last() {
-            after = *last;
-            let events: Vec<serde_json::Value> = batch.into_iter().map(|(_, e)| e).collect();
-            forwarded += forwarder.put(&events).await?;
-            if follow {
-                println!("Forwarded {forwarded} events (up to number {after})");
-            }
-            continue;
-        }
-        if !follow {
-            println!("Forwarded {forwarded} events (up to number {after})");
-            return Ok(ExitCode::SUCCESS);
-        }
-        tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+    while let Some(batch) = feed.next_batch().await? {
+        let events: Vec<serde_json::Value> = batch.into_iter().map(|(_, e)| e).collect();
+        forwarded += forwarder.put(&events).await?;
+        if follow {
+            println!("Forwarded {forwarded} events (up to number {})", feed.after);
         }
     }
+    if !follow {
+        println!("Forwarded {forwarded} events (up to number {})", feed.after);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The plan to make what `backend` has into `pipeline`.

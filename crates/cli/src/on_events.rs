@@ -62,17 +62,15 @@ fn load(file: &Path) -> Result<Vec<Rule>> {
 }
 
 /// Matches the stored events after `after`, and with `follow` the new ones until Ctrl-C.
-pub async fn run(api: &Pipewright, file: &Path, mut after: i64, follow: bool) -> Result<()> {
+pub async fn run(api: &Pipewright, file: &Path, after: i64, follow: bool) -> Result<()> {
     let rules = load(file)?;
     let filter = pipewright_api::EventFilter {
         execution_id: None,
         pipeline: None,
     };
-    loop {
-        let batch = api.events(after, filter).await?;
-        let caught_up = batch.is_empty();
+    let mut feed = crate::follow::EventFeed::new(api, filter, after, follow);
+    while let Some(batch) = feed.next_batch().await? {
         for (seq, event) in batch {
-            after = seq;
             for rule in rules
                 .iter()
                 .filter(|r| pattern::matches(&r.pattern, &event))
@@ -81,17 +79,8 @@ pub async fn run(api: &Pipewright, file: &Path, mut after: i64, follow: bool) ->
                 println!("{seq:>6}  {}: {outcome}", rule.name);
             }
         }
-        if !caught_up {
-            continue;
-        }
-        if !follow {
-            return Ok(());
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(200)) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        }
     }
+    Ok(())
 }
 
 /// Runs a rule's action for one event; what happened, for the log line.
