@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use pipewright_api::{Backend, Error, Result};
-use pipewright_aws::{AwsBackend, ConnectionOptions};
+use pipewright_aws::AwsBackend;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, State};
 use ts_rs::TS;
@@ -18,7 +18,7 @@ use crate::Desktop;
 /// The name of the local engine's connection.
 pub const LOCAL: &str = "local";
 
-/// An AWS connection as the user describes it.
+/// An AWS connection as the user describes it (`pipewright_aws::AwsConnection`, for the window).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AwsConnection {
@@ -135,7 +135,7 @@ pub async fn restore(app: &AppHandle) {
 }
 
 async fn connect(app: &AppHandle, settings: AwsConnection) -> Result<String> {
-    let options = ConnectionOptions {
+    let options = pipewright_aws::AwsConnection {
         profile: settings.profile.clone(),
         region: settings.region.clone(),
         endpoint_url: settings.endpoint_url.clone(),

@@ -27,14 +27,18 @@ pub fn run() {
         .setup(|app| {
             let data_dir = pipewright_api::default_data_dir();
             let actor = pipewright_api::local_actor("desktop");
-            let api = tauri::async_runtime::block_on(Pipewright::open(&data_dir, actor)).map_err(
-                |error| {
+            // S3 actions with `s3: true` reach real buckets through the AWS SDK.
+            let options = pipewright_api::engine::EngineOptions {
+                objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
+                ..pipewright_api::engine::EngineOptions::new(&data_dir)
+            };
+            let api = tauri::async_runtime::block_on(Pipewright::open_with(options, actor))
+                .map_err(|error| {
                     format!(
                         "cannot open the data directory {}: {error}",
                         data_dir.display()
                     )
-                },
-            )?;
+                })?;
             let settings = notifications::NotificationSettings::load(api.data_dir());
             app.manage(Desktop { api });
             app.manage(notifications::Settings(std::sync::Mutex::new(settings)));

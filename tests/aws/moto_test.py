@@ -1,6 +1,7 @@
 """The AWS backend (`pipewright --aws`) against moto, a real AWS-protocol server started here on a
 free loopback port: plan, push (CreatePipeline, then UpdatePipeline) and export, read back with
-boto3. Run with tests/aws/run.sh."""
+boto3; events forwarded to EventBridge; S3 source and deploy actions on real buckets, and
+artifacts uploaded to an S3 artifact store. Run with tests/aws/run.sh."""
 
 import json
 import os
@@ -10,6 +11,8 @@ import tempfile
 import time
 import unittest
 import urllib.request
+import zipfile
+import io
 
 import boto3
 
@@ -150,6 +153,90 @@ class MotoTest(unittest.TestCase):
         succeeded = next(e for e in stored if e["detail-type"] == delivered["detail-type"] and e["detail"]["state"] == "SUCCEEDED")
         self.assertEqual(delivered["detail"], succeeded["detail"], "the detail arrives as it was stored")
         self.assertEqual(delivered["source"], "pipewright.codepipeline")
+
+    def test_s3_source_and_deploys_use_real_buckets_and_artifacts_go_to_the_artifact_store(self):
+        kwargs = dict(endpoint_url=self.endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+        s3 = boto3.client("s3", **kwargs)
+        for bucket in ["app-sources", "site", "pipeline-artifacts"]:
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket="app-sources", VersioningConfiguration={"Status": "Enabled"})
+        source = io.BytesIO()
+        with zipfile.ZipFile(source, "w") as z:
+            z.writestr("index.html", "<h1>hello</h1>\n")
+            z.writestr("css/site.css", "h1 { color: teal }\n")
+        version = s3.put_object(Bucket="app-sources", Key="app.zip", Body=source.getvalue())["VersionId"]
+
+        folder = tempfile.mkdtemp(prefix="pipewright-s3-")
+        s3_action = lambda category, name, config, **more: dict(
+            name=name, actionTypeId={"category": category, "owner": "AWS", "provider": "S3", "version": "1"},
+            configuration=config, **more)
+        pipeline = {"name": "s3-roundtrip", "pipelineType": "V2",
+                    "artifactStore": {"type": "S3", "location": "pipeline-artifacts"},
+                    "stages": [
+            {"name": "Source", "actions": [s3_action("Source", "Get", {"S3Bucket": "app-sources", "S3ObjectKey": "app.zip"},
+                                                     outputArtifacts=[{"name": "SourceArtifact"}], namespace="SourceVariables")]},
+            {"name": "Build", "actions": [{
+                "name": "Stamp", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+                "commands": ["echo '<p>#{SourceVariables.VersionId}</p>' >> index.html"],
+                "inputArtifacts": [{"name": "SourceArtifact"}], "outputArtifacts": [{"name": "Site", "files": ["**/*"]}]}]},
+            {"name": "Deploy", "actions": [
+                s3_action("Deploy", "Files", {"BucketName": "site", "Extract": "true", "ObjectKey": "v1", "CacheControl": "max-age=60"},
+                          inputArtifacts=[{"name": "Site"}]),
+                s3_action("Deploy", "Bundle", {"BucketName": "site", "Extract": "false", "ObjectKey": "bundle/site.zip"},
+                          inputArtifacts=[{"name": "Site"}])]},
+        ]}
+        with open(os.path.join(folder, "s3-roundtrip.json"), "w") as f:
+            json.dump(pipeline, f)
+        with open(os.path.join(folder, "s3-roundtrip.pipewright.json"), "w") as f:
+            json.dump({"aws": {"endpointUrl": self.endpoint, "region": "us-east-1"},
+                       "actions": {name: {"s3": True} for name in ["Source/Get", "Deploy/Files", "Deploy/Bundle"]}}, f)
+        local = lambda *args: subprocess.run([CLI, *args], env=self.env, capture_output=True, text=True)
+
+        ran = local("run", os.path.join(folder, "s3-roundtrip.json"))
+        self.assertEqual(ran.returncode, 0, ran.stdout + ran.stderr)
+
+        page = s3.get_object(Bucket="site", Key="v1/index.html")
+        self.assertEqual(page["Body"].read().decode(), f"<h1>hello</h1>\n<p>{version}</p>\n",
+                         "the deployed page is the build's, stamped with the source object's version")
+        self.assertEqual(page["ContentType"], "text/html")
+        self.assertEqual(page["CacheControl"], "max-age=60")
+        self.assertEqual(s3.get_object(Bucket="site", Key="v1/css/site.css")["ContentType"], "text/css")
+        bundle = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket="site", Key="bundle/site.zip")["Body"].read()))
+        self.assertEqual(sorted(n for n in bundle.namelist() if not n.endswith("/")), ["css/site.css", "index.html"])
+
+        actions = json.loads(local("actions", "s3-roundtrip", "--json").stdout)["actionExecutionDetails"]
+        get = next(a for a in actions if a["actionName"] == "Get")
+        self.assertEqual(get["output"]["outputVariables"]["VersionId"], version)
+        execution = json.loads(local("executions", "s3-roundtrip", "--json").stdout)["pipelineExecutionSummaries"][0]
+        self.assertEqual(execution["sourceRevisions"][0]["revisionId"], version)
+
+        # The execution's artifacts, uploaded to the pipeline's artifact store as CodePipeline lays it out.
+        uploaded = local("artifacts", "s3-roundtrip", "--to-s3", "--endpoint-url", self.endpoint,
+                         "--region", "us-east-1", "--json")
+        self.assertEqual(uploaded.returncode, 0, uploaded.stderr)
+        locations = {a["name"]: a["s3location"] for a in json.loads(uploaded.stdout)}
+        self.assertEqual(sorted(locations), ["Site", "SourceArtifact"])
+        self.assertRegex(locations["SourceArtifact"]["key"], r"^s3-roundtrip/SourceArti/[A-Za-z0-9]{7}$")
+        self.assertEqual(locations["Site"]["bucket"], "pipeline-artifacts")
+        stored = s3.get_object(Bucket="pipeline-artifacts", Key=locations["Site"]["key"])["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(stored)) as z:
+            self.assertIn(version, z.read("index.html").decode())
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="pipeline-artifacts")["Contents"]]
+        self.assertEqual(sorted(keys), sorted(l["key"] for l in locations.values()))
+
+        # A source object that is not there fails the action with a message that names it.
+        pipeline["name"] = "s3-missing"
+        pipeline["stages"][0]["actions"][0]["configuration"]["S3ObjectKey"] = "gone.zip"
+        with open(os.path.join(folder, "s3-missing.json"), "w") as f:
+            json.dump(pipeline, f)
+        os.rename(os.path.join(folder, "s3-roundtrip.pipewright.json"), os.path.join(folder, "s3-missing.pipewright.json"))
+        failed = local("run", os.path.join(folder, "s3-missing.json"))
+        self.assertNotEqual(failed.returncode, 0)
+        actions = json.loads(local("actions", "s3-missing", "--json").stdout)["actionExecutionDetails"]
+        summary = next(a for a in actions if a["actionName"] == "Get")["output"]["executionResult"]["externalExecutionSummary"]
+        self.assertIn("s3://app-sources/gone.zip", summary)
+        self.assertIn("NoSuchKey", summary)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv="$PWD/.venv-test"
-if [ ! -x "$venv/bin/aws" ] || [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check awscli boto3 'moto[server]'
-fi
-
+source tests/aws/venv.sh
 export PIPEWRIGHT_CLI="${CARGO_TARGET_DIR:-$PWD/target}/debug/pipewright"
-export PATH="$venv/bin:$PATH"
 exec "$venv/bin/python" -m unittest -v tests/aws/serve_test.py tests/aws/moto_test.py

@@ -33,7 +33,7 @@ impl Forwarder {
 
     /// Connects with the standard AWS configuration, as [`crate::AwsBackend::connect`] does.
     pub async fn connect(
-        options: &crate::ConnectionOptions,
+        options: &crate::AwsConnection,
         bus: &str,
         source: &str,
     ) -> Result<Forwarder> {

@@ -13,6 +13,7 @@
 pub mod forward;
 #[macro_use]
 mod raw;
+pub mod s3;
 pub mod watch;
 
 use std::sync::Arc;
@@ -31,16 +32,9 @@ use pipewright_api::{
 };
 use raw::{Capture, ReplaceBody, sdk_error};
 
-/// Which AWS account and region, as the AWS CLI chooses them.
-#[derive(Clone, Debug, Default)]
-pub struct ConnectionOptions {
-    /// A profile of `~/.aws/config`; the default chain (environment, default profile, SSO, ...)
-    /// when None.
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    /// Another endpoint than AWS's (a `pipewright serve`, an emulator), as `--endpoint-url`.
-    pub endpoint_url: Option<String>,
-}
+/// Which AWS account and region, as the AWS CLI chooses them (`--profile`, `--region`,
+/// `--endpoint-url`); the same as the local settings' `aws:` block.
+pub use pipewright_api::engine::objects::AwsConnection;
 
 /// A connection to CodePipeline in one account and region.
 #[derive(Clone, Debug)]
@@ -51,7 +45,7 @@ pub struct AwsBackend {
 
 impl AwsBackend {
     /// Connects with the standard AWS configuration, as the AWS CLI would with the same options.
-    pub async fn connect(options: &ConnectionOptions) -> Result<AwsBackend> {
+    pub async fn connect(options: &AwsConnection) -> Result<AwsBackend> {
         let config = load_config(options).await?;
         let region = config.region().map(ToString::to_string).unwrap_or_default();
         let profile = options.profile.as_deref().unwrap_or("default");
@@ -71,7 +65,7 @@ impl AwsBackend {
 }
 
 /// The standard AWS configuration for `options`: credentials and region as the AWS CLI finds them.
-pub(crate) async fn load_config(options: &ConnectionOptions) -> Result<aws_config::SdkConfig> {
+pub(crate) async fn load_config(options: &AwsConnection) -> Result<aws_config::SdkConfig> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);

@@ -5,9 +5,12 @@
 //!
 //! A change that comes and goes between two polls shows as where it ended: an action that started
 //! and succeeded within one interval gives one SUCCEEDED event.
+//!
+//! Each pipeline is paced on its own, so 100 idle pipelines cost one call each per idle interval
+//! while a few running ones are looked at every few seconds.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use pipewright_api::engine::clock::{Clock, SystemClock};
 use pipewright_api::engine::events::{self, Subject};
@@ -27,6 +30,8 @@ pub struct Pacing {
     pub idle: Duration,
     /// The longest wait after throttling or failed calls.
     pub max_backoff: Duration,
+    /// When watching every pipeline: how often to list them again, to see new and deleted ones.
+    pub relist: Duration,
 }
 
 impl Default for Pacing {
@@ -35,6 +40,7 @@ impl Default for Pacing {
             busy: Duration::from_secs(3),
             idle: Duration::from_secs(30),
             max_backoff: Duration::from_secs(300),
+            relist: Duration::from_secs(300),
         }
     }
 }
@@ -189,11 +195,41 @@ impl Seen {
         }
         (out, busy)
     }
+
+    /// Whether `latest` is the latest execution last seen, in the same status.
+    fn latest_is(&self, latest: Option<&PipelineExecutionSummary>) -> bool {
+        let latest = latest.map(|l| (l.pipeline_execution_id.clone(), l.status.clone()));
+        self.latest == latest
+    }
 }
 
-/// Watches the named pipelines (every pipeline of the account and region when `names` is empty)
-/// and calls `on_events` with each round's events, until it returns false. A `nudge` starts the
-/// next round at once (the user just started or approved something: it should show now).
+/// One pipeline under watch: what was seen of it, and when to look again.
+#[derive(Debug)]
+struct Watched {
+    seen: Seen,
+    due: Instant,
+    busy: bool,
+    failures_in_a_row: u32,
+}
+
+impl Watched {
+    fn new(due: Instant) -> Watched {
+        Watched {
+            seen: Seen::default(),
+            due,
+            busy: false,
+            failures_in_a_row: 0,
+        }
+    }
+}
+
+/// Watches the named pipelines (every pipeline of the account and region when `names` is empty,
+/// listed again every `relist`) and calls `on_events` with the events of each round, until it
+/// returns false. Each pipeline has its own pace: every `busy` interval while it runs or waits for
+/// an approval, every `idle` interval otherwise, longer after throttling or failed calls. An idle
+/// pipeline costs one call a look (its latest execution); its whole state is read only when that
+/// changed. A `nudge` makes every pipeline due at once (the user just started or approved
+/// something: it should show now).
 pub async fn watch(
     backend: &AwsBackend,
     names: &[String],
@@ -201,88 +237,88 @@ pub async fn watch(
     nudge: Option<&tokio::sync::Notify>,
     mut on_events: impl FnMut(Vec<Value>) -> bool,
 ) -> Result<()> {
-    let mut seen: HashMap<String, Seen> = HashMap::new();
+    let start = Instant::now();
+    let mut pipelines: BTreeMap<String, Watched> = names
+        .iter()
+        .map(|name| (name.clone(), Watched::new(start)))
+        .collect();
     let mut declarations: HashMap<(String, i64), PipelineDeclaration> = HashMap::new();
-    let mut failures = 0u32;
-    let mut busy = false;
+    let watch_all = names.is_empty();
+    let mut list_due = start;
+    let mut list_failures = 0u32;
     loop {
-        let round = poll(backend, names, &mut seen, &mut declarations).await;
-        // What was seen is told even when a later call of the round failed.
-        if !round.events.is_empty() && !on_events(round.events) {
-            return Ok(());
-        }
-        match round.failure {
-            None => {
-                failures = 0;
-                busy = round.busy;
-            }
-            // Throttled, or AWS out of reach for a moment (or a pipeline deleted meanwhile):
-            // the next round waits longer, and tries again.
-            Some(_) => failures += 1,
-        }
-        let wait = tokio::time::sleep(pacing.next(busy, failures));
-        match nudge {
-            Some(nudge) => {
-                tokio::select! {
-                    () = wait => {}
-                    () = nudge.notified() => {}
+        let now = Instant::now();
+        if watch_all && list_due <= now {
+            match backend.pipeline_names().await {
+                Ok(listed) => {
+                    pipelines.retain(|name, _| listed.contains(name));
+                    for name in listed {
+                        pipelines.entry(name).or_insert_with(|| Watched::new(now));
+                    }
+                    list_failures = 0;
+                    list_due = now + pacing.relist;
+                }
+                // Throttled, or AWS out of reach for a moment: list again later.
+                Err(_) => {
+                    list_failures += 1;
+                    list_due = now + pacing.next(false, list_failures);
                 }
             }
-            None => wait.await,
+        }
+        let mut events = Vec::new();
+        for (name, watched) in pipelines.iter_mut().filter(|(_, w)| w.due <= now) {
+            match look(backend, name, watched, &mut declarations).await {
+                Ok(seen) => {
+                    events.extend(seen);
+                    watched.failures_in_a_row = 0;
+                }
+                // Throttled, unreachable, or deleted meanwhile: this pipeline waits longer,
+                // and is tried again.
+                Err(_) => watched.failures_in_a_row += 1,
+            }
+            watched.due = Instant::now() + pacing.next(watched.busy, watched.failures_in_a_row);
+        }
+        if !events.is_empty() && !on_events(events) {
+            return Ok(());
+        }
+        let next = pipelines
+            .values()
+            .map(|w| w.due)
+            .chain(watch_all.then_some(list_due))
+            .min()
+            .unwrap_or_else(|| Instant::now() + pacing.idle);
+        let wait = tokio::time::sleep_until(next.into());
+        if let Some(nudge) = nudge {
+            tokio::select! {
+                () = wait => {}
+                () = nudge.notified() => {
+                    let now = Instant::now();
+                    pipelines.values_mut().for_each(|w| w.due = now);
+                    list_due = now;
+                }
+            }
+        } else {
+            wait.await;
         }
     }
 }
 
-/// One round: the events of every pipeline looked at, whether anything runs or waits, and the
-/// first error (the round goes on past a pipeline that failed).
-struct Round {
-    events: Vec<Value>,
-    busy: bool,
-    failure: Option<pipewright_api::Error>,
-}
-
-async fn poll(
-    backend: &AwsBackend,
-    names: &[String],
-    seen: &mut HashMap<String, Seen>,
-    declarations: &mut HashMap<(String, i64), PipelineDeclaration>,
-) -> Round {
-    let mut round = Round {
-        events: Vec::new(),
-        busy: false,
-        failure: None,
-    };
-    let names: Vec<String> = if names.is_empty() {
-        match backend.pipeline_names().await {
-            Ok(names) => names,
-            Err(error) => {
-                round.failure = Some(error);
-                return round;
-            }
-        }
-    } else {
-        names.to_vec()
-    };
-    for name in names {
-        match look(backend, &name, seen, declarations).await {
-            Ok((events, busy)) => {
-                round.events.extend(events);
-                round.busy |= busy;
-            }
-            Err(error) => {
-                round.failure.get_or_insert(error);
-            }
-        }
-    }
-    round
-}
-
+/// Looks at one pipeline: the events for what changed since the last look.
 async fn look(
     backend: &AwsBackend,
     name: &str,
-    seen: &mut HashMap<String, Seen>,
+    watched: &mut Watched,
     declarations: &mut HashMap<(String, i64), PipelineDeclaration>,
-) -> Result<(Vec<Value>, bool)> {
+) -> Result<Vec<Value>> {
+    let latest = backend
+        .list_executions(name, 1)
+        .await?
+        .pipeline_execution_summaries
+        .into_iter()
+        .next();
+    if !watched.busy && watched.seen.looked && watched.seen.latest_is(latest.as_ref()) {
+        return Ok(Vec::new());
+    }
     let state = backend.get_pipeline_state(name).await?;
     let key = (name.to_owned(), state.pipeline_version);
     if !declarations.contains_key(&key) {
@@ -292,19 +328,12 @@ async fn look(
             .pipeline;
         declarations.insert(key.clone(), declaration);
     }
-    let latest = backend
-        .list_executions(name, 1)
-        .await?
-        .pipeline_execution_summaries
-        .into_iter()
-        .next();
     let now = SystemClock.now_ms();
-    Ok(seen.entry(name.to_owned()).or_default().look(
-        &state,
-        latest.as_ref(),
-        &declarations[&key],
-        now,
-    ))
+    let (events, busy) = watched
+        .seen
+        .look(&state, latest.as_ref(), &declarations[&key], now);
+    watched.busy = busy;
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -382,6 +411,7 @@ mod tests {
             busy: Duration::from_secs(2),
             idle: Duration::from_secs(30),
             max_backoff: Duration::from_secs(60),
+            relist: Duration::from_secs(300),
         };
         assert_eq!(pacing.next(true, 0), Duration::from_secs(2));
         assert_eq!(pacing.next(false, 0), Duration::from_secs(30));

@@ -272,6 +272,7 @@ async fn watching_turns_aws_state_into_the_engine_s_events() {
                 busy: Duration::from_millis(100),
                 idle: Duration::from_millis(200),
                 max_backoff: Duration::from_secs(2),
+                ..Default::default()
             };
             let _ = pipewright_aws::watch::watch(
                 &aws,
@@ -341,10 +342,12 @@ async fn watching_turns_aws_state_into_the_engine_s_events() {
 }
 
 /// A `pipewright serve` behind faults: the next `throttle` requests get AWS's ThrottlingException,
-/// and the next `drop` connections are closed as soon as they open.
+/// and the next `drop` connections are closed as soon as they open. `calls` counts the requests
+/// by operation.
 struct Faulty {
     endpoint: String,
     throttle: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    calls: Calls,
     drop: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     local: Pipewright,
     _dir: tempfile::TempDir,
@@ -358,9 +361,12 @@ async fn faulty() -> Faulty {
     let local = Pipewright::open(dir.path(), "test").await.expect("open");
     let throttle = Arc::new(AtomicUsize::new(0));
     let left = throttle.clone();
+    let calls = Calls::default();
+    let counted = calls.clone();
     let app = pipewright_server::router(local.clone(), None).layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let left = left.clone();
+            counted.count(&request);
             async move {
                 let throttled = left
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -424,9 +430,37 @@ async fn faulty() -> Faulty {
     Faulty {
         endpoint,
         throttle,
+        calls,
         drop,
         local,
         _dir: dir,
+    }
+}
+
+/// Requests by operation (`X-Amz-Target` without its prefix).
+#[derive(Clone, Debug, Default)]
+struct Calls(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>);
+
+impl Calls {
+    fn count(&self, request: &axum::extract::Request) {
+        let target = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.to_str().ok())
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("(none)")
+            .to_owned();
+        if let Ok(mut calls) = self.0.lock() {
+            *calls.entry(target).or_default() += 1;
+        }
+    }
+
+    /// The counts so far, and zero again.
+    fn take(&self) -> std::collections::BTreeMap<String, u64> {
+        self.0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
     }
 }
 
@@ -481,6 +515,7 @@ async fn throttling_and_dropped_connections_are_ridden_out_and_pages_followed() 
                 busy: Duration::from_millis(50),
                 idle: Duration::from_millis(100),
                 max_backoff: Duration::from_millis(400),
+                ..Default::default()
             };
             let _ =
                 pipewright_aws::watch::watch(&aws, &["p001".to_owned()], pacing, None, |events| {
@@ -516,4 +551,75 @@ async fn throttling_and_dropped_connections_are_ridden_out_and_pages_followed() 
         "the throttles were met"
     );
     assert_eq!(faulty.drop.load(Ordering::SeqCst), 0, "the drops were met");
+}
+
+/// Benchmark (opt-in, prints figures, asserts nothing): API calls per minute while the watcher, as
+/// the app runs it (every pipeline, default pacing), watches 100 idle pipelines and 5 whose
+/// executions run (wait for an approval).
+/// `cargo test -p pipewright-aws --test against_serve -- --ignored --nocapture watching_cost`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: about 80 s"]
+async fn watching_cost_benchmark() {
+    let faulty = faulty().await;
+    let make = serde_json::json!({"name": "Ship", "commands": ["true"],
+        "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}});
+    let approval = serde_json::json!({"name": "Approve",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}});
+    for n in 0..105 {
+        let release = if n < 100 {
+            make.clone()
+        } else {
+            approval.clone()
+        };
+        let name = format!("p{n:03}");
+        let local = &faulty.local;
+        local
+            .create_pipeline(&pipeline(&name, release), &[])
+            .await
+            .expect("create");
+        local
+            .start(&name, &IndexMap::new(), None)
+            .await
+            .expect("start");
+    }
+    wait_for("the idle pipelines' executions to end", || async {
+        let approvals = faulty.local.pending_approvals().await.expect("approvals");
+        let pipelines = faulty.local.list_pipelines().await.expect("list").pipelines;
+        approvals.len() == 5
+            && pipelines
+                .iter()
+                .filter(|p| {
+                    p.latest_execution
+                        .as_ref()
+                        .is_some_and(|e| e.status == "Succeeded")
+                })
+                .count()
+                == 100
+    })
+    .await;
+    let aws = backend_at(&faulty.endpoint).await;
+    let watcher = tokio::spawn(async move {
+        let pacing = pipewright_aws::watch::Pacing::default();
+        let _ = pipewright_aws::watch::watch(&aws, &[], pacing, None, |_| true).await;
+    });
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let first = faulty.calls.take();
+    let window = Duration::from_secs(60);
+    tokio::time::sleep(window).await;
+    let steady = faulty.calls.take();
+    watcher.abort();
+    let total = |calls: &std::collections::BTreeMap<String, u64>| calls.values().sum::<u64>();
+    println!(
+        "watching 100 idle + 5 running pipelines, default pacing (busy 3 s, idle 30 s, list every 5 min):"
+    );
+    println!(
+        "  first 15 s (first looks: state and declaration of each): {} calls {first:?}",
+        total(&first)
+    );
+    println!(
+        "  then {} calls in {} s = {:.0} calls/minute {steady:?}",
+        total(&steady),
+        window.as_secs(),
+        total(&steady) as f64 * 60.0 / window.as_secs_f64()
+    );
 }

@@ -5,6 +5,7 @@ mod follow;
 mod live;
 mod on_events;
 mod output;
+mod s3_artifacts;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,14 +32,15 @@ struct Cli {
     /// instead of the local engine.
     #[arg(long, global = true)]
     aws: bool,
-    /// With --aws: a profile of ~/.aws/config.
-    #[arg(long, global = true, requires = "aws")]
+    /// With --aws or `artifacts --to-s3`: a profile of ~/.aws/config.
+    #[arg(long, global = true)]
     profile: Option<String>,
-    /// With --aws: the region (default: the profile's, or AWS_REGION).
-    #[arg(long, global = true, requires = "aws")]
+    /// With --aws or `artifacts --to-s3`: the region (default: the profile's, or AWS_REGION).
+    #[arg(long, global = true)]
     region: Option<String>,
-    /// With --aws: another endpoint than AWS's, such as a `pipewright serve`.
-    #[arg(long, global = true, requires = "aws", value_name = "URL")]
+    /// With --aws or `artifacts --to-s3`: another endpoint than AWS's, such as a
+    /// `pipewright serve`.
+    #[arg(long, global = true, value_name = "URL")]
     endpoint_url: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -248,19 +250,24 @@ enum Command {
         json: bool,
     },
     /// The artifacts of an execution (the latest by default); --export writes one as the zip
-    /// CodePipeline keeps in S3.
+    /// CodePipeline keeps in S3, --to-s3 uploads them to an S3 artifact store. With --aws: where
+    /// the execution's artifacts are in its artifact store, and --export downloads one.
     Artifacts {
         /// The pipeline's name.
         name: String,
         /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
-        /// The artifact to export.
-        #[arg(long, requires = "output")]
+        /// The artifact to export (with --to-s3: the only one to upload).
+        #[arg(long)]
         export: Option<String>,
         /// Where to write the exported zip.
-        #[arg(long, requires = "export")]
+        #[arg(long, requires = "export", conflicts_with = "to_s3")]
         output: Option<PathBuf>,
+        /// Upload to this S3 bucket in CodePipeline's layout (PIPELINE/ARTIFACT/KEY zip objects);
+        /// without a value, to the pipeline's own artifact store.
+        #[arg(long, value_name = "BUCKET", num_args = 0..=1, default_missing_value = "")]
+        to_s3: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -430,8 +437,21 @@ fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Optio
     Ok((document, settings))
 }
 
+/// The AWS connection `--profile`, `--region` and `--endpoint-url` describe.
+fn connection(cli: &Cli) -> pipewright_aws::AwsConnection {
+    pipewright_aws::AwsConnection {
+        profile: cli.profile.clone(),
+        region: cli.region.clone(),
+        endpoint_url: cli.endpoint_url.clone(),
+    }
+}
+
 async fn open(cli: &Cli) -> Result<Pipewright> {
-    Ok(Pipewright::open(&data_dir(cli), pipewright_api::local_actor("cli")).await?)
+    let options = pipewright_api::engine::EngineOptions {
+        objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
+        ..pipewright_api::engine::EngineOptions::new(data_dir(cli))
+    };
+    Ok(Pipewright::open_with(options, pipewright_api::local_actor("cli")).await?)
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -443,11 +463,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     {
         return validate(file, settings.as_deref(), *json);
     }
-    let options = pipewright_aws::ConnectionOptions {
-        profile: cli.profile.clone(),
-        region: cli.region.clone(),
-        endpoint_url: cli.endpoint_url.clone(),
-    };
+    let options = connection(&cli);
+    let uses_s3 = matches!(&cli.command, Command::Artifacts { to_s3: Some(_), .. });
+    if !cli.aws && !uses_s3 && options != pipewright_aws::AwsConnection::default() {
+        bail!("--profile, --region and --endpoint-url choose an AWS connection: give --aws too");
+    }
     if let Command::ForwardEvents {
         name,
         event_bus,
@@ -602,8 +622,27 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
                 _ = tokio::signal::ctrl_c() => {}
             }
         }
+        Command::Artifacts {
+            name,
+            execution,
+            export,
+            output,
+            to_s3,
+            json,
+        } => {
+            if to_s3.is_some() {
+                bail!("--to-s3 uploads a local execution's artifacts: run it without --aws");
+            }
+            let id = latest_or(backend, name, execution).await?;
+            let export = match (export, output) {
+                (Some(artifact), Some(output)) => Some((artifact.as_str(), output.as_path())),
+                (Some(_), None) => bail!("--export downloads a zip: give --output FILE"),
+                _ => None,
+            };
+            s3_artifacts::aws_command(backend, &connection(cli), name, &id, export, *json).await?;
+        }
         _ => bail!(
-            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, events --follow)"
+            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, artifacts, events --follow)"
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -959,10 +998,25 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             execution,
             export,
             output,
+            to_s3,
             json,
         } => {
             let id = latest_or(api, name, execution).await?;
-            if let (Some(artifact), Some(output)) = (export, output) {
+            if let Some(bucket) = to_s3 {
+                let bucket = (!bucket.is_empty()).then_some(bucket.as_str());
+                s3_artifacts::upload(
+                    api,
+                    &connection(cli),
+                    name,
+                    &id,
+                    export.as_deref(),
+                    bucket,
+                    *json,
+                )
+                .await?;
+            } else if export.is_some() && output.is_none() {
+                bail!("--export writes a zip: give --output FILE (or --to-s3 to upload it)");
+            } else if let (Some(artifact), Some(output)) = (export, output) {
                 let exported = api.export_artifact(name, &id, artifact, output).await?;
                 println!(
                     "Wrote {} ({} files, {} bytes) to {}",

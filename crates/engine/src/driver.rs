@@ -786,6 +786,7 @@ impl Driver {
                 .map(|m| Duration::from_secs(u64::from(m) * 60)),
             action: resolved,
             settings,
+            aws: self.ctx.settings.aws.clone(),
             inputs: present,
             // Given a workspace once it holds a slot, so a group of 100 parallel actions does
             // not hold 100 directories while two run.
@@ -1151,6 +1152,7 @@ impl ConditionChecks {
             stage: self.stage.clone(),
             action,
             settings: None,
+            aws: self.ctx.settings.aws.clone(),
             inputs: prepared.inputs,
             workspace: workspace.clone(),
             env: vec![

@@ -18,6 +18,7 @@ use crate::driver::{Driver, ExecutionContext, settle_interrupted, workspace_root
 use crate::events::{self, Subject};
 use crate::logs::LogSink;
 use crate::machine::{Input, Machine, Plan, StopMode};
+use crate::objects::ObjectStore;
 use crate::process::ProcessId;
 use crate::runners::Services;
 use crate::settings::LocalSettings;
@@ -39,6 +40,8 @@ pub struct EngineOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// Forces an artifact handoff mechanism (also `PIPEWRIGHT_HANDOFF`).
     pub handoff: Option<Handoff>,
+    /// Real S3, for S3 actions whose local settings say `s3: true`.
+    pub objects: Option<Arc<dyn ObjectStore>>,
 }
 
 impl EngineOptions {
@@ -48,6 +51,7 @@ impl EngineOptions {
             max_parallel_actions: None,
             clock: None,
             handoff: None,
+            objects: None,
         }
     }
 }
@@ -216,6 +220,7 @@ impl Engine {
                 store: store.clone(),
                 artifacts,
                 clock: clock.clone(),
+                objects: options.objects.clone(),
             },
             logs: LogSink::start(store.clone(), clock.clone()),
             slots: Arc::new(Semaphore::new(

@@ -5,6 +5,7 @@
 //! - `driver`: carries out one execution's effects (rows, events, actions).
 //! - `engine`: the per-process owner of executions; crash recovery; stop requests.
 //! - `runners`: how each action provider runs locally; `script`, `process`: the shell side.
+//! - `objects`: the port through which S3 actions reach real buckets (an SDK plugs in from outside).
 //!
 //! Architecture invariant: no Tauri, UI or HTTP here; front ends reach the engine through the
 //! `api` crate.
@@ -15,6 +16,7 @@ mod engine;
 pub mod events;
 pub mod logs;
 pub mod machine;
+pub mod objects;
 pub mod pattern;
 pub mod plan;
 pub mod process;

@@ -8,14 +8,20 @@
 //!   Source/App:    { path: ../my-repo }            # git repository (or a directory) for a source action
 //!   Build/Compile: { buildspec: ci/local.yml }     # buildspec for a CodeBuild action
 //!   Deploy/Site:   { path: ./out/site }            # target directory for an S3 deploy
+//!   Deploy/Assets: { s3: true }                    # the real bucket BucketName/ObjectKey name
 //!   Deploy/Stack:  { simulate: true }              # no local runner: succeed, labelled simulated
 //!   Test/Lambda:   { commands: ["./smoke.sh"] }    # no local runner: run these commands instead
+//! aws:                                             # how `s3: true` actions reach AWS (optional)
+//!   profile: dev
+//!   region: eu-west-1
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+
+use crate::objects::AwsConnection;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -26,6 +32,13 @@ pub struct LocalSettings {
     /// Per stage-condition rule, keyed `Stage/Rule`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub rules: IndexMap<String, RuleSettings>,
+    /// How actions with `s3: true` reach AWS; the standard AWS configuration when empty.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub aws: AwsConnection,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// How to evaluate a stage-condition rule that needs AWS (CloudWatchAlarm, LambdaInvoke,
@@ -54,6 +67,10 @@ pub struct ActionSettings {
     /// Source: a git repository or a directory (or a .zip for S3). S3 deploy: the target directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// S3 source or deploy: use the real bucket the action's configuration names (S3Bucket and
+    /// S3ObjectKey, BucketName and ObjectKey) instead of a local path.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub s3: bool,
     /// Source from git: take the files as they are in the working tree (uncommitted changes
     /// included) instead of the branch head.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

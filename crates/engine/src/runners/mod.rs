@@ -5,6 +5,7 @@
 mod codebuild;
 mod commands;
 mod manual;
+mod s3_bucket;
 mod s3_deploy;
 mod source;
 
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::logs::ActionLog;
+use crate::objects::{AwsConnection, ObjectStore};
 use crate::process::{ProcessEnd, ProcessSpec};
 use crate::script::Script;
 use crate::settings::ActionSettings;
@@ -31,6 +33,8 @@ pub struct Services {
     pub store: Store,
     pub artifacts: ArtifactStore,
     pub clock: Arc<dyn Clock>,
+    /// Real S3, when the front end plugged it in.
+    pub objects: Option<Arc<dyn ObjectStore>>,
 }
 
 /// One action execution, ready to run: variables are already substituted.
@@ -42,6 +46,8 @@ pub struct ActionRun {
     pub stage: String,
     pub action: Action,
     pub settings: Option<ActionSettings>,
+    /// The local settings' `aws:` connection, for actions that reach real S3.
+    pub aws: AwsConnection,
     /// Input artifacts in declaration order: the first is the primary one.
     pub inputs: Vec<(String, Digest)>,
     /// An empty directory that belongs to this action execution alone.
@@ -108,6 +114,8 @@ pub enum RunnerKind {
     GitSource,
     LocalSource,
     S3Deploy,
+    S3BucketSource,
+    S3BucketDeploy,
 }
 
 /// The runner for an action, or None when the provider has no local runner and the settings map
@@ -121,7 +129,10 @@ pub fn runner_for(action: &Action, settings: Option<&ActionSettings>) -> Option<
         return Some(RunnerKind::MappedCommands);
     }
     let t = &action.action_type_id;
+    let real_s3 = settings.is_some_and(|s| s.s3);
     Some(match (&t.category, t.provider.as_str()) {
+        (Source, "S3") if real_s3 => RunnerKind::S3BucketSource,
+        (Deploy, "S3") if real_s3 => RunnerKind::S3BucketDeploy,
         (Compute, "Commands") => RunnerKind::Commands,
         (Build | Test, "CodeBuild") => RunnerKind::CodeBuild,
         (Approval, "Manual") => RunnerKind::Manual,
@@ -164,6 +175,8 @@ pub async fn run(services: &Services, run: ActionRun) -> Outcome {
         Some(RunnerKind::GitSource) => source::git(services, &run).await,
         Some(RunnerKind::LocalSource) => source::local(services, &run).await,
         Some(RunnerKind::S3Deploy) => s3_deploy::run(services, &run).await,
+        Some(RunnerKind::S3BucketSource) => s3_bucket::source(services, &run).await,
+        Some(RunnerKind::S3BucketDeploy) => s3_bucket::deploy(services, &run).await,
         None => Outcome::failed("NoLocalRunner", no_runner_message(&run.stage, &run.action)),
     }
 }

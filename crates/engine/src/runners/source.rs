@@ -20,7 +20,7 @@ fn mapped_path(run: &ActionRun) -> Result<PathBuf, Box<Outcome>> {
     })
 }
 
-fn output_name(run: &ActionRun) -> Result<String, Box<Outcome>> {
+pub(super) fn output_name(run: &ActionRun) -> Result<String, Box<Outcome>> {
     run.action
         .outputs()
         .first()
