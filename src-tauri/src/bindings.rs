@@ -14,7 +14,7 @@ use pipewright_api::{
 use ts_rs::{Config, TS};
 
 use crate::commands::{
-    ApprovalDecision, ConnectionApproval, ConnectionPipelines, ParseError, SavedPipeline,
+    ApprovalDecision, ConnectionApproval, ConnectionPipelines, Inbox, ParseError, SavedPipeline,
 };
 use crate::connections::ConnectionInfo;
 use crate::navigation::Open;
@@ -44,6 +44,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     Open::export_all(dir)?;
     ConnectionPipelines::export_all(dir)?;
     ConnectionApproval::export_all(dir)?;
+    Inbox::export_all(dir)?;
     ConnectionInfo::export_all(dir)?;
     ApprovalDecision::export_all(dir)?;
     PipelinePlan::export_all(dir)?;

@@ -270,23 +270,48 @@ pub struct ConnectionApproval {
     pub approval: PendingApproval,
 }
 
-/// Every approval waiting in every connection (one out of reach is left out).
+/// The approvals inbox: every approval waiting in every connection, and the connections that
+/// could not be asked (their approvals are missing, and the inbox says so).
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Inbox {
+    pub approvals: Vec<ConnectionApproval>,
+    pub unreachable: Vec<ConnectionError>,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionError {
+    pub connection: String,
+    pub error: pipewright_api::Error,
+}
+
 #[tauri::command]
 pub async fn pending_approvals(
     desktop: State<'_, Desktop>,
     connections: State<'_, Connections>,
-) -> Result<Vec<ConnectionApproval>> {
-    let mut out = Vec::new();
+) -> Result<Inbox> {
+    let mut inbox = Inbox {
+        approvals: Vec::new(),
+        unreachable: Vec::new(),
+    };
     for backend in connections.all(&desktop) {
         let connection = backend.name();
-        if let Ok(waiting) = backend.pending_approvals().await {
-            out.extend(waiting.into_iter().map(|approval| ConnectionApproval {
-                connection: connection.clone(),
-                approval,
-            }));
+        match backend.pending_approvals().await {
+            Ok(waiting) => {
+                inbox
+                    .approvals
+                    .extend(waiting.into_iter().map(|approval| ConnectionApproval {
+                        connection: connection.clone(),
+                        approval,
+                    }))
+            }
+            Err(error) => inbox
+                .unreachable
+                .push(ConnectionError { connection, error }),
         }
     }
-    Ok(out)
+    Ok(inbox)
 }
 
 /// A decision on an approval, and where the approval waits.

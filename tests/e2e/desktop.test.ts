@@ -302,6 +302,25 @@ describe("an AWS connection", () => {
       await app.screenshot("10-designer-pushed");
       const pushed = JSON.parse(cli(...aws, "export", "e2e-designed"));
       expect(pushed.stages.map((s: { name: string }) => s.name)).toEqual(["Build", "Release"]);
+
+      // A pipeline of the AWS side opened in the designer, compared with where it came from (the
+      // connection is chosen already), and kept on this machine.
+      await app.view("pipelines");
+      await app.press("Edit", row);
+      await app.waitFor("the AWS pipeline in the designer", async () =>
+        (await app.text(".designer .view-header")).includes("version 1 in aws:default@us-east-1"),
+      );
+      expect(await app.text("#designer-title")).toBe("remote");
+      await app.press("Changes");
+      await app.press("Compare");
+      await app.waitFor("the plan", async () => (await app.text(".deployed")).includes("Up to date with version 1"));
+      await app.screenshot("11-designer-opened-from-aws");
+      await app.press("Save");
+      await app.waitFor("the copy on this machine", async () =>
+        (await app.text(".designer .view-header")).includes("saved version 1"),
+      );
+      const kept = JSON.parse(cli("export", "remote"));
+      expect(kept.stages[1].actions[0].configuration.CustomData).toBe("Ship it to the cloud?");
     } finally {
       serve.kill();
     }

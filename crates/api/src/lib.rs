@@ -450,24 +450,7 @@ impl Pipewright {
         version: Option<i64>,
     ) -> Result<(PipelineDeclaration, LocalSettings, i64)> {
         let mut conn = self.conn().await?;
-        let row = db::pipeline_version(&mut conn, name, version)
-            .await?
-            .ok_or_else(|| match version {
-                Some(v) => Error::new(
-                    "PipelineVersionNotFoundException",
-                    format!("the pipeline {name} has no version {v}"),
-                ),
-                None => not_found(name),
-            })?;
-        let declaration = serde_json::from_str(&row.declaration)
-            .map_err(|e| Error::new("StoreError", e.to_string()))?;
-        let settings = match row.settings.as_deref() {
-            Some(text) => {
-                serde_json::from_str(text).map_err(|e| Error::new("StoreError", e.to_string()))?
-            }
-            None => LocalSettings::default(),
-        };
-        Ok((declaration, settings, row.version))
+        read_version(&mut conn, name, version).await
     }
 
     async fn conn(&self) -> Result<sqlx_pool::Conn> {
@@ -496,35 +479,49 @@ impl Pipewright {
     }
 
     pub async fn list_pipelines(&self) -> Result<ListPipelinesOutput> {
+        let mut pipelines = self.pipeline_summaries().await?;
         let mut conn = self.conn().await?;
-        let mut pipelines = Vec::new();
-        for row in db::pipelines(&mut conn).await? {
-            let Some(version) = db::pipeline_version(&mut conn, &row.name, None).await? else {
+        for pipeline in &mut pipelines {
+            let Some(execution) = db::executions(&mut conn, &pipeline.name, 1)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            let Some(version) =
+                db::pipeline_version(&mut conn, &pipeline.name, Some(execution.version)).await?
+            else {
                 continue;
             };
             let declaration: PipelineDeclaration = serde_json::from_str(&version.declaration)
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
-            let latest = match db::executions(&mut conn, &row.name, 1)
-                .await?
-                .into_iter()
-                .next()
-            {
-                Some(execution) => {
-                    Some(mapping::execution_summary(&mut conn, &execution, &declaration).await?)
-                }
-                None => None,
-            };
-            pipelines.push(PipelineSummary {
-                name: row.name.clone(),
-                version: row.latest_version,
-                pipeline_type: declaration.pipeline_type().to_string(),
-                execution_mode: declaration.execution_mode().to_string(),
-                created: Timestamp(row.created_ms),
-                updated: Timestamp(row.updated_ms),
-                latest_execution: latest,
-            });
+            pipeline.latest_execution =
+                Some(mapping::execution_summary(&mut conn, &execution, &declaration).await?);
         }
         Ok(ListPipelinesOutput { pipelines })
+    }
+
+    /// ListPipelines as AWS answers it: every pipeline's name, version, type, execution mode and
+    /// times, without the latest execution that `list_pipelines` adds for the app.
+    pub async fn pipeline_summaries(&self) -> Result<Vec<PipelineSummary>> {
+        let mut conn = self.conn().await?;
+        Ok(db::pipeline_summaries(&mut conn)
+            .await?
+            .into_iter()
+            .map(|row| PipelineSummary {
+                name: row.name,
+                version: row.latest_version,
+                // What AWS assumes where the declaration does not say.
+                pipeline_type: row.pipeline_type.unwrap_or_else(|| "V1".to_owned()),
+                execution_mode: row
+                    .execution_mode
+                    .unwrap_or_else(|| "SUPERSEDED".to_owned()),
+                created: Timestamp(row.created_ms),
+                updated: Timestamp(row.updated_ms),
+                latest_execution: None,
+            })
+            .collect())
     }
 
     /// Starts an execution driven by this process; returns its id.
@@ -563,8 +560,8 @@ impl Pipewright {
     }
 
     pub async fn get_pipeline_state(&self, name: &str) -> Result<GetPipelineStateOutput> {
-        let (declaration, settings, version) = self.pipeline_version(name, None).await?;
         let mut conn = self.conn().await?;
+        let (declaration, settings, version) = read_version(&mut conn, name, None).await?;
         let row = db::pipeline(&mut conn, name)
             .await?
             .ok_or_else(|| not_found(name))?;
@@ -1175,4 +1172,30 @@ mod sqlx_pool {
             .await
             .map_err(|e| Error::new("StoreError", e.to_string()))
     }
+}
+
+/// A stored version of a pipeline (the latest when `version` is None), read on `conn`.
+async fn read_version(
+    conn: &mut db::SqliteConnection,
+    name: &str,
+    version: Option<i64>,
+) -> Result<(PipelineDeclaration, LocalSettings, i64)> {
+    let row = db::pipeline_version(conn, name, version)
+        .await?
+        .ok_or_else(|| match version {
+            Some(v) => Error::new(
+                "PipelineVersionNotFoundException",
+                format!("the pipeline {name} has no version {v}"),
+            ),
+            None => not_found(name),
+        })?;
+    let declaration = serde_json::from_str(&row.declaration)
+        .map_err(|e| Error::new("StoreError", e.to_string()))?;
+    let settings = match row.settings.as_deref() {
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| Error::new("StoreError", e.to_string()))?
+        }
+        None => LocalSettings::default(),
+    };
+    Ok((declaration, settings, row.version))
 }

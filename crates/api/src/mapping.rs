@@ -1,5 +1,7 @@
 //! Rows of the store turned into the AWS-shaped DTOs.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 use pipewright_engine::settings::LocalSettings;
 use pipewright_model::PipelineDeclaration;
@@ -124,6 +126,14 @@ fn error_details(row: &db::ActionExecutionRow) -> Option<ErrorDetails> {
     })
 }
 
+/// What GetPipelineState reads of one execution.
+#[derive(Default)]
+struct ExecutionRows {
+    actions: Vec<db::ActionExecutionRow>,
+    rules: Vec<db::RuleExecutionRow>,
+    execution_type: Option<String>,
+}
+
 pub async fn pipeline_state(
     conn: &mut SqliteConnection,
     declaration: &PipelineDeclaration,
@@ -133,13 +143,28 @@ pub async fn pipeline_state(
 ) -> Result<GetPipelineStateOutput> {
     let latest = db::latest_stage_executions(conn, &pipeline.name).await?;
     let disabled = db::disabled_transitions(conn, &pipeline.name).await?;
+    // The stages' latest executions are mostly one or two executions: each is read once.
+    let mut executions: HashMap<&str, ExecutionRows> = HashMap::new();
+    for stage in &latest {
+        if !executions.contains_key(stage.execution_id.as_str()) {
+            let rows = ExecutionRows {
+                actions: db::action_executions(conn, &stage.execution_id).await?,
+                rules: db::rule_executions(conn, &stage.execution_id).await?,
+                execution_type: db::execution(conn, &stage.execution_id)
+                    .await?
+                    .map(|e| e.execution_type),
+            };
+            executions.insert(&stage.execution_id, rows);
+        }
+    }
+    let none = ExecutionRows::default();
     let mut stage_states = Vec::new();
     for stage in &declaration.stages {
         let stage_latest = latest.iter().find(|s| s.stage == stage.name);
-        let rows = match stage_latest {
-            Some(s) => db::action_executions(conn, &s.execution_id).await?,
-            None => Vec::new(),
-        };
+        let of_execution = stage_latest
+            .and_then(|s| executions.get(s.execution_id.as_str()))
+            .unwrap_or(&none);
+        let rows = &of_execution.actions;
         let action_states = stage
             .actions
             .iter()
@@ -164,21 +189,14 @@ pub async fn pipeline_state(
             })
             .collect();
         let transition = disabled.iter().find(|t| t.stage == stage.name);
-        let rules = match stage_latest {
-            Some(s) => db::rule_executions(conn, &s.execution_id)
-                .await?
-                .into_iter()
-                .filter(|r| r.stage == stage.name)
-                .collect(),
-            None => Vec::new(),
-        };
+        let rules: Vec<db::RuleExecutionRow> = of_execution
+            .rules
+            .iter()
+            .filter(|r| r.stage == stage.name)
+            .cloned()
+            .collect();
         let conditions = |kind: &str| condition_state(&rules, kind);
-        let execution_type = match stage_latest {
-            Some(s) => db::execution(conn, &s.execution_id)
-                .await?
-                .map(|e| e.execution_type),
-            None => None,
-        };
+        let execution_type = &of_execution.execution_type;
         stage_states.push(StageState {
             before_entry_condition_state: conditions("BEFORE_ENTRY"),
             on_success_condition_state: conditions("ON_SUCCESS"),

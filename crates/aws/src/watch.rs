@@ -69,8 +69,9 @@ pub struct Seen {
     actions: HashMap<(String, String), (String, String)>,
     /// By stage: the pipeline execution and the stage's status in it.
     stages: HashMap<String, (String, String)>,
-    /// The latest execution and its status.
-    latest: Option<(String, String)>,
+    /// The executions last listed (newest first) and their statuses: in PARALLEL and QUEUED mode
+    /// several run at once, and the end of each is told.
+    executions: Vec<(String, String)>,
     /// Whether a first look was taken (it sets the baseline and tells nothing).
     looked: bool,
 }
@@ -80,7 +81,7 @@ impl Seen {
     pub fn look(
         &mut self,
         state: &GetPipelineStateOutput,
-        latest: Option<&PipelineExecutionSummary>,
+        executions: &[PipelineExecutionSummary],
         declaration: &PipelineDeclaration,
         now_ms: i64,
     ) -> (Vec<Value>, bool) {
@@ -168,40 +169,43 @@ impl Seen {
                 self.actions.insert(key, now);
             }
         }
-        if let Some(summary) = latest {
-            busy |= summary.status == "InProgress";
-            let now = (
-                summary.pipeline_execution_id.clone(),
-                summary.status.clone(),
-            );
-            if self.latest.as_ref() != Some(&now) {
-                if let (Some(status), false) = (ExecutionStatus::parse(&now.1), baseline) {
-                    let subject = Subject {
-                        pipeline: name,
-                        version,
-                        execution_id: &now.0,
-                    };
-                    let detail =
-                        events::pipeline_detail(&subject, events::execution_state(status, false));
-                    out.push(events::envelope(
-                        events::PIPELINE_DETAIL_TYPE,
-                        &subject,
-                        &time,
-                        detail,
-                    ));
-                }
-                self.latest = Some(now);
+        let mut listed = Vec::with_capacity(executions.len());
+        for summary in executions {
+            busy |= matches!(summary.status.as_str(), "InProgress" | "Stopping");
+            let id = summary.pipeline_execution_id.clone();
+            let before = self.executions.iter().find(|(seen, _)| *seen == id);
+            if before.is_none_or(|(_, status)| *status != summary.status)
+                && let (Some(status), false) = (ExecutionStatus::parse(&summary.status), baseline)
+            {
+                let subject = Subject {
+                    pipeline: name,
+                    version,
+                    execution_id: &id,
+                };
+                let detail =
+                    events::pipeline_detail(&subject, events::execution_state(status, false));
+                out.push(events::envelope(
+                    events::PIPELINE_DETAIL_TYPE,
+                    &subject,
+                    &time,
+                    detail,
+                ));
             }
+            listed.push((id, summary.status.clone()));
         }
+        self.executions = listed;
         (out, busy)
     }
 
     /// Whether `latest` is the latest execution last seen, in the same status.
     fn latest_is(&self, latest: Option<&PipelineExecutionSummary>) -> bool {
         let latest = latest.map(|l| (l.pipeline_execution_id.clone(), l.status.clone()));
-        self.latest == latest
+        self.executions.first().cloned() == latest
     }
 }
+
+/// How many of a busy pipeline's newest executions each look lists.
+const BUSY_EXECUTIONS: i64 = 10;
 
 /// One pipeline under watch: what was seen of it, and when to look again.
 #[derive(Debug)]
@@ -310,13 +314,14 @@ async fn look(
     watched: &mut Watched,
     declarations: &mut HashMap<(String, i64), PipelineDeclaration>,
 ) -> Result<Vec<Value>> {
-    let latest = backend
-        .list_executions(name, 1)
+    // An idle pipeline needs only its latest execution, to see whether one started; a busy one
+    // the few before it too, which may run at once (PARALLEL, QUEUED).
+    let listed = if watched.busy { BUSY_EXECUTIONS } else { 1 };
+    let executions = backend
+        .list_executions(name, listed)
         .await?
-        .pipeline_execution_summaries
-        .into_iter()
-        .next();
-    if !watched.busy && watched.seen.looked && watched.seen.latest_is(latest.as_ref()) {
+        .pipeline_execution_summaries;
+    if !watched.busy && watched.seen.looked && watched.seen.latest_is(executions.first()) {
         return Ok(Vec::new());
     }
     let state = backend.get_pipeline_state(name).await?;
@@ -331,7 +336,7 @@ async fn look(
     let now = SystemClock.now_ms();
     let (events, busy) = watched
         .seen
-        .look(&state, latest.as_ref(), &declarations[&key], now);
+        .look(&state, &executions, &declarations[&key], now);
     watched.busy = busy;
     Ok(events)
 }
@@ -376,10 +381,10 @@ mod tests {
         }))
         .expect("declaration");
         let mut seen = Seen::default();
-        let (events, busy) = seen.look(&state(None), None, &declaration, 0);
+        let (events, busy) = seen.look(&state(None), &[], &declaration, 0);
         assert!(events.is_empty());
         assert!(!busy);
-        let (events, busy) = seen.look(&state(Some("InProgress")), None, &declaration, 1_000);
+        let (events, busy) = seen.look(&state(Some("InProgress")), &[], &declaration, 1_000);
         assert!(busy, "an approval that waits keeps the polling fast");
         let states: Vec<(&str, &str)> = events
             .iter()
@@ -398,11 +403,76 @@ mod tests {
             ]
         );
         assert_eq!(events[1]["detail"]["type"]["category"], "Approval");
-        let (again, _) = seen.look(&state(Some("InProgress")), None, &declaration, 2_000);
+        let (again, _) = seen.look(&state(Some("InProgress")), &[], &declaration, 2_000);
         assert!(again.is_empty(), "nothing changed, nothing told");
-        let (done, _) = seen.look(&state(Some("Succeeded")), None, &declaration, 3_000);
+        let (done, _) = seen.look(&state(Some("Succeeded")), &[], &declaration, 3_000);
         assert_eq!(done.len(), 1);
         assert_eq!(done[0]["detail"]["state"], "SUCCEEDED");
+    }
+
+    #[test]
+    fn every_execution_that_runs_at_once_has_its_end_told() {
+        let declaration: PipelineDeclaration = serde_json::from_value(serde_json::json!({
+            "name": "web", "executionMode": "PARALLEL", "stages": [{"name": "Release", "actions": [{"name": "Approve",
+            "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]
+        }))
+        .expect("declaration");
+        let summary = |id: &str, status: &str| PipelineExecutionSummary {
+            pipeline_execution_id: id.into(),
+            status: status.into(),
+            ..Default::default()
+        };
+        let told = |events: Vec<Value>| -> Vec<(String, String)> {
+            events
+                .iter()
+                .map(|e| {
+                    let detail = &e["detail"];
+                    (
+                        detail["execution-id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        detail["state"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let mut seen = Seen::default();
+        seen.look(&state(None), &[summary("e1", "Succeeded")], &declaration, 0);
+        let (started, busy) = seen.look(
+            &state(None),
+            &[
+                summary("e3", "InProgress"),
+                summary("e2", "InProgress"),
+                summary("e1", "Succeeded"),
+            ],
+            &declaration,
+            1_000,
+        );
+        assert!(busy);
+        assert_eq!(
+            told(started),
+            [
+                ("e3".into(), "STARTED".into()),
+                ("e2".into(), "STARTED".into())
+            ]
+        );
+        let (ended, busy) = seen.look(
+            &state(None),
+            &[
+                summary("e3", "InProgress"),
+                summary("e2", "Failed"),
+                summary("e1", "Succeeded"),
+            ],
+            &declaration,
+            2_000,
+        );
+        assert!(busy, "e3 still runs");
+        assert_eq!(
+            told(ended),
+            [("e2".into(), "FAILED".into())],
+            "the older execution's end is told though it is not the latest"
+        );
     }
 
     #[test]

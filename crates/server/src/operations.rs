@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 use pipewright_api::model::PipelineDeclaration;
-use pipewright_api::{PipelineSummary, Pipewright, with_epoch_seconds};
+use pipewright_api::{Pipewright, with_epoch_seconds};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -75,26 +75,39 @@ fn paged_answer(key: &str, items: impl Serialize, next_token: Option<String>) ->
     Ok(out)
 }
 
-/// A page of `items` after the opaque `next_token` (here: how many came before), at most `max`.
+/// A page of at most `max` items after the opaque `next_token`. The token is the key of the last
+/// item the page before gave, not a count: an execution started while a client pages through the
+/// newest-first list does not shift the next page (the item it was after is found again).
 fn page<T>(
     items: Vec<T>,
+    key: impl Fn(&T) -> &str,
     next_token: Option<&str>,
     max: Option<usize>,
     default_max: usize,
 ) -> Result<(Vec<T>, Option<String>), WireError> {
     let start = match next_token {
         None => 0,
-        Some(token) => token.parse::<usize>().map_err(|_| {
-            WireError::client(
-                "InvalidNextTokenException",
-                format!("{token} is not a token this server gave"),
-            )
-        })?,
+        Some(token) => {
+            items
+                .iter()
+                .position(|item| key(item) == token)
+                .ok_or_else(|| {
+                    WireError::client(
+                        "InvalidNextTokenException",
+                        format!("{token} is not a token this server gave, or what it pointed after is gone; list again from the start"),
+                    )
+                })?
+                + 1
+        }
     };
     let max = max.unwrap_or(default_max).max(1);
     let total = items.len();
     let items: Vec<T> = items.into_iter().skip(start).take(max).collect();
-    let next = (start + items.len() < total).then(|| (start + items.len()).to_string());
+    let next = if start + items.len() < total {
+        items.last().map(|last| key(last).to_owned())
+    } else {
+        None
+    };
     Ok((items, next))
 }
 
@@ -163,16 +176,14 @@ struct ListInput {
 }
 
 async fn list_pipelines(api: &Pipewright, input: ListInput) -> Answer {
-    let all = api.list_pipelines().await?.pipelines;
-    let (pipelines, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
-    // AWS's PipelineSummary: the latest execution the facade adds for the app is not part of it.
-    let pipelines: Vec<_> = pipelines
-        .into_iter()
-        .map(|p| PipelineSummary {
-            latest_execution: None,
-            ..p
-        })
-        .collect();
+    let all = api.pipeline_summaries().await?;
+    let (pipelines, next_token) = page(
+        all,
+        |p| p.name.as_str(),
+        input.next_token.as_deref(),
+        input.max_results,
+        100,
+    )?;
     paged_answer("pipelines", pipelines, next_token)
 }
 
@@ -268,7 +279,13 @@ async fn list_pipeline_executions(api: &Pipewright, input: ListExecutionsInput) 
         .list_executions(&input.pipeline_name, EXECUTION_HISTORY)
         .await?
         .pipeline_execution_summaries;
-    let (summaries, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
+    let (summaries, next_token) = page(
+        all,
+        |e| e.pipeline_execution_id.as_str(),
+        input.next_token.as_deref(),
+        input.max_results,
+        100,
+    )?;
     paged_answer("pipelineExecutionSummaries", summaries, next_token)
 }
 
@@ -293,7 +310,13 @@ async fn list_action_executions(api: &Pipewright, input: ListActionExecutionsInp
         .list_action_executions(&input.pipeline_name, execution.as_deref())
         .await?
         .action_execution_details;
-    let (details, next_token) = page(all, input.next_token.as_deref(), input.max_results, 100)?;
+    let (details, next_token) = page(
+        all,
+        |d| d.action_execution_id.as_str(),
+        input.next_token.as_deref(),
+        input.max_results,
+        100,
+    )?;
     paged_answer("actionExecutionDetails", details, next_token)
 }
 
@@ -483,7 +506,13 @@ struct ListTagsInput {
 
 async fn list_tags_for_resource(api: &Pipewright, input: ListTagsInput) -> Answer {
     let all = tag_list(api.list_tags(&input.resource_arn).await?);
-    let (tags, next_token) = page(all, input.next_token.as_deref(), input.max_results, 50)?;
+    let (tags, next_token) = page(
+        all,
+        |t| t.key.as_str(),
+        input.next_token.as_deref(),
+        input.max_results,
+        50,
+    )?;
     paged_answer("tags", tags, next_token)
 }
 
@@ -537,15 +566,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pages_follow_one_another_to_the_end() {
-        let items: Vec<u32> = (0..5).collect();
-        let (first, next) = page(items.clone(), None, Some(2), 100).expect("page");
-        assert_eq!((first, next.as_deref()), (vec![0, 1], Some("2")));
-        let (second, next) = page(items.clone(), Some("2"), Some(2), 100).expect("page");
-        assert_eq!((second, next.as_deref()), (vec![2, 3], Some("4")));
-        let (last, next) = page(items.clone(), Some("4"), Some(2), 100).expect("page");
-        assert_eq!((last, next), (vec![4], None));
-        let error = page(items, Some("x"), None, 100).expect_err("a token we never gave");
+    fn pages_follow_one_another_to_the_end_even_when_items_come_first_meanwhile() {
+        fn key(item: &String) -> &str {
+            item
+        }
+        let items: Vec<String> = ["e5", "e4", "e3", "e2", "e1"].map(String::from).to_vec();
+        let (first, next) = page(items.clone(), key, None, Some(2), 100).expect("page");
+        assert_eq!(
+            (first, next.as_deref()),
+            (vec!["e5".into(), "e4".into()], Some("e4"))
+        );
+        // A new execution starts between two pages: the next page is still the one after e4.
+        let mut newer = items.clone();
+        newer.insert(0, "e6".to_owned());
+        let (second, next) = page(newer.clone(), key, Some("e4"), Some(2), 100).expect("page");
+        assert_eq!(
+            (second, next.as_deref()),
+            (vec!["e3".into(), "e2".into()], Some("e2"))
+        );
+        let (last, next) = page(newer, key, Some("e2"), Some(2), 100).expect("page");
+        assert_eq!((last, next), (vec!["e1".to_owned()], None));
+        let error = page(items, key, Some("x"), None, 100).expect_err("a token we never gave");
         assert_eq!(error.kind, "InvalidNextTokenException");
     }
 
@@ -554,7 +595,7 @@ mod tests {
         let at = pipewright_api::Timestamp(1_700_000_000_500);
         let out = answer_json(|| json!({"approvedAt": at})).expect("answer");
         assert_eq!(out["approvedAt"], json!(1_700_000_000.5));
-        let summary = PipelineSummary {
+        let summary = pipewright_api::PipelineSummary {
             created: at,
             ..Default::default()
         };

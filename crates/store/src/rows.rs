@@ -100,6 +100,33 @@ pub async fn pipelines(conn: &mut SqliteConnection) -> Result<Vec<PipelineRow>> 
         .await?)
 }
 
+/// A pipeline as ListPipelines lists it: its row, and the type and execution mode its latest
+/// version declares (None where the declaration does not say).
+#[derive(Clone, Debug, FromRow)]
+pub struct PipelineSummaryRow {
+    pub name: String,
+    pub latest_version: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub pipeline_type: Option<String>,
+    pub execution_mode: Option<String>,
+}
+
+/// Every pipeline's summary in one query: SQLite reads the two fields out of the stored
+/// declarations, so listing does not parse whole declarations.
+pub async fn pipeline_summaries(conn: &mut SqliteConnection) -> Result<Vec<PipelineSummaryRow>> {
+    Ok(sqlx::query_as(
+        "SELECT p.name, p.latest_version, p.created_ms, p.updated_ms,
+                json_extract(v.declaration, '$.pipelineType') AS pipeline_type,
+                json_extract(v.declaration, '$.executionMode') AS execution_mode
+         FROM pipelines p
+         JOIN pipeline_versions v ON v.pipeline = p.name AND v.version = p.latest_version
+         ORDER BY p.name",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Deletes a pipeline with its versions, executions (and everything they own), disabled
 /// transitions and tags. Returns whether there was one. Events and the audit log keep its history.
 pub async fn delete_pipeline(conn: &mut SqliteConnection, name: &str) -> Result<bool> {

@@ -33,8 +33,8 @@ export function App() {
   const [execution, setExecution] = useState<string | undefined>();
   const [approvals, setApprovals] = useState(0);
   // The designer keeps its pipeline (and unsaved edits) while other views show other pipelines;
-  // undefined until it is first opened.
-  const [designing, setDesigning] = useState<string | undefined>();
+  // undefined until it is first opened. An empty name is a new pipeline.
+  const [designing, setDesigning] = useState<{ name: string; connection: string } | undefined>();
   const [unsaved, setUnsaved] = useState(false);
   const [theme, toggleTheme] = useTheme();
 
@@ -44,12 +44,15 @@ export function App() {
       setPipeline(name);
       setConnection(where ?? LOCAL);
     }
-    if (next === "designer") setDesigning((current) => name ?? current ?? "");
+    if (next === "designer")
+      setDesigning((current) =>
+        name !== undefined ? { name, connection: where ?? LOCAL } : (current ?? { name: "", connection: LOCAL }),
+      );
     setExecution(executionId);
   }, []);
 
   const countApprovals = useCoalesced(() =>
-    backend.pendingApprovals().then((list) => setApprovals(list.length), () => {}),
+    backend.pendingApprovals().then((inbox) => setApprovals(inbox.approvals.length), () => {}),
   );
   useEffect(countApprovals, [countApprovals]);
   useChanges(countApprovals);
@@ -115,7 +118,13 @@ export function App() {
       <main className="content">
         {view === "pipelines" && <PipelinesView navigate={navigate} />}
         {designing !== undefined && (
-          <DesignerView pipeline={designing} active={view === "designer"} navigate={navigate} onUnsaved={setUnsaved} />
+          <DesignerView
+            pipeline={designing.name}
+            origin={designing.connection}
+            active={view === "designer"}
+            navigate={navigate}
+            onUnsaved={setUnsaved}
+          />
         )}
         {view === "monitor" && (
           <MonitorView connection={connection} pipeline={pipeline} execution={execution} navigate={navigate} />

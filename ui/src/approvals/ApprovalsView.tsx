@@ -2,7 +2,14 @@
 // Approve / Reject with an optional comment.
 import { useEffect, useState } from "react";
 
-import { asBackendError, backend, LOCAL, type BackendError, type ConnectionApproval } from "../backend";
+import {
+  asBackendError,
+  backend,
+  LOCAL,
+  type BackendError,
+  type ConnectionApproval,
+  type ConnectionError,
+} from "../backend";
 import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
@@ -13,6 +20,7 @@ const REFRESH_MS = 10_000;
 
 export function ApprovalsView({ navigate }: { navigate: Navigate }) {
   const [approvals, setApprovals] = useState<ConnectionApproval[]>([]);
+  const [unreachable, setUnreachable] = useState<ConnectionError[]>([]);
   const [comments, setComments] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<BackendError>();
@@ -20,8 +28,9 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
 
   const load = useCoalesced(() =>
     backend.pendingApprovals().then(
-      (list) => {
-        setApprovals(list);
+      (inbox) => {
+        setApprovals(inbox.approvals);
+        setUnreachable(inbox.unreachable);
         setNow(Date.now());
       },
       (e) => setError(asBackendError(e)),
@@ -60,6 +69,11 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
         <span className="muted">{approvals.length} waiting</span>
       </header>
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {unreachable.map(({ connection, error }) => (
+        <div key={connection} className="notice warning" role="status" data-unreachable={connection}>
+          {connection} could not be asked, so its approvals are missing here: {error.message}
+        </div>
+      ))}
       {approvals.length === 0 && <p className="empty">No approval is waiting.</p>}
       <ul className="approvals">
         {approvals.map((waiting) => {

@@ -12,6 +12,7 @@ import type { ListPipelineExecutionsOutput } from "./generated/ListPipelineExecu
 import type { AwsConnection } from "./generated/AwsConnection";
 import type { ConnectionApproval } from "./generated/ConnectionApproval";
 import type { ConnectionInfo } from "./generated/ConnectionInfo";
+import type { Inbox } from "./generated/Inbox";
 import type { ConnectionPipelines } from "./generated/ConnectionPipelines";
 import type { LogLine } from "./generated/LogLine";
 import type { NotificationSettings } from "./generated/NotificationSettings";
@@ -80,7 +81,7 @@ export const backend = {
   setTransition: (connection: string, name: string, stage: string, enabled: boolean, reason: string | null) =>
     invoke<void>("set_transition", { connection, name, stage, enabled, reason }),
   /** Every approval waiting in every connection. */
-  pendingApprovals: () => invoke<ConnectionApproval[]>("pending_approvals"),
+  pendingApprovals: () => invoke<Inbox>("pending_approvals"),
   putApprovalResult: (waiting: ConnectionApproval, approved: boolean, summary: string) =>
     invoke<void>("put_approval_result", {
       decision: { connection: waiting.connection, approval: waiting.approval, approved, summary },

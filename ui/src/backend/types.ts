@@ -2,6 +2,7 @@
 export type { Action } from "./generated/Action";
 export type { AwsConnection } from "./generated/AwsConnection";
 export type { ConnectionApproval } from "./generated/ConnectionApproval";
+export type { ConnectionError } from "./generated/ConnectionError";
 export type { ConnectionInfo } from "./generated/ConnectionInfo";
 export type { ConnectionPipelines } from "./generated/ConnectionPipelines";
 export type { ActionExecutionDetail } from "./generated/ActionExecutionDetail";
@@ -11,6 +12,7 @@ export type { BackendError } from "./generated/BackendError";
 export type { Change } from "./generated/Change";
 export type { Diagnostic } from "./generated/Diagnostic";
 export type { GetPipelineStateOutput } from "./generated/GetPipelineStateOutput";
+export type { Inbox } from "./generated/Inbox";
 export type { LogLine } from "./generated/LogLine";
 export type { NotificationSettings } from "./generated/NotificationSettings";
 export type { Open } from "./generated/Open";

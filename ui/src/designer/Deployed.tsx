@@ -14,16 +14,22 @@ import { ErrorBanner } from "../app/ErrorBanner";
 
 const MARKS: Record<string, string> = { add: "+", remove: "-", move: ">", change: "~" };
 
-export function Deployed({ pipeline }: { pipeline: PipelineDeclaration }) {
+/** `preferred`: the connection the pipeline was opened from, chosen to begin with. */
+export function Deployed({ pipeline, preferred }: { pipeline: PipelineDeclaration; preferred?: string }) {
   const [connections, setConnections] = useState<string[]>([]);
-  const [connection, setConnection] = useState<string>();
+  const [connection, setConnection] = useState<string | undefined>(preferred);
   const [plan, setPlan] = useState<PipelinePlan>();
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<BackendError>();
 
   useEffect(() => {
     backend.listConnections().then(
-      (all) => setConnections(all.map((c) => c.name).filter((name) => name !== LOCAL)),
+      (all) => {
+        const aws = all.map((c) => c.name).filter((name) => name !== LOCAL);
+        setConnections(aws);
+        // With one AWS connection there is nothing to choose.
+        if (aws.length === 1) setConnection((chosen) => chosen ?? aws[0]);
+      },
       (e) => setError(asBackendError(e)),
     );
   }, []);

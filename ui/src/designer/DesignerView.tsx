@@ -63,6 +63,9 @@ type Side = "action" | "stage" | "pipeline" | "text" | "changes";
 interface Props {
   /** The stored pipeline to edit; empty for a new one. */
   pipeline?: string;
+  /** The connection it is read from: the local engine, or an AWS connection (saving keeps it on
+   * this machine; Changes compares with and pushes to where it came from). */
+  origin: string;
   /** Whether the designer is the view shown (it stays mounted, keeping unsaved edits, when not). */
   active: boolean;
   navigate: Navigate;
@@ -72,7 +75,7 @@ interface Props {
 /** The selected action: where it is, and its name, by which it is found again after edits. */
 type Selection = ActionAddress & { name: string };
 
-export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Props) {
+export function DesignerView({ pipeline: name, origin, active, navigate, onUnsaved }: Props) {
   const [history, setHistory] = useState<History<PipelineDeclaration>>();
   // What is stored: its text (for the diff), its version, and the declaration it was loaded or
   // saved as (the edits are unsaved while the present one is another).
@@ -88,7 +91,7 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
   useEffect(() => {
     let live = true;
     const load = name
-      ? backend.getPipeline(LOCAL, name).then((out) => ({ pipeline: out.pipeline, version: out.pipeline.version }))
+      ? backend.getPipeline(origin, name).then((out) => ({ pipeline: out.pipeline, version: out.pipeline.version }))
       : Promise.resolve({ pipeline: blankPipeline(), version: undefined });
     load.then(
       async ({ pipeline, version }) => {
@@ -107,7 +110,7 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
     return () => {
       live = false;
     };
-  }, [name]);
+  }, [name, origin]);
 
   const current = history?.present;
   const change = useCallback((next: PipelineDeclaration, group?: string) => {
@@ -168,14 +171,24 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
   );
 
   const errors = diagnostics.filter((d) => d.severity === "error").length;
-  const canSave = current !== undefined && errors === 0 && unsaved;
+  // A pipeline opened from AWS can be saved unchanged: that keeps a copy on this machine.
+  const canSave = current !== undefined && errors === 0 && (unsaved || origin !== LOCAL);
   const save = async () => {
     if (!current || !canSave) return;
     try {
-      const out = await backend.savePipeline(current, name || null);
+      // A pipeline opened from AWS is kept on this machine: a new version of the local pipeline
+      // of that name when there is one.
+      const storedAs =
+        origin === LOCAL
+          ? name || null
+          : await backend.getPipeline(LOCAL, current.name).then(
+              () => current.name,
+              () => null,
+            );
+      const out = await backend.savePipeline(current, storedAs);
       setSaved({ text: await backend.renderPipeline(current, false), version: out.version, pipeline: current });
-      setNotice(`Saved ${out.name} as version ${out.version}.`);
-      if (out.name !== name) navigate("designer", out.name);
+      setNotice(`Saved ${out.name} as version ${out.version}${origin === LOCAL ? "" : " on this machine"}.`);
+      if (out.name !== name || origin !== LOCAL) navigate("designer", out.name);
     } catch (e) {
       setError(asBackendError(e));
     }
@@ -229,7 +242,11 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
     <section className="view designer" aria-labelledby="designer-title" hidden={!active}>
       <header className="view-header">
         <h1 id="designer-title">{current.name || "New pipeline"}</h1>
-        {saved?.version !== undefined && <span className="muted">saved version {saved.version}</span>}
+        {saved?.version !== undefined && (
+          <span className="muted" data-origin={origin}>
+            {origin === LOCAL ? `saved version ${saved.version}` : `version ${saved.version} in ${origin}`}
+          </span>
+        )}
         <div className="spacer" />
         <button disabled={history.past.length === 0} onClick={() => setHistory(undo(history))} title="Undo (Ctrl+Z)">
           Undo
@@ -241,7 +258,7 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
           Save
         </button>
         {name && (
-          <button onClick={() => navigate("monitor", name)} title={unsaved ? "Shows the saved version" : undefined}>
+          <button onClick={() => navigate("monitor", name, undefined, origin)} title={unsaved ? "Shows the saved version" : undefined}>
             Monitor
           </button>
         )}
@@ -332,7 +349,7 @@ export function DesignerView({ pipeline: name, active, navigate, onUnsaved }: Pr
             <p className="muted">Select an action on the canvas, or drag one in from the palette.</p>
           ))}
         {side === "text" && <SourcePanel pipeline={current} onChange={(p) => change(p, "text")} />}
-        {side === "changes" && <Deployed pipeline={current} />}
+        {side === "changes" && <Deployed pipeline={current} preferred={origin === LOCAL ? undefined : origin} />}
         {side === "changes" && (
           <div className="card diff" aria-label="Changes against the saved version">
             {!saved?.text && <p className="muted">Not saved yet: everything is new.</p>}

@@ -184,7 +184,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
             </button>
           </>
         )}
-        {connection === LOCAL && <button onClick={() => navigate("designer", pipeline)}>Edit</button>}
+        <button onClick={() => navigate("designer", pipeline, undefined, connection)}>Edit</button>
       </header>
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
       {showRun && loaded && (

@@ -4,7 +4,6 @@ import { useEffect, useMemo, useState } from "react";
 import {
   asBackendError,
   backend,
-  LOCAL,
   type BackendError,
   type ConnectionPipelines,
   type PipelineSummary,
@@ -138,7 +137,7 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
               <td>{p.version}</td>
               <td className="row-actions">
                 <button onClick={() => run(p)}>Run</button>
-                {p.connection === LOCAL && <button onClick={() => navigate("designer", p.name)}>Edit</button>}
+                <button onClick={() => navigate("designer", p.name, undefined, p.connection)}>Edit</button>
                 <button onClick={() => navigate("monitor", p.name, undefined, p.connection)}>Monitor</button>
               </td>
             </tr>
