@@ -276,12 +276,12 @@ pub struct ConnectionApproval {
 #[serde(rename_all = "camelCase")]
 pub struct Inbox {
     pub approvals: Vec<ConnectionApproval>,
-    pub unreachable: Vec<ConnectionError>,
+    pub unreachable: Vec<UnreachableConnection>,
 }
 
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-pub struct ConnectionError {
+pub struct UnreachableConnection {
     pub connection: String,
     pub error: pipewright_api::Error,
 }
@@ -308,7 +308,7 @@ pub async fn pending_approvals(
             }
             Err(error) => inbox
                 .unreachable
-                .push(ConnectionError { connection, error }),
+                .push(UnreachableConnection { connection, error }),
         }
     }
     Ok(inbox)

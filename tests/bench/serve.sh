@@ -79,7 +79,7 @@ measure() { # server port operation body
     local rps p99 errors
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx/ {print $4}' <<<"$out")
+    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
     printf '%-10s %-18s %12s %10s %8s\n' "$1" "$3" "$rps" "$p99" "${errors:-0}"
 }
 measure moto "$moto_port" ListPipelines '{}'

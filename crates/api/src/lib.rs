@@ -94,6 +94,9 @@ pub fn validate(pipeline: &PipelineDeclaration, settings: &LocalSettings) -> Val
     diagnostics.extend(pipewright_engine::plan::local_diagnostics(
         pipeline, settings,
     ));
+    diagnostics.extend(pipewright_engine::plan::ignored_settings(
+        pipeline, settings,
+    ));
     ValidationReport {
         pipeline: pipeline.name.clone(),
         diagnostics,
@@ -513,10 +516,12 @@ impl Pipewright {
                 name: row.name,
                 version: row.latest_version,
                 // What AWS assumes where the declaration does not say.
-                pipeline_type: row.pipeline_type.unwrap_or_else(|| "V1".to_owned()),
+                pipeline_type: row
+                    .pipeline_type
+                    .unwrap_or_else(|| pipewright_model::PipelineType::V1.to_string()),
                 execution_mode: row
                     .execution_mode
-                    .unwrap_or_else(|| "SUPERSEDED".to_owned()),
+                    .unwrap_or_else(|| pipewright_model::ExecutionMode::Superseded.to_string()),
                 created: Timestamp(row.created_ms),
                 updated: Timestamp(row.updated_ms),
                 latest_execution: None,

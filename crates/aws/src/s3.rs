@@ -32,10 +32,11 @@ impl S3Objects {
     }
 
     async fn client(&self, connection: &AwsConnection) -> Result<Client> {
-        let mut clients = self.clients.lock().await;
-        if let Some(client) = clients.get(connection) {
+        if let Some(client) = self.clients.lock().await.get(connection) {
             return Ok(client.clone());
         }
+        // Not under the lock: loading a configuration may wait for a login (SSO), and other
+        // connections should not wait for it.
         let config = crate::load_config(connection).await?;
         let mut builder = aws_sdk_s3::config::Builder::from(&config);
         // An endpoint of our own (an emulator on loopback) serves buckets by path, not by a
@@ -44,11 +45,14 @@ impl S3Objects {
             builder = builder.force_path_style(true);
         }
         let client = Client::from_conf(builder.build());
-        clients.insert(connection.clone(), client.clone());
+        self.clients
+            .lock()
+            .await
+            .insert(connection.clone(), client.clone());
         Ok(client)
     }
 
-    /// Downloads an object to a file.
+    /// Downloads an object to a file; a download that fails midway leaves no file.
     pub async fn get(&self, object: &ObjectAddress, to: &Path) -> Result<StoredObject> {
         let client = self.client(&object.connection).await?;
         let answer = client
@@ -65,11 +69,14 @@ impl S3Objects {
         let io = |e: std::io::Error| Error::new("IoError", format!("{}: {e}", to.display()));
         let mut file = tokio::fs::File::create(to).await.map_err(io)?;
         let mut body = answer.body.into_async_read();
-        tokio::io::copy(&mut body, &mut file)
-            .await
-            .map_err(|e| about(object, Error::new("ConnectionError", e.to_string())))?;
-        file.flush().await.map_err(io)?;
-        Ok(stored)
+        let copied = match tokio::io::copy(&mut body, &mut file).await {
+            Ok(_) => file.flush().await.map_err(io),
+            Err(e) => Err(about(object, Error::new("ConnectionError", e.to_string()))),
+        };
+        if copied.is_err() {
+            let _ = tokio::fs::remove_file(to).await;
+        }
+        copied.map(|()| stored)
     }
 
     /// Uploads a file as an object, its content type from the key's extension.

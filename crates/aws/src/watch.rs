@@ -40,7 +40,7 @@ impl Default for Pacing {
             busy: Duration::from_secs(3),
             idle: Duration::from_secs(30),
             max_backoff: Duration::from_secs(300),
-            relist: Duration::from_secs(300),
+            relist: Duration::from_secs(60),
         }
     }
 }
@@ -204,8 +204,11 @@ impl Seen {
     }
 }
 
-/// How many of a busy pipeline's newest executions each look lists.
-const BUSY_EXECUTIONS: i64 = 10;
+/// How many of a pipeline's newest executions each look lists: in PARALLEL and QUEUED mode
+/// several run at once. Always the same number, so that an execution seen once is known the next
+/// time (listing fewer while idle would make older ones look new when the pipeline gets busy),
+/// and it is one call either way.
+const LISTED_EXECUTIONS: i64 = 10;
 
 /// One pipeline under watch: what was seen of it, and when to look again.
 #[derive(Debug)]
@@ -217,9 +220,14 @@ struct Watched {
 }
 
 impl Watched {
-    fn new(due: Instant) -> Watched {
+    /// `known`: the pipeline was there when watching began, so its first look is the baseline
+    /// and tells nothing; a pipeline that appears later is new, and what it shows is news.
+    fn new(due: Instant, known: bool) -> Watched {
         Watched {
-            seen: Seen::default(),
+            seen: Seen {
+                looked: !known,
+                ..Seen::default()
+            },
             due,
             busy: false,
             failures_in_a_row: 0,
@@ -228,7 +236,7 @@ impl Watched {
 }
 
 /// Watches the named pipelines (every pipeline of the account and region when `names` is empty,
-/// listed again every `relist`) and calls `on_events` with the events of each round, until it
+/// listed again every `relist`; one that appears then is new, and its runs are told) and calls `on_events` with the events of each round, until it
 /// returns false. Each pipeline has its own pace: every `busy` interval while it runs or waits for
 /// an approval, every `idle` interval otherwise, longer after throttling or failed calls. An idle
 /// pipeline costs one call a look (its latest execution); its whole state is read only when that
@@ -244,12 +252,13 @@ pub async fn watch(
     let start = Instant::now();
     let mut pipelines: BTreeMap<String, Watched> = names
         .iter()
-        .map(|name| (name.clone(), Watched::new(start)))
+        .map(|name| (name.clone(), Watched::new(start, true)))
         .collect();
     let mut declarations: HashMap<(String, i64), PipelineDeclaration> = HashMap::new();
     let watch_all = names.is_empty();
     let mut list_due = start;
     let mut list_failures = 0u32;
+    let mut listed_before = false;
     loop {
         let now = Instant::now();
         if watch_all && list_due <= now {
@@ -257,8 +266,11 @@ pub async fn watch(
                 Ok(listed) => {
                     pipelines.retain(|name, _| listed.contains(name));
                     for name in listed {
-                        pipelines.entry(name).or_insert_with(|| Watched::new(now));
+                        pipelines
+                            .entry(name)
+                            .or_insert_with(|| Watched::new(now, !listed_before));
                     }
+                    listed_before = true;
                     list_failures = 0;
                     list_due = now + pacing.relist;
                 }
@@ -314,11 +326,8 @@ async fn look(
     watched: &mut Watched,
     declarations: &mut HashMap<(String, i64), PipelineDeclaration>,
 ) -> Result<Vec<Value>> {
-    // An idle pipeline needs only its latest execution, to see whether one started; a busy one
-    // the few before it too, which may run at once (PARALLEL, QUEUED).
-    let listed = if watched.busy { BUSY_EXECUTIONS } else { 1 };
     let executions = backend
-        .list_executions(name, listed)
+        .list_executions(name, LISTED_EXECUTIONS)
         .await?
         .pipeline_execution_summaries;
     if !watched.busy && watched.seen.looked && watched.seen.latest_is(executions.first()) {
@@ -476,12 +485,55 @@ mod tests {
     }
 
     #[test]
+    fn executions_seen_before_are_not_told_again_and_a_new_pipeline_s_are() {
+        let declaration: PipelineDeclaration = serde_json::from_value(serde_json::json!({
+            "name": "web", "stages": [{"name": "Release", "actions": [{"name": "Approve",
+            "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]
+        }))
+        .expect("declaration");
+        let summary = |id: &str, status: &str| PipelineExecutionSummary {
+            pipeline_execution_id: id.into(),
+            status: status.into(),
+            ..Default::default()
+        };
+        let old = [summary("e2", "Failed"), summary("e1", "Succeeded")];
+        let mut seen = Seen::default();
+        seen.look(&state(None), &old, &declaration, 0);
+        let (events, _) = seen.look(
+            &state(None),
+            &[summary("e3", "InProgress"), old[0].clone(), old[1].clone()],
+            &declaration,
+            1_000,
+        );
+        let states: Vec<_> = events
+            .iter()
+            .map(|e| e["detail"]["execution-id"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(states, ["e3"], "only the new execution is news");
+
+        // A pipeline that appeared after watching began: what it shows at the first look is news.
+        let mut new = Seen {
+            looked: true,
+            ..Seen::default()
+        };
+        let (events, busy) = new.look(
+            &state(None),
+            &[summary("e1", "InProgress")],
+            &declaration,
+            0,
+        );
+        assert!(busy);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["detail"]["state"], "STARTED");
+    }
+
+    #[test]
     fn polls_fast_while_busy_slow_when_idle_and_backs_off_when_throttled() {
         let pacing = Pacing {
             busy: Duration::from_secs(2),
             idle: Duration::from_secs(30),
             max_backoff: Duration::from_secs(60),
-            relist: Duration::from_secs(300),
+            relist: Duration::from_secs(60),
         };
         assert_eq!(pacing.next(true, 0), Duration::from_secs(2));
         assert_eq!(pacing.next(false, 0), Duration::from_secs(30));

@@ -610,7 +610,7 @@ async fn watching_cost_benchmark() {
     watcher.abort();
     let total = |calls: &std::collections::BTreeMap<String, u64>| calls.values().sum::<u64>();
     println!(
-        "watching 100 idle + 5 running pipelines, default pacing (busy 3 s, idle 30 s, list every 5 min):"
+        "watching 100 idle + 5 running pipelines, default pacing (busy 3 s, idle 30 s, list every minute):"
     );
     println!(
         "  first 15 s (first looks: state and declaration of each): {} calls {first:?}",

@@ -466,7 +466,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let options = connection(&cli);
     let uses_s3 = matches!(&cli.command, Command::Artifacts { to_s3: Some(_), .. });
     if !cli.aws && !uses_s3 && options != pipewright_aws::AwsConnection::default() {
-        bail!("--profile, --region and --endpoint-url choose an AWS connection: give --aws too");
+        bail!(
+            "--profile, --region and --endpoint-url choose an AWS connection: give --aws too (or use them with artifacts --to-s3)"
+        );
     }
     if let Command::ForwardEvents {
         name,

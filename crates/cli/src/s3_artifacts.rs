@@ -36,7 +36,16 @@ pub async fn upload(
     bucket: Option<&str>,
     json: bool,
 ) -> Result<()> {
-    let declaration = api.get_pipeline(name, None).await.map(|out| out.pipeline)?;
+    // The artifact store of the version the execution ran.
+    let version = api
+        .get_execution(name, execution_id)
+        .await?
+        .pipeline_execution
+        .pipeline_version;
+    let declaration = api
+        .get_pipeline(name, Some(version))
+        .await
+        .map(|out| out.pipeline)?;
     let store = match (
         &declaration.artifact_store,
         declaration.artifact_stores.as_ref(),
@@ -54,15 +63,18 @@ pub async fn upload(
             .cloned(),
         (None, None) => None,
     };
+    let bucket_given = bucket;
     let bucket = match (bucket, &store) {
         (Some(bucket), _) => bucket.to_owned(),
         (None, Some(store)) => store.location.clone(),
         (None, None) => bail!(
-            "{name} names no single artifact store for this region: give the bucket, as --to-s3 BUCKET"
+            "{name} names no single artifact store for this region: give --region, or the bucket as --to-s3 BUCKET"
         ),
     };
+    // The pipeline's key encrypts its own store; another bucket has keys of its own.
     let options = PutOptions {
         kms_key_id: store
+            .filter(|_| bucket_given.is_none())
             .and_then(|store| store.encryption_key)
             .map(|key| key.id),
         ..PutOptions::default()

@@ -85,3 +85,35 @@ pub fn local_diagnostics(
     }
     out
 }
+
+/// Local settings that do nothing where they are (code `s3-setting-ignored`): worth a warning from
+/// `validate`, but no reason to refuse a run.
+pub fn ignored_settings(
+    pipeline: &PipelineDeclaration,
+    settings: &LocalSettings,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (s, stage) in pipeline.stages.iter().enumerate() {
+        for (a, action) in stage.actions.iter().enumerate() {
+            let mapped = settings.action(&stage.name, &action.name);
+            // `s3: true` means something only to S3 sources and deploys.
+            if mapped.is_some_and(|m| m.s3)
+                && !matches!(
+                    runner_for(action, mapped),
+                    Some(RunnerKind::S3BucketSource | RunnerKind::S3BucketDeploy)
+                )
+            {
+                out.push(Diagnostic::new(
+                    Severity::Warning,
+                    "s3-setting-ignored",
+                    format!("/stages/{s}/actions/{a}"),
+                    format!(
+                        "{}/{}: s3: true applies to S3 source and deploy actions only, and is ignored here",
+                        stage.name, action.name
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}

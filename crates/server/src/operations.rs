@@ -75,19 +75,31 @@ fn paged_answer(key: &str, items: impl Serialize, next_token: Option<String>) ->
     Ok(out)
 }
 
-/// A page of at most `max` items after the opaque `next_token`. The token is the key of the last
-/// item the page before gave, not a count: an execution started while a client pages through the
-/// newest-first list does not shift the next page (the item it was after is found again).
+/// How a listed answer is ordered, which says where the page after a token starts.
+#[derive(Clone, Copy)]
+enum Order {
+    /// Sorted by the key (pipelines by name, tags by key): the next page starts at the first key
+    /// after the token's, so it goes on even when the item it names was deleted meanwhile.
+    ByKey,
+    /// Newest first (executions): the next page starts after the item the token names, so one
+    /// started meanwhile at the front does not shift it.
+    NewestFirst,
+}
+
+/// A page of at most `max` items after the opaque `next_token`: the key of the last item the page
+/// before gave (a name or an id), not a count.
 fn page<T>(
     items: Vec<T>,
     key: impl Fn(&T) -> &str,
+    order: Order,
     next_token: Option<&str>,
     max: Option<usize>,
     default_max: usize,
 ) -> Result<(Vec<T>, Option<String>), WireError> {
-    let start = match next_token {
-        None => 0,
-        Some(token) => {
+    let start = match (next_token, order) {
+        (None, _) => 0,
+        (Some(token), Order::ByKey) => items.partition_point(|item| key(item) <= token),
+        (Some(token), Order::NewestFirst) => {
             items
                 .iter()
                 .position(|item| key(item) == token)
@@ -180,6 +192,7 @@ async fn list_pipelines(api: &Pipewright, input: ListInput) -> Answer {
     let (pipelines, next_token) = page(
         all,
         |p| p.name.as_str(),
+        Order::ByKey,
         input.next_token.as_deref(),
         input.max_results,
         100,
@@ -282,6 +295,7 @@ async fn list_pipeline_executions(api: &Pipewright, input: ListExecutionsInput) 
     let (summaries, next_token) = page(
         all,
         |e| e.pipeline_execution_id.as_str(),
+        Order::NewestFirst,
         input.next_token.as_deref(),
         input.max_results,
         100,
@@ -313,6 +327,7 @@ async fn list_action_executions(api: &Pipewright, input: ListActionExecutionsInp
     let (details, next_token) = page(
         all,
         |d| d.action_execution_id.as_str(),
+        Order::NewestFirst,
         input.next_token.as_deref(),
         input.max_results,
         100,
@@ -509,6 +524,7 @@ async fn list_tags_for_resource(api: &Pipewright, input: ListTagsInput) -> Answe
     let (tags, next_token) = page(
         all,
         |t| t.key.as_str(),
+        Order::ByKey,
         input.next_token.as_deref(),
         input.max_results,
         50,
@@ -570,8 +586,9 @@ mod tests {
         fn key(item: &String) -> &str {
             item
         }
+        let newest = Order::NewestFirst;
         let items: Vec<String> = ["e5", "e4", "e3", "e2", "e1"].map(String::from).to_vec();
-        let (first, next) = page(items.clone(), key, None, Some(2), 100).expect("page");
+        let (first, next) = page(items.clone(), key, newest, None, Some(2), 100).expect("page");
         assert_eq!(
             (first, next.as_deref()),
             (vec!["e5".into(), "e4".into()], Some("e4"))
@@ -579,15 +596,35 @@ mod tests {
         // A new execution starts between two pages: the next page is still the one after e4.
         let mut newer = items.clone();
         newer.insert(0, "e6".to_owned());
-        let (second, next) = page(newer.clone(), key, Some("e4"), Some(2), 100).expect("page");
+        let (second, next) =
+            page(newer.clone(), key, newest, Some("e4"), Some(2), 100).expect("page");
         assert_eq!(
             (second, next.as_deref()),
             (vec!["e3".into(), "e2".into()], Some("e2"))
         );
-        let (last, next) = page(newer, key, Some("e2"), Some(2), 100).expect("page");
+        let (last, next) = page(newer, key, newest, Some("e2"), Some(2), 100).expect("page");
         assert_eq!((last, next), (vec!["e1".to_owned()], None));
-        let error = page(items, key, Some("x"), None, 100).expect_err("a token we never gave");
+        let error =
+            page(items, key, newest, Some("x"), None, 100).expect_err("a token we never gave");
         assert_eq!(error.kind, "InvalidNextTokenException");
+    }
+
+    #[test]
+    fn pages_by_name_go_on_when_the_last_named_item_is_deleted() {
+        fn key(item: &String) -> &str {
+            item
+        }
+        let names: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let (first, next) =
+            page(names.clone(), key, Order::ByKey, None, Some(2), 100).expect("page");
+        assert_eq!(
+            (first, next.as_deref()),
+            (vec!["a".into(), "b".into()], Some("b"))
+        );
+        let without_b: Vec<String> = ["a", "c", "d"].map(String::from).to_vec();
+        let (rest, next) =
+            page(without_b, key, Order::ByKey, Some("b"), Some(2), 100).expect("page");
+        assert_eq!((rest, next), (vec!["c".to_owned(), "d".to_owned()], None));
     }
 
     #[test]

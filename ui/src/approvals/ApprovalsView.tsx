@@ -8,7 +8,7 @@ import {
   LOCAL,
   type BackendError,
   type ConnectionApproval,
-  type ConnectionError,
+  type UnreachableConnection,
 } from "../backend";
 import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
@@ -20,7 +20,7 @@ const REFRESH_MS = 10_000;
 
 export function ApprovalsView({ navigate }: { navigate: Navigate }) {
   const [approvals, setApprovals] = useState<ConnectionApproval[]>([]);
-  const [unreachable, setUnreachable] = useState<ConnectionError[]>([]);
+  const [unreachable, setUnreachable] = useState<UnreachableConnection[]>([]);
   const [comments, setComments] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<BackendError>();

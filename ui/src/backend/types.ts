@@ -2,7 +2,7 @@
 export type { Action } from "./generated/Action";
 export type { AwsConnection } from "./generated/AwsConnection";
 export type { ConnectionApproval } from "./generated/ConnectionApproval";
-export type { ConnectionError } from "./generated/ConnectionError";
+export type { UnreachableConnection } from "./generated/UnreachableConnection";
 export type { ConnectionInfo } from "./generated/ConnectionInfo";
 export type { ConnectionPipelines } from "./generated/ConnectionPipelines";
 export type { ActionExecutionDetail } from "./generated/ActionExecutionDetail";

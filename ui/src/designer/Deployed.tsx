@@ -33,6 +33,10 @@ export function Deployed({ pipeline, preferred }: { pipeline: PipelineDeclaratio
       (e) => setError(asBackendError(e)),
     );
   }, []);
+  // Another pipeline opened from another connection: compare with that one.
+  useEffect(() => {
+    if (preferred) setConnection(preferred);
+  }, [preferred]);
   // A plan is about the pipeline as it was when compared: an edit calls for comparing again.
   useEffect(() => setPlan(undefined), [pipeline, connection]);
 

@@ -177,13 +177,16 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
     if (!current || !canSave) return;
     try {
       // A pipeline opened from AWS is kept on this machine: a new version of the local pipeline
-      // of that name when there is one.
+      // of that name when there is one (versions are kept, so nothing stored is lost).
       const storedAs =
         origin === LOCAL
           ? name || null
           : await backend.getPipeline(LOCAL, current.name).then(
               () => current.name,
-              () => null,
+              (e) => {
+                if (asBackendError(e).code === "PipelineNotFoundException") return null;
+                throw e;
+              },
             );
       const out = await backend.savePipeline(current, storedAs);
       setSaved({ text: await backend.renderPipeline(current, false), version: out.version, pipeline: current });

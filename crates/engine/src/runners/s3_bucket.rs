@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use super::{ActionRun, Outcome, Revision, Services, blocking};
+use super::{ActionRun, Outcome, Revision, Services, blocking, script_failure};
 use crate::objects::{ObjectAddress, ObjectStore, PutOptions};
+use crate::process::ProcessEnd;
 
 /// Files uploaded at once by an extracting deploy.
 const PARALLEL_UPLOADS: usize = 8;
@@ -50,8 +51,31 @@ fn address(run: &ActionRun, bucket: &str, key: &str) -> ObjectAddress {
 }
 
 pub async fn source(services: &Services, run: &ActionRun) -> Outcome {
-    match try_source(services, run).await {
-        Ok(outcome) | Err(outcome) => *outcome,
+    bounded(services, run, try_source(services, run)).await
+}
+
+/// Runs the transfer until it ends, the action is stopped (abandon), or its timeout passes; a
+/// transfer cut short leaves the bucket as far as it got.
+async fn bounded(
+    services: &Services,
+    run: &ActionRun,
+    work: impl Future<Output = Result<Box<Outcome>, Box<Outcome>>>,
+) -> Outcome {
+    let deadline = async {
+        match run.timeout {
+            Some(timeout) => {
+                let deadline = services.clock.now_ms() + timeout.as_millis() as i64;
+                crate::clock::sleep_until(services.clock.as_ref(), deadline).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        ended = work => match ended {
+            Ok(outcome) | Err(outcome) => *outcome,
+        },
+        () = run.cancel.cancelled() => script_failure(ProcessEnd::Cancelled, run.timeout),
+        () = deadline => script_failure(ProcessEnd::TimedOut, run.timeout),
     }
 }
 
@@ -68,7 +92,7 @@ async fn try_source(services: &Services, run: &ActionRun) -> Result<Box<Outcome>
     let stored = objects
         .download(object.clone(), zip.clone())
         .await
-        .map_err(|message| Box::new(Outcome::failed("SourceNotFound", message)))?;
+        .map_err(|message| Box::new(Outcome::failed("DownloadFailed", message)))?;
     let artifacts = services.artifacts.clone();
     let from = zip.clone();
     let ingested = blocking(move || artifacts.import_zip(&from))
@@ -109,9 +133,7 @@ async fn try_source(services: &Services, run: &ActionRun) -> Result<Box<Outcome>
 }
 
 pub async fn deploy(services: &Services, run: &ActionRun) -> Outcome {
-    match try_deploy(services, run).await {
-        Ok(outcome) | Err(outcome) => *outcome,
-    }
+    bounded(services, run, try_deploy(services, run)).await
 }
 
 async fn try_deploy(services: &Services, run: &ActionRun) -> Result<Box<Outcome>, Box<Outcome>> {
@@ -144,10 +166,15 @@ async fn try_deploy(services: &Services, run: &ActionRun) -> Result<Box<Outcome>
             .artifacts
             .tree(digest)
             .map_err(|e| failed(e.to_string()))?;
-        let files = blocking(move || files_under(&tree))
+        let (files, links) = blocking(move || files_under(&tree))
             .await
             .and_then(|files| files)
             .map_err(failed)?;
+        if links > 0 {
+            run.log.note(format!(
+                "{links} symbolic links in {name} were not uploaded: S3 has no links"
+            ));
+        }
         let count = files.len();
         let uploads = files.into_iter().map(|(relative, path)| {
             let key = if prefix.is_empty() {
@@ -197,11 +224,18 @@ async fn try_deploy(services: &Services, run: &ActionRun) -> Result<Box<Outcome>
     Ok(Box::new(Outcome::succeeded(Some(summary))))
 }
 
-/// The regular files of a stored tree, as (key relative to the tree with `/`, path on disk).
-fn files_under(tree: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+/// The regular files of a stored tree, as (key relative to the tree with `/`, path on disk), and
+/// how many symbolic links it holds.
+type Files = (Vec<(String, std::path::PathBuf)>, usize);
+
+fn files_under(tree: &Path) -> Result<Files, String> {
     let mut files = Vec::new();
+    let mut links = 0;
     for entry in walkdir::WalkDir::new(tree).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_symlink() {
+            links += 1;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
@@ -215,5 +249,5 @@ fn files_under(tree: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String>
             .join("/");
         files.push((relative, entry.into_path()));
     }
-    Ok(files)
+    Ok((files, links))
 }
