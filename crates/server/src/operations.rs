@@ -96,18 +96,24 @@ fn page<T>(
     max: Option<usize>,
     default_max: usize,
 ) -> Result<(Vec<T>, Option<String>), WireError> {
-    let start = match (next_token, order) {
+    let invalid = |why: &str| {
+        WireError::client(
+            "InvalidNextTokenException",
+            format!("{} {why}", next_token.unwrap_or_default()),
+        )
+    };
+    let after = next_token
+        .map(|token| token_key(token).ok_or_else(|| invalid("is not a token this server gave")))
+        .transpose()?;
+    let start = match (after, order) {
         (None, _) => 0,
-        (Some(token), Order::ByKey) => items.partition_point(|item| key(item) <= token),
-        (Some(token), Order::NewestFirst) => {
+        (Some(after), Order::ByKey) => items.partition_point(|item| key(item) <= after.as_str()),
+        (Some(after), Order::NewestFirst) => {
             items
                 .iter()
-                .position(|item| key(item) == token)
+                .position(|item| key(item) == after)
                 .ok_or_else(|| {
-                    WireError::client(
-                        "InvalidNextTokenException",
-                        format!("{token} is not a token this server gave, or what it pointed after is gone; list again from the start"),
-                    )
+                    invalid("points after an item that is gone; list again from the start")
                 })?
                 + 1
         }
@@ -116,11 +122,36 @@ fn page<T>(
     let total = items.len();
     let items: Vec<T> = items.into_iter().skip(start).take(max).collect();
     let next = if start + items.len() < total {
-        items.last().map(|last| key(last).to_owned())
+        items.last().map(|last| key_token(key(last)))
     } else {
         None
     };
     Ok((items, next))
+}
+
+/// What a paging token looks like: a mark of this server's, then the key in hexadecimal, so any
+/// key fits and a token nobody gave is told apart.
+const TOKEN_MARK: &str = "pw1.";
+
+fn key_token(key: &str) -> String {
+    let mut token = String::with_capacity(TOKEN_MARK.len() + key.len() * 2);
+    token.push_str(TOKEN_MARK);
+    for byte in key.bytes() {
+        token.push_str(&format!("{byte:02x}"));
+    }
+    token
+}
+
+fn token_key(token: &str) -> Option<String> {
+    let hex = token.strip_prefix(TOKEN_MARK)?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(hex.get(at..at + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
 }
 
 #[derive(Deserialize)]
@@ -591,22 +622,40 @@ mod tests {
         let (first, next) = page(items.clone(), key, newest, None, Some(2), 100).expect("page");
         assert_eq!(
             (first, next.as_deref()),
-            (vec!["e5".into(), "e4".into()], Some("e4"))
+            (
+                vec!["e5".into(), "e4".into()],
+                Some(key_token("e4").as_str())
+            )
         );
         // A new execution starts between two pages: the next page is still the one after e4.
         let mut newer = items.clone();
         newer.insert(0, "e6".to_owned());
-        let (second, next) =
-            page(newer.clone(), key, newest, Some("e4"), Some(2), 100).expect("page");
+        let (second, next) = page(
+            newer.clone(),
+            key,
+            newest,
+            Some(&key_token("e4")),
+            Some(2),
+            100,
+        )
+        .expect("page");
         assert_eq!(
             (second, next.as_deref()),
-            (vec!["e3".into(), "e2".into()], Some("e2"))
+            (
+                vec!["e3".into(), "e2".into()],
+                Some(key_token("e2").as_str())
+            )
         );
-        let (last, next) = page(newer, key, newest, Some("e2"), Some(2), 100).expect("page");
+        let (last, next) =
+            page(newer, key, newest, Some(&key_token("e2")), Some(2), 100).expect("page");
         assert_eq!((last, next), (vec!["e1".to_owned()], None));
-        let error =
-            page(items, key, newest, Some("x"), None, 100).expect_err("a token we never gave");
+        let error = page(items.clone(), key, newest, Some("x"), None, 100)
+            .expect_err("a token we never gave");
         assert_eq!(error.kind, "InvalidNextTokenException");
+        let gone = page(items, key, newest, Some(&key_token("e9")), None, 100)
+            .expect_err("a token after an execution that is gone");
+        assert_eq!(gone.kind, "InvalidNextTokenException");
+        assert_eq!(token_key(&key_token("név/ü")).as_deref(), Some("név/ü"));
     }
 
     #[test]
@@ -619,11 +668,18 @@ mod tests {
             page(names.clone(), key, Order::ByKey, None, Some(2), 100).expect("page");
         assert_eq!(
             (first, next.as_deref()),
-            (vec!["a".into(), "b".into()], Some("b"))
+            (vec!["a".into(), "b".into()], Some(key_token("b").as_str()))
         );
         let without_b: Vec<String> = ["a", "c", "d"].map(String::from).to_vec();
-        let (rest, next) =
-            page(without_b, key, Order::ByKey, Some("b"), Some(2), 100).expect("page");
+        let (rest, next) = page(
+            without_b,
+            key,
+            Order::ByKey,
+            Some(&key_token("b")),
+            Some(2),
+            100,
+        )
+        .expect("page");
         assert_eq!((rest, next), (vec!["c".to_owned(), "d".to_owned()], None));
     }
 

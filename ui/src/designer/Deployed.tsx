@@ -37,6 +37,8 @@ export function Deployed({ pipeline, preferred }: { pipeline: PipelineDeclaratio
   useEffect(() => {
     if (preferred) setConnection(preferred);
   }, [preferred]);
+  // What was pushed before is not news about another pipeline.
+  useEffect(() => setNotice(undefined), [pipeline.name]);
   // A plan is about the pipeline as it was when compared: an edit calls for comparing again.
   useEffect(() => setPlan(undefined), [pipeline, connection]);
 

@@ -1,7 +1,7 @@
 // The designer: the pipeline drawn (Canvas), the selected action's or stage's form, the pipeline's
 // own settings, the JSON/YAML text, diagnostics as you edit, undo/redo, the changes against the
 // saved version, and Save (a new version).
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import {
   asBackendError,
@@ -86,6 +86,8 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
   const [side, setSide] = useState<Side>("pipeline");
   const [error, setError] = useState<BackendError>();
   const [notice, setNotice] = useState<string>();
+  // The pipeline a save just stored under its (new) name, reloaded from there next.
+  const justSaved = useRef<string | undefined>(undefined);
 
   // Load the saved pipeline (or start a new one) whenever the chosen pipeline changes.
   useEffect(() => {
@@ -102,6 +104,10 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
         if (!live) return;
         setHistory(start(loaded));
         setSaved(name ? { text, version, pipeline: loaded } : { text });
+        // A notice about the pipeline shown before is not about this one; the notice of the save
+        // that brought this pipeline here is.
+        if (justSaved.current !== name) setNotice(undefined);
+        justSaved.current = undefined;
         setSelected(undefined);
         setSelectedStage(undefined);
       },
@@ -191,7 +197,10 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
       const out = await backend.savePipeline(current, storedAs);
       setSaved({ text: await backend.renderPipeline(current, false), version: out.version, pipeline: current });
       setNotice(`Saved ${out.name} as version ${out.version}${origin === LOCAL ? "" : " on this machine"}.`);
-      if (out.name !== name || origin !== LOCAL) navigate("designer", out.name);
+      if (out.name !== name || origin !== LOCAL) {
+        justSaved.current = out.name;
+        navigate("designer", out.name);
+      }
     } catch (e) {
       setError(asBackendError(e));
     }
