@@ -75,7 +75,7 @@ sleep 1
 printf '%-10s %-18s %12s %10s %8s\n' server operation requests/s p99 errors
 measure() { # server port operation body
     local out
-    out=$(OPERATION=$3 BODY=$4 wrk -t2 -c16 -d10s --latency -s "$work/post.lua" "http://127.0.0.1:$2/")
+    out=$(OPERATION=$3 BODY=$4 wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-16}" -d10s --latency -s "$work/post.lua" "http://127.0.0.1:$2/")
     local rps p99 errors
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
