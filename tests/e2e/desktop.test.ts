@@ -321,6 +321,17 @@ describe("an AWS connection", () => {
       );
       const kept = JSON.parse(cli("export", "remote"));
       expect(kept.stages[1].actions[0].configuration.CustomData).toBe("Ship it to the cloud?");
+
+      // The AWS side goes away: the inbox says its approvals cannot be shown, and why.
+      serve.kill();
+      await app.view("approvals");
+      const unreachable = '[data-unreachable="aws:default@us-east-1"]';
+      await app.waitFor(
+        "the unreachable connection in the inbox",
+        async () => (await app.findAll(unreachable)).length === 1,
+        60_000,
+      );
+      expect(await app.text(unreachable)).toContain("could not be asked");
     } finally {
       serve.kill();
     }
