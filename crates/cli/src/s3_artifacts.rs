@@ -67,9 +67,12 @@ pub async fn upload(
     let bucket = match (bucket, &store) {
         (Some(bucket), _) => bucket.to_owned(),
         (None, Some(store)) => store.location.clone(),
-        (None, None) => bail!(
-            "{name} names no single artifact store for this region: give --region, or the bucket as --to-s3 BUCKET"
+        (None, None) if declaration.artifact_stores.is_some() => bail!(
+            "{name} has an artifact store per region and none is chosen: give --region, or the bucket as --to-s3 BUCKET"
         ),
+        (None, None) => {
+            bail!("{name} declares no artifactStore: give the bucket, as --to-s3 BUCKET")
+        }
     };
     // The pipeline's key encrypts its own store; another bucket has keys of its own.
     let options = PutOptions {
