@@ -187,7 +187,7 @@ pub async fn start_execution(
 ) -> Result<String> {
     let backend = connections.backend(&desktop, connection.as_deref())?;
     let started = backend.start(&name, &variables, None).await;
-    connections.nudge(connection.as_deref());
+    connections.nudge(connection.as_deref(), &name);
     started
 }
 
@@ -205,7 +205,7 @@ pub async fn stop_execution(
     let done = backend
         .stop(&name, &execution_id, abandon, reason.as_deref())
         .await;
-    connections.nudge(connection.as_deref());
+    connections.nudge(connection.as_deref(), &name);
     done
 }
 
@@ -223,7 +223,7 @@ pub async fn retry_stage(
     let done = backend
         .retry(&name, &stage, &execution_id, all_actions)
         .await;
-    connections.nudge(connection.as_deref());
+    connections.nudge(connection.as_deref(), &name);
     done
 }
 
@@ -240,7 +240,7 @@ pub async fn rollback_stage(
     let done = backend
         .rollback(&name, &stage, target_execution_id.as_deref())
         .await;
-    connections.nudge(connection.as_deref());
+    connections.nudge(connection.as_deref(), &name);
     done
 }
 
@@ -258,7 +258,7 @@ pub async fn set_transition(
     let done = backend
         .set_transition(&name, &stage, enabled, reason.as_deref())
         .await;
-    connections.nudge(connection.as_deref());
+    connections.nudge(connection.as_deref(), &name);
     done
 }
 
@@ -342,7 +342,7 @@ pub async fn put_approval_result(
             &decision.summary,
         )
         .await;
-    connections.nudge(Some(&decision.connection));
+    connections.nudge(Some(&decision.connection), &decision.approval.pipeline_name);
     done
 }
 
@@ -380,7 +380,7 @@ pub async fn push_pipeline(
         }
         Err(error) => return Err(error),
     };
-    connections.nudge(Some(&connection));
+    connections.nudge(Some(&connection), &name);
     Ok(SavedPipeline { name, version })
 }
 

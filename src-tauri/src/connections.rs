@@ -44,8 +44,8 @@ struct Connected {
     settings: AwsConnection,
     backend: Arc<AwsBackend>,
     watcher: tauri::async_runtime::JoinHandle<()>,
-    /// Starts the watcher's next round at once.
-    nudge: Arc<tokio::sync::Notify>,
+    /// Makes the watcher look at a pipeline at once.
+    nudge: pipewright_aws::watch::Nudge,
 }
 
 /// The AWS connections in use.
@@ -85,12 +85,13 @@ impl Connections {
         }
     }
 
-    /// Tells a connection's watcher to look now: the user just changed something there.
-    pub fn nudge(&self, name: Option<&str>) {
+    /// Tells a connection's watcher to look at a pipeline now: the user just changed something
+    /// there.
+    pub fn nudge(&self, name: Option<&str>, pipeline: &str) {
         if let Ok(all) = self.0.read()
             && let Some(connected) = all.iter().find(|c| Some(c.backend.name().as_str()) == name)
         {
-            connected.nudge.notify_one();
+            connected.nudge.pipeline(pipeline);
         }
     }
 
@@ -144,7 +145,7 @@ async fn connect(app: &AppHandle, settings: AwsConnection) -> Result<String> {
     // A connection that cannot list pipelines is not worth keeping: say why now.
     backend.list_pipelines().await?;
     let name = backend.name();
-    let nudge = Arc::new(tokio::sync::Notify::new());
+    let nudge = pipewright_aws::watch::Nudge::new();
     let watcher = crate::notifications::watch_aws(app.clone(), backend.clone(), nudge.clone());
     let connections = app.state::<Connections>();
     if let Ok(mut all) = connections.0.write() {

@@ -180,7 +180,7 @@ pub fn start(app: AppHandle) {
 pub fn watch_aws(
     app: AppHandle,
     backend: Arc<pipewright_aws::AwsBackend>,
-    nudge: Arc<tokio::sync::Notify>,
+    nudge: pipewright_aws::watch::Nudge,
 ) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         let name = backend.name();

@@ -9,7 +9,8 @@
 //! Each pipeline is paced on its own, so 100 idle pipelines cost one call each per idle interval
 //! while a few running ones are looked at every few seconds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pipewright_api::engine::clock::{Clock, SystemClock};
@@ -235,18 +236,48 @@ impl Watched {
     }
 }
 
+/// Asks a watcher to look at some pipelines now rather than at their pace: the user just started,
+/// stopped or approved something there, and it should show at once. Only those pipelines are
+/// looked at, so a nudge costs a call or two, not a round of the whole account.
+#[derive(Clone, Debug, Default)]
+pub struct Nudge {
+    pipelines: Arc<Mutex<BTreeSet<String>>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Nudge {
+    pub fn new() -> Nudge {
+        Nudge::default()
+    }
+
+    /// Look at this pipeline now; one the watcher does not know yet (just created) is added.
+    pub fn pipeline(&self, name: &str) {
+        if let Ok(mut pipelines) = self.pipelines.lock() {
+            pipelines.insert(name.to_owned());
+        }
+        self.wake.notify_one();
+    }
+
+    fn take(&self) -> BTreeSet<String> {
+        self.pipelines
+            .lock()
+            .map(|mut pipelines| std::mem::take(&mut *pipelines))
+            .unwrap_or_default()
+    }
+}
+
 /// Watches the named pipelines (every pipeline of the account and region when `names` is empty,
-/// listed again every `relist`; one that appears then is new, and its runs are told) and calls `on_events` with the events of each round, until it
-/// returns false. Each pipeline has its own pace: every `busy` interval while it runs or waits for
-/// an approval, every `idle` interval otherwise, longer after throttling or failed calls. An idle
-/// pipeline costs one call a look (its latest execution); its whole state is read only when that
-/// changed. A `nudge` makes every pipeline due at once (the user just started or approved
-/// something: it should show now).
+/// listed again every `relist`; one that appears then is new, and its runs are told) and calls
+/// `on_events` with the events of each round, until it returns false. Each pipeline has its own
+/// pace: every `busy` interval while it runs or waits for an approval, every `idle` interval
+/// otherwise, longer after throttling or failed calls. An idle pipeline costs one call a look
+/// (its latest executions); its whole state is read only when they changed. A `nudge` makes the
+/// pipelines it names due at once.
 pub async fn watch(
     backend: &AwsBackend,
     names: &[String],
     pacing: Pacing,
-    nudge: Option<&tokio::sync::Notify>,
+    nudge: Option<&Nudge>,
     mut on_events: impl FnMut(Vec<Value>) -> bool,
 ) -> Result<()> {
     let start = Instant::now();
@@ -307,10 +338,13 @@ pub async fn watch(
         if let Some(nudge) = nudge {
             tokio::select! {
                 () = wait => {}
-                () = nudge.notified() => {
+                () = nudge.wake.notified() => {
                     let now = Instant::now();
-                    pipelines.values_mut().for_each(|w| w.due = now);
-                    list_due = now;
+                    for name in nudge.take() {
+                        if watch_all || names.contains(&name) {
+                            pipelines.entry(name).or_insert_with(|| Watched::new(now, false)).due = now;
+                        }
+                    }
                 }
             }
         } else {

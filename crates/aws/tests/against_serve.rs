@@ -341,6 +341,52 @@ async fn watching_turns_aws_state_into_the_engine_s_events() {
     assert!(seen.contains(&"Approve SUCCEEDED".to_owned()), "{seen:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nudge_looks_at_that_pipeline_at_once() {
+    let served = serve().await;
+    let approval = serde_json::json!({"name": "Approve",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}});
+    for name in ["quiet", "touched"] {
+        served
+            .local
+            .create_pipeline(&pipeline(name, approval.clone()), &[])
+            .await
+            .expect("create");
+    }
+    let nudge = pipewright_aws::watch::Nudge::new();
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = {
+        let (aws, nudge) = (served.aws.clone(), nudge.clone());
+        tokio::spawn(async move {
+            // Idle pipelines would be looked at again only after ten minutes.
+            let pacing = pipewright_aws::watch::Pacing {
+                busy: Duration::from_millis(100),
+                idle: Duration::from_secs(600),
+                ..Default::default()
+            };
+            let _ = pipewright_aws::watch::watch(&aws, &[], pacing, Some(&nudge), |events| {
+                events.into_iter().all(|e| sender.send(e).is_ok())
+            })
+            .await;
+        })
+    };
+    // The first looks (the baseline) are done once both pipelines were listed and looked at.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let id = served
+        .aws
+        .start("touched", &IndexMap::new(), None)
+        .await
+        .expect("start");
+    nudge.pipeline("touched");
+    let event = tokio::time::timeout(Duration::from_secs(10), received.recv())
+        .await
+        .expect("the nudged pipeline told in time, not at its idle pace")
+        .expect("the watcher runs");
+    assert_eq!(event["detail"]["pipeline"], "touched");
+    assert_eq!(event["detail"]["execution-id"], id.as_str());
+    watcher.abort();
+}
+
 /// A `pipewright serve` behind faults: the next `throttle` requests get AWS's ThrottlingException,
 /// and the next `drop` connections are closed as soon as they open. `calls` counts the requests
 /// by operation.
