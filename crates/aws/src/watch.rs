@@ -416,13 +416,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_first_look_tells_nothing_and_later_ones_tell_what_changed() {
-        let declaration: PipelineDeclaration = serde_json::from_value(serde_json::json!({
+    /// A pipeline of one stage whose one action is a manual approval.
+    fn approval_pipeline() -> PipelineDeclaration {
+        serde_json::from_value(serde_json::json!({
             "name": "web", "stages": [{"name": "Release", "actions": [{"name": "Approve",
             "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]
         }))
-        .expect("declaration");
+        .expect("declaration")
+    }
+
+    fn summary(id: &str, status: &str) -> PipelineExecutionSummary {
+        PipelineExecutionSummary {
+            pipeline_execution_id: id.into(),
+            status: status.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_first_look_tells_nothing_and_later_ones_tell_what_changed() {
+        let declaration = approval_pipeline();
         let mut seen = Seen::default();
         let (events, busy) = seen.look(&state(None), &[], &declaration, 0);
         assert!(events.is_empty());
@@ -455,16 +468,7 @@ mod tests {
 
     #[test]
     fn every_execution_that_runs_at_once_has_its_end_told() {
-        let declaration: PipelineDeclaration = serde_json::from_value(serde_json::json!({
-            "name": "web", "executionMode": "PARALLEL", "stages": [{"name": "Release", "actions": [{"name": "Approve",
-            "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]
-        }))
-        .expect("declaration");
-        let summary = |id: &str, status: &str| PipelineExecutionSummary {
-            pipeline_execution_id: id.into(),
-            status: status.into(),
-            ..Default::default()
-        };
+        let declaration = approval_pipeline();
         let told = |events: Vec<Value>| -> Vec<(String, String)> {
             events
                 .iter()
@@ -520,16 +524,7 @@ mod tests {
 
     #[test]
     fn executions_seen_before_are_not_told_again_and_a_new_pipeline_s_are() {
-        let declaration: PipelineDeclaration = serde_json::from_value(serde_json::json!({
-            "name": "web", "stages": [{"name": "Release", "actions": [{"name": "Approve",
-            "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]
-        }))
-        .expect("declaration");
-        let summary = |id: &str, status: &str| PipelineExecutionSummary {
-            pipeline_execution_id: id.into(),
-            status: status.into(),
-            ..Default::default()
-        };
+        let declaration = approval_pipeline();
         let old = [summary("e2", "Failed"), summary("e1", "Succeeded")];
         let mut seen = Seen::default();
         seen.look(&state(None), &old, &declaration, 0);

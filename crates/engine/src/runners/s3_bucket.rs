@@ -139,16 +139,7 @@ pub async fn deploy(services: &Services, run: &ActionRun) -> Outcome {
 async fn try_deploy(services: &Services, run: &ActionRun) -> Result<Box<Outcome>, Box<Outcome>> {
     let objects = object_store(services)?;
     let bucket = required(run, "BucketName")?.to_owned();
-    let Some((name, digest)) = run.inputs.first() else {
-        return Err(Box::new(Outcome::failed(
-            "InvalidConfiguration",
-            "an S3 deploy needs an input artifact",
-        )));
-    };
-    let extract = run
-        .action
-        .config("Extract")
-        .is_none_or(|v| v.eq_ignore_ascii_case("true"));
+    let (name, digest, extract) = super::s3_deploy::what_to_deploy(run)?;
     let options = PutOptions {
         canned_acl: run.action.config("CannedACL").map(str::to_owned),
         cache_control: run.action.config("CacheControl").map(str::to_owned),

@@ -4,7 +4,25 @@
 
 use std::path::{Component, Path};
 
+use pipewright_artifacts::Digest;
+
 use super::{ActionRun, Outcome, Services, blocking};
+
+/// What an S3 deploy deploys, wherever to: its input artifact's name and digest, and whether it is
+/// extracted (`Extract`, true unless it says false).
+pub(super) fn what_to_deploy(run: &ActionRun) -> Result<(&String, &Digest, bool), Box<Outcome>> {
+    let Some((name, digest)) = run.inputs.first() else {
+        return Err(Box::new(Outcome::failed(
+            "InvalidConfiguration",
+            "an S3 deploy needs an input artifact",
+        )));
+    };
+    let extract = run
+        .action
+        .config("Extract")
+        .is_none_or(|v| v.eq_ignore_ascii_case("true"));
+    Ok((name, digest, extract))
+}
 
 pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
     let Some(target) = run.settings.as_ref().and_then(|s| s.path.clone()) else {
@@ -16,16 +34,10 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
             ),
         );
     };
-    let Some((name, digest)) = run.inputs.first() else {
-        return Outcome::failed(
-            "InvalidConfiguration",
-            "an S3 deploy needs an input artifact",
-        );
+    let (name, digest, extract) = match what_to_deploy(run) {
+        Ok(deploy) => deploy,
+        Err(outcome) => return *outcome,
     };
-    let extract = run
-        .action
-        .config("Extract")
-        .is_none_or(|v| v.eq_ignore_ascii_case("true"));
     let key = run.action.config("ObjectKey").unwrap_or_default();
     if Path::new(key)
         .components()
