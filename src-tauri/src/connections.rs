@@ -1,10 +1,11 @@
 //! Where the window's pipelines live: the local engine, and the AWS connections the user added
 //! (a profile, a region, and another endpoint if wanted). Every view lists all of them; a command
-//! about one pipeline names its connection. Kept in `desktop-connections.json` in the data
-//! directory. Each AWS connection is watched (`pipewright_aws::watch`) so its changes reach the
-//! window and the notifications as the local engine's do.
+//! about one pipeline names its connection. Kept in the data directory (`pipewright_aws::saved`),
+//! where the CLI's `--connection` finds them too. Each AWS connection is watched
+//! (`pipewright_aws::watch`) so its changes reach the window and the notifications as the local
+//! engine's do.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use pipewright_api::{Backend, Error, Result};
@@ -28,6 +29,24 @@ pub struct AwsConnection {
     pub region: Option<String>,
     #[ts(optional)]
     pub endpoint_url: Option<String>,
+}
+
+impl AwsConnection {
+    fn to_aws(&self) -> pipewright_aws::AwsConnection {
+        pipewright_aws::AwsConnection {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+
+    fn from_aws(kept: pipewright_aws::AwsConnection) -> AwsConnection {
+        AwsConnection {
+            profile: kept.profile,
+            region: kept.region,
+            endpoint_url: kept.endpoint_url,
+        }
+    }
 }
 
 /// A connection as the window shows it.
@@ -56,10 +75,6 @@ impl std::fmt::Debug for Connections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Connections")
     }
-}
-
-fn file(data_dir: &Path) -> PathBuf {
-    data_dir.join("desktop-connections.json")
 }
 
 impl Connections {
@@ -108,27 +123,22 @@ impl Connections {
         all
     }
 
+    /// Keeps the connections where the CLI's `--connection` finds them too.
     fn save(&self, data_dir: &Path) -> Result<()> {
-        let settings: Vec<AwsConnection> = self
+        let settings: Vec<pipewright_aws::AwsConnection> = self
             .0
             .read()
-            .map(|all| all.iter().map(|c| c.settings.clone()).collect())
+            .map(|all| all.iter().map(|c| c.settings.to_aws()).collect())
             .unwrap_or_default();
-        let text = serde_json::to_string_pretty(&settings)
-            .map_err(|e| Error::new("InternalError", e.to_string()))?;
-        std::fs::write(file(data_dir), text)
-            .map_err(|e| Error::new("InternalError", format!("cannot save the connections: {e}")))
+        pipewright_aws::saved::save(data_dir, &settings)
     }
 }
 
 /// Connects the saved AWS connections (one that fails to connect is left out, with a note).
 pub async fn restore(app: &AppHandle) {
     let desktop = app.state::<Desktop>();
-    let saved: Vec<AwsConnection> = std::fs::read_to_string(file(desktop.api.data_dir()))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    for settings in saved {
+    let saved = pipewright_aws::saved::load(desktop.api.data_dir());
+    for settings in saved.into_iter().map(AwsConnection::from_aws) {
         if let Err(error) = connect(app, settings).await {
             eprintln!("pipewright-desktop: an AWS connection was not restored: {error}");
         }
@@ -136,12 +146,7 @@ pub async fn restore(app: &AppHandle) {
 }
 
 async fn connect(app: &AppHandle, settings: AwsConnection) -> Result<String> {
-    let options = pipewright_aws::AwsConnection {
-        profile: settings.profile.clone(),
-        region: settings.region.clone(),
-        endpoint_url: settings.endpoint_url.clone(),
-    };
-    let backend = Arc::new(AwsBackend::connect(&options).await?);
+    let backend = Arc::new(AwsBackend::connect(&settings.to_aws()).await?);
     // A connection that cannot list pipelines is not worth keeping: say why now.
     backend.list_pipelines().await?;
     let name = backend.name();

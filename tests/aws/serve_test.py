@@ -298,6 +298,18 @@ class ServeTest(unittest.TestCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("local engine only", out.stderr)
 
+        # A connection kept by the app (its Settings write this file) is named instead.
+        with open(os.path.join(env["PIPEWRIGHT_DATA_DIR"], "desktop-connections.json"), "w") as kept:
+            json.dump([{"profile": None, "region": "us-east-1", "endpointUrl": self.server.endpoint}], kept)
+        named = subprocess.run([CLI, "--connection", "aws:default@us-east-1", "pipelines", "--json"],
+                               env=env, capture_output=True, text=True)
+        self.assertEqual(named.returncode, 0, named.stderr)
+        self.assertIn("from-cli", [p["name"] for p in json.loads(named.stdout)["pipelines"]])
+        unknown = subprocess.run([CLI, "--connection", "aws:prod@eu-west-1", "pipelines"],
+                                 env=env, capture_output=True, text=True)
+        self.assertNotEqual(unknown.returncode, 0)
+        self.assertIn("kept: aws:default@us-east-1", unknown.stderr)
+
     def test_malformed_requests_get_aws_shaped_errors(self):
         status, body = self.server.raw("CodePipeline_20150709.ListPipelines", b"{not json")
         self.assertEqual((status, body["__type"]), (400, "SerializationException"))

@@ -14,6 +14,7 @@ pub mod forward;
 #[macro_use]
 mod raw;
 pub mod s3;
+pub mod saved;
 pub mod watch;
 
 use std::sync::Arc;

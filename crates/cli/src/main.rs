@@ -32,6 +32,10 @@ struct Cli {
     /// instead of the local engine.
     #[arg(long, global = true)]
     aws: bool,
+    /// Work on an AWS connection kept in the app's Settings, by its name (`aws:PROFILE@REGION`),
+    /// instead of giving --aws with --profile, --region and --endpoint-url.
+    #[arg(long, global = true, value_name = "NAME", conflicts_with_all = ["profile", "region", "endpoint_url"])]
+    connection: Option<String>,
     /// With --aws or `artifacts --to-s3`: a profile of ~/.aws/config.
     #[arg(long, global = true)]
     profile: Option<String>,
@@ -437,13 +441,22 @@ fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Optio
     Ok((document, settings))
 }
 
-/// The AWS connection `--profile`, `--region` and `--endpoint-url` describe.
-fn connection(cli: &Cli) -> pipewright_aws::AwsConnection {
-    pipewright_aws::AwsConnection {
-        profile: cli.profile.clone(),
-        region: cli.region.clone(),
-        endpoint_url: cli.endpoint_url.clone(),
+/// The AWS connection: the one kept under `--connection NAME`, or the one `--profile`, `--region`
+/// and `--endpoint-url` describe.
+async fn connection(cli: &Cli) -> Result<pipewright_aws::AwsConnection> {
+    match &cli.connection {
+        Some(name) => Ok(pipewright_aws::saved::find(&data_dir(cli), name).await?.0),
+        None => Ok(pipewright_aws::AwsConnection {
+            profile: cli.profile.clone(),
+            region: cli.region.clone(),
+            endpoint_url: cli.endpoint_url.clone(),
+        }),
     }
+}
+
+/// Whether the command works on AWS rather than on the local engine.
+fn on_aws(cli: &Cli) -> bool {
+    cli.aws || cli.connection.is_some()
 }
 
 async fn open(cli: &Cli) -> Result<Pipewright> {
@@ -463,9 +476,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     {
         return validate(file, settings.as_deref(), *json);
     }
-    let options = connection(&cli);
+    let options = connection(&cli).await?;
     let uses_s3 = matches!(&cli.command, Command::Artifacts { to_s3: Some(_), .. });
-    if !cli.aws && !uses_s3 && options != pipewright_aws::AwsConnection::default() {
+    if !on_aws(&cli) && !uses_s3 && options != pipewright_aws::AwsConnection::default() {
         bail!(
             "--profile, --region and --endpoint-url choose an AWS connection: give --aws too (or use them with artifacts --to-s3)"
         );
@@ -478,8 +491,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         follow,
     } = &cli.command
     {
-        if !cli.aws {
-            bail!("forward-events puts events on an AWS event bus: give --aws (and --region)");
+        if !on_aws(&cli) {
+            bail!(
+                "forward-events puts events on an AWS event bus: give --aws (and --region), or --connection"
+            );
         }
         let forwarder =
             pipewright_aws::forward::Forwarder::connect(&options, event_bus, source).await?;
@@ -488,7 +503,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         api.close().await?;
         return result;
     }
-    if cli.aws {
+    if on_aws(&cli) {
         let backend = pipewright_aws::AwsBackend::connect(&options).await?;
         return run_on_aws(&cli, &backend).await;
     }
@@ -641,7 +656,8 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
                 (Some(_), None) => bail!("--export downloads a zip: give --output FILE"),
                 _ => None,
             };
-            s3_artifacts::aws_command(backend, &connection(cli), name, &id, export, *json).await?;
+            let connection = connection(cli).await?;
+            s3_artifacts::aws_command(backend, &connection, name, &id, export, *json).await?;
         }
         _ => bail!(
             "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, artifacts, events --follow)"
@@ -1008,7 +1024,7 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 let bucket = (!bucket.is_empty()).then_some(bucket.as_str());
                 s3_artifacts::upload(
                     api,
-                    &connection(cli),
+                    &connection(cli).await?,
                     name,
                     &id,
                     export.as_deref(),
