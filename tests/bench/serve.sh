@@ -3,7 +3,7 @@
 # `pipewright serve` (release build) side by side with moto, both on loopback, driven by the same
 # load generator (wrk, 2 threads, 16 connections, 10 s per operation) with the same signed-looking
 # AWS JSON requests: ListPipelines and GetPipeline on both, GetPipelineState on serve only (moto
-# does not implement it). Both hold the same 20 pipelines.
+# does not implement it). Both hold the same 20 pipelines ($PIPELINES to change that).
 #   tests/bench/serve.sh            # installs wrk if missing, builds the release binary first
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,11 +28,12 @@ PIPEWRIGHT_DATA_DIR=$work/data "$bin" serve --port "$serve_port" >/dev/null 2>&1
 serve=$!
 trap 'kill $moto $serve 2>/dev/null; rm -rf "$work"' EXIT
 
-# The same 20 pipelines in both, created through boto3; each run once on serve.
-python3 - "$moto_port" "$serve_port" <<'PY'
+# The same pipelines in both (20, or $PIPELINES), created through boto3; each run once on serve.
+python3 - "$moto_port" "$serve_port" "${PIPELINES:-20}" <<'PY'
 import json, sys, time, urllib.request
 import boto3
 moto, serve = (f"http://127.0.0.1:{p}" for p in sys.argv[1:3])
+count = int(sys.argv[3])
 for url in (moto, serve):
     for _ in range(150):
         try:
@@ -51,7 +52,7 @@ action = lambda name: {"name": name, "actionTypeId": {"category": "Compute", "ow
                        "provider": "Commands", "version": "1"}, "commands": ["true"]}
 for url in (moto, serve):
     client = boto3.client("codepipeline", endpoint_url=url, **kwargs)
-    for n in range(20):
+    for n in range(count):
         client.create_pipeline(pipeline={
             "name": f"bench{n:02}", "roleArn": role, "pipelineType": "V2",
             "artifactStore": {"type": "S3", "location": "artifacts"},

@@ -162,4 +162,39 @@ mod tests {
         let mut tx = store.write().await.expect("tx");
         assert_eq!(next_counter(&mut tx, "x").await.expect("counter"), 3);
     }
+
+    #[tokio::test]
+    async fn summaries_show_what_the_latest_version_declares() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("pipewright.db"))
+            .await
+            .expect("open");
+        let mut tx = store.write().await.expect("tx");
+        let v2 = r#"{"name": "a", "pipelineType": "V2", "executionMode": "QUEUED", "stages": []}"#;
+        add_pipeline_version(&mut tx, "a", r#"{"name": "a", "stages": []}"#, None, "t", 1)
+            .await
+            .expect("version 1");
+        add_pipeline_version(&mut tx, "a", v2, None, "t", 2)
+            .await
+            .expect("version 2");
+        add_pipeline_version(&mut tx, "b", r#"{"name": "b", "stages": []}"#, None, "t", 3)
+            .await
+            .expect("b");
+        let summaries = pipeline_summaries(&mut tx).await.expect("summaries");
+        let seen: Vec<_> = summaries
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.latest_version,
+                    s.pipeline_type.as_deref(),
+                    s.execution_mode.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [("a", 2, Some("V2"), Some("QUEUED")), ("b", 1, None, None)]
+        );
+    }
 }

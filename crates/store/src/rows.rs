@@ -46,8 +46,9 @@ pub async fn add_pipeline_version(
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO pipeline_versions (pipeline, version, declaration, settings, created_ms, created_by)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pipeline_versions (pipeline, version, declaration, settings, created_ms, created_by,
+                                        pipeline_type, execution_mode)
+         VALUES (?, ?, ?, ?, ?, ?, json_extract(?, '$.pipelineType'), json_extract(?, '$.executionMode'))",
     )
     .bind(name)
     .bind(version)
@@ -55,6 +56,8 @@ pub async fn add_pipeline_version(
     .bind(settings)
     .bind(now)
     .bind(actor)
+    .bind(declaration)
+    .bind(declaration)
     .execute(&mut *conn)
     .await?;
     Ok(version)
@@ -112,13 +115,11 @@ pub struct PipelineSummaryRow {
     pub execution_mode: Option<String>,
 }
 
-/// Every pipeline's summary in one query: SQLite reads the two fields out of the stored
-/// declarations, so listing does not parse whole declarations.
+/// Every pipeline's summary in one query, with the type and mode kept beside each version
+/// (migration 0003), so listing parses no declaration.
 pub async fn pipeline_summaries(conn: &mut SqliteConnection) -> Result<Vec<PipelineSummaryRow>> {
     Ok(sqlx::query_as(
-        "SELECT p.name, p.latest_version, p.created_ms, p.updated_ms,
-                json_extract(v.declaration, '$.pipelineType') AS pipeline_type,
-                json_extract(v.declaration, '$.executionMode') AS execution_mode
+        "SELECT p.name, p.latest_version, p.created_ms, p.updated_ms, v.pipeline_type, v.execution_mode
          FROM pipelines p
          JOIN pipeline_versions v ON v.pipeline = p.name AND v.version = p.latest_version
          ORDER BY p.name",
