@@ -465,9 +465,9 @@ impl Pipewright {
         name: &str,
         version: Option<i64>,
     ) -> Result<GetPipelineOutput> {
-        let (mut pipeline, _, number) = self.pipeline_version(name, version).await?;
-        pipeline.version = Some(number as u32);
         let mut conn = self.conn().await?;
+        let (mut pipeline, _, number) = read_version(&mut conn, name, version).await?;
+        pipeline.version = Some(number as u32);
         let row = db::pipeline(&mut conn, name)
             .await?
             .ok_or_else(|| not_found(name))?;

@@ -170,6 +170,10 @@ mod tests {
             .await
             .expect("open");
         let mut tx = store.write().await.expect("tx");
+        // Added before "a": the summaries come by name.
+        add_pipeline_version(&mut tx, "b", r#"{"name": "b", "stages": []}"#, None, "t", 0)
+            .await
+            .expect("b");
         let v2 = r#"{"name": "a", "pipelineType": "V2", "executionMode": "QUEUED", "stages": []}"#;
         add_pipeline_version(&mut tx, "a", r#"{"name": "a", "stages": []}"#, None, "t", 1)
             .await
@@ -177,9 +181,6 @@ mod tests {
         add_pipeline_version(&mut tx, "a", v2, None, "t", 2)
             .await
             .expect("version 2");
-        add_pipeline_version(&mut tx, "b", r#"{"name": "b", "stages": []}"#, None, "t", 3)
-            .await
-            .expect("b");
         let summaries = pipeline_summaries(&mut tx).await.expect("summaries");
         let seen: Vec<_> = summaries
             .iter()

@@ -105,7 +105,7 @@ pub async fn pipelines(conn: &mut SqliteConnection) -> Result<Vec<PipelineRow>> 
 
 /// A pipeline as ListPipelines lists it: its row, and the type and execution mode its latest
 /// version declares (None where the declaration does not say).
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct PipelineSummaryRow {
     pub name: String,
     pub latest_version: i64,
@@ -116,16 +116,20 @@ pub struct PipelineSummaryRow {
 }
 
 /// Every pipeline's summary in one query, with the type and mode kept beside each version
-/// (migration 0003), so listing parses no declaration.
+/// (migration 0003), so listing parses no declaration. The rows come back as one JSON array: the
+/// SQLite driver hands each row over from its own thread, and an account has hundreds.
 pub async fn pipeline_summaries(conn: &mut SqliteConnection) -> Result<Vec<PipelineSummaryRow>> {
-    Ok(sqlx::query_as(
-        "SELECT p.name, p.latest_version, p.created_ms, p.updated_ms, v.pipeline_type, v.execution_mode
+    let rows: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_object(
+                'name', p.name, 'latest_version', p.latest_version, 'created_ms', p.created_ms,
+                'updated_ms', p.updated_ms, 'pipeline_type', v.pipeline_type,
+                'execution_mode', v.execution_mode) ORDER BY p.name)
          FROM pipelines p
-         JOIN pipeline_versions v ON v.pipeline = p.name AND v.version = p.latest_version
-         ORDER BY p.name",
+         JOIN pipeline_versions v ON v.pipeline = p.name AND v.version = p.latest_version",
     )
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch_one(&mut *conn)
+    .await?;
+    from_json("pipeline summaries", &rows)
 }
 
 /// Deletes a pipeline with its versions, executions (and everything they own), disabled
