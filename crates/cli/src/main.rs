@@ -411,18 +411,17 @@ fn data_dir(cli: &Cli) -> PathBuf {
 
 /// A pipeline file and its local settings, read and parsed.
 fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Option<LocalSettings>)> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = read_text(file)?;
     let name = file.display().to_string();
+    // The LoadError stays in the chain, so `validate --json` can report its line and column.
     let document = PipelineDocument::parse(&text, Format::guess(&name, &text))
-        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        .map_err(|e| anyhow::Error::new(e).context(name))?;
     let settings_file = settings
         .map(Path::to_path_buf)
         .or_else(|| LocalSettings::beside(file));
     let settings = match settings_file {
         Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = read_text(&path)?;
             // A bare file name has an empty parent, which canonicalize refuses: use ".", so
             // the stored paths are absolute and work from any directory.
             let base = match path.parent() {
@@ -439,6 +438,34 @@ fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Optio
         None => None,
     };
     Ok((document, settings))
+}
+
+/// A file the user names, read whole as text: at most `MAX_DOCUMENT_BYTES` of it, so that a huge
+/// file or a device (`/dev/zero`) is refused instead of filling memory.
+fn read_text(file: &Path) -> Result<String> {
+    use std::io::Read as _;
+    let limit = pipewright_api::model::MAX_DOCUMENT_BYTES;
+    let opened =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut bytes = Vec::new();
+    opened
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if bytes.len() > limit {
+        bail!(
+            "{}: the file is larger than {} MiB, more than any pipeline, settings or rules file",
+            file.display(),
+            limit / (1024 * 1024)
+        );
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the file is not UTF-8 text (invalid byte at offset {})",
+            file.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The AWS connection: the one kept under `--connection NAME`, or the one `--profile`, `--region`
@@ -667,7 +694,15 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
 }
 
 fn validate(file: &Path, settings: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let (document, settings) = load(file, settings)?;
+    let (document, settings) = match load(file, settings) {
+        Ok(loaded) => loaded,
+        // Tools reading `--json` get a file that cannot be read as a report too.
+        Err(error) if json => {
+            print_json(&unloadable_report(file, &error))?;
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(error) => return Err(error),
+    };
     let report = pipewright_api::validate(&document.pipeline, &settings.unwrap_or_default());
     if json {
         print_json(&report)?;
@@ -679,6 +714,34 @@ fn validate(file: &Path, settings: Option<&Path>, json: bool) -> Result<ExitCode
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `validate --json`'s report for a file that could not be loaded: one error, with the line,
+/// column and JSON path when the text was read but is not a pipeline.
+fn unloadable_report(file: &Path, error: &anyhow::Error) -> serde_json::Value {
+    let mut diagnostic = serde_json::json!({"severity": "error", "code": "unreadable-file"});
+    match error.downcast_ref::<pipewright_api::model::LoadError>() {
+        Some(load) => {
+            let code = if load.path.is_some() {
+                "invalid-structure"
+            } else {
+                "invalid-syntax"
+            };
+            diagnostic["code"] = code.into();
+            diagnostic["path"] = load.path.clone().into();
+            diagnostic["line"] = load.line.into();
+            diagnostic["column"] = load.column.into();
+            diagnostic["message"] = load.message.clone().into();
+        }
+        None => {
+            let mut text = error.to_string();
+            for cause in error.chain().skip(1) {
+                text.push_str(&format!(": {cause}"));
+            }
+            diagnostic["message"] = text.into();
+        }
+    }
+    serde_json::json!({"file": file.display().to_string(), "diagnostics": [diagnostic]})
 }
 
 fn parse_vars(vars: &[String]) -> Result<IndexMap<String, String>> {

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use pipewright_api::Pipewright;
 use pipewright_api::engine::pattern;
 use pipewright_api::model::{Format, parse_value};
@@ -46,7 +46,7 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn load(file: &Path) -> Result<Vec<Rule>> {
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
+    let text = crate::read_text(file)?;
     let value = parse_value(&text, Format::guess(&name, &text))
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let rules: RulesFile = serde_path_to_error::deserialize(value)

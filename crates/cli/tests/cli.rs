@@ -93,6 +93,58 @@ fn malformed_input_names_line_and_column() {
 }
 
 #[test]
+fn validate_json_reports_files_it_cannot_read() {
+    let env = Env::new();
+    write(
+        &env.work.join("broken.json"),
+        "{\n  \"name\": \"x\",\n  \"stages\": [\n    {\"name\": }\n  ]\n}\n",
+    );
+    let report = |file: &str| {
+        let output = env.run(&env.work, &["validate", file, "--json"]);
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        report["diagnostics"][0].clone()
+    };
+    let syntax = report("broken.json");
+    assert_eq!(syntax["code"], "invalid-syntax");
+    assert_eq!(
+        (syntax["line"].as_u64(), syntax["column"].as_u64()),
+        (Some(4), Some(14))
+    );
+
+    // A type error: where it is in the file, not only its JSON path.
+    write(
+        &env.work.join("typed.yaml"),
+        "name: x\nstages:\n  - name: S\n    actions:\n      - name: A\n        runOrder: soon\n",
+    );
+    let typed = report("typed.yaml");
+    assert_eq!(typed["code"], "invalid-structure");
+    assert_eq!(typed["path"], "/stages/0/actions/0/runOrder");
+    assert_eq!(
+        (typed["line"].as_u64(), typed["column"].as_u64()),
+        (Some(6), Some(19))
+    );
+    let output = env.run(&env.work, &["validate", "typed.yaml"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("typed.yaml: line 6, column 19: at /stages/0/actions/0/runOrder"),
+        "{}",
+        text(&output)
+    );
+
+    // A device that never ends is refused after the size limit, not read until memory runs out.
+    let endless = report("/dev/zero");
+    assert_eq!(endless["code"], "unreadable-file");
+    assert!(
+        endless["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("larger than 8 MiB")),
+        "{endless}"
+    );
+    assert_eq!(report("missing.json")["code"], "unreadable-file");
+}
+
+#[test]
 fn runs_parallel_run_orders_with_artifacts_and_variables() {
     let env = Env::new();
     let dir = env.example("parallel");

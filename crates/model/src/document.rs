@@ -57,8 +57,9 @@ pub struct PipelineDocument {
     pub pipeline: PipelineDeclaration,
 }
 
-/// Why a document could not be read. `line`/`column` are 1-based and present for syntax errors;
-/// `path` is a JSON pointer and present for errors of structure or type.
+/// Why a document could not be read. `line`/`column` are 1-based and present for syntax errors,
+/// and for errors of structure or type in text; `path` is a JSON pointer and present for errors of
+/// structure or type.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct LoadError {
@@ -102,9 +103,18 @@ impl PipelineDocument {
         }
     }
 
-    /// Reads a pipeline from text in the given format, in any of the three shapes.
+    /// Reads a pipeline from text in the given format, in any of the three shapes. An error of
+    /// structure or type says where in the text it is, as well as its JSON path.
     pub fn parse(text: &str, format: Format) -> Result<Self, LoadError> {
-        Self::from_value(parse_value(text, format)?)
+        Self::from_value(parse_value(text, format)?).map_err(|mut error| {
+            if let (None, Some(path)) = (error.line, &error.path)
+                && let Some((line, column)) = crate::locate::locate(text, path)
+            {
+                error.line = Some(line);
+                error.column = Some(column);
+            }
+            error
+        })
     }
 
     /// Recognises the shape of an already parsed document.
@@ -353,13 +363,31 @@ mod tests {
     }
 
     #[test]
-    fn type_error_names_the_json_path() {
+    fn type_error_names_the_json_path_line_and_column() {
+        /// The 1-based line and column of the first `needle` in `text`.
+        fn position(text: &str, needle: &str) -> (Option<u64>, Option<u64>) {
+            let offset = text.find(needle).expect("needle");
+            let line = text[..offset].matches('\n').count() as u64 + 1;
+            let column = (offset - text[..offset].rfind('\n').map_or(0, |n| n + 1)) as u64 + 1;
+            (Some(line), Some(column))
+        }
         let text = BARE.replace("\"version\": 3", "\"version\": \"three\"");
         let error = PipelineDocument::parse(&text, Format::Json).expect_err("bad type");
         assert_eq!(error.path.as_deref(), Some("/version"));
+        assert_eq!((error.line, error.column), position(&text, "\"three\""));
+        assert!(error.to_string().starts_with("line 5, column "), "{error}");
         let text = BARE.replace(r#""name": "A""#, r#""name": 7"#);
         let error = PipelineDocument::parse(&text, Format::Json).expect_err("bad type");
         assert_eq!(error.path.as_deref(), Some("/stages/0/actions/0/name"));
+        assert_eq!((error.line, error.column), position(&text, "7"));
+
+        let yaml = "pipeline:\n  name: p\n  roleArn: r\n  stages:\n    - name: S\n      actions:\n        - name: A\n          runOrder: first\n";
+        let error = PipelineDocument::parse(yaml, Format::Yaml).expect_err("bad type");
+        assert_eq!(
+            error.path.as_deref(),
+            Some("/pipeline/stages/0/actions/0/runOrder")
+        );
+        assert_eq!((error.line, error.column), position(yaml, "first"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod declaration;
 mod document;
+mod locate;
 mod string_enum;
 pub mod validate;
 pub mod variables;
