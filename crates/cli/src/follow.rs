@@ -5,7 +5,7 @@
 //! how the execution ended. Ctrl-C stops the execution, abandoning what runs, so no process is
 //! left behind.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use pipewright_api::Pipewright;
 use serde_json::Value;
 
 use crate::live::LiveView;
-use crate::output::{status, style};
+use crate::output::{SIMULATED, status, style};
 
 /// How often events stored by another process are looked for, and the live view redrawn.
 const POLL: Duration = Duration::from_millis(100);
@@ -48,8 +48,12 @@ fn event_ms(event: &Value) -> i64 {
 /// Where the execution is shown.
 enum Screen {
     Json,
-    /// One line per state change; remembers when each stage and action started.
-    Lines(HashMap<String, i64>),
+    /// One line per state change; remembers when each stage and action started, and knows which
+    /// actions (`Stage/Action`) are simulated.
+    Lines {
+        started: HashMap<String, i64>,
+        simulated: HashSet<String>,
+    },
     Live(LiveView),
 }
 
@@ -61,7 +65,7 @@ impl Screen {
         match self {
             Screen::Json => println!("{event}"),
             Screen::Live(view) => view.apply(event, state_word(state), at),
-            Screen::Lines(started) => {
+            Screen::Lines { started, simulated } => {
                 let Some(stage) = detail["stage"].as_str() else {
                     return;
                 };
@@ -90,8 +94,13 @@ impl Screen {
                     .and_then(|t| t.get(11..19))
                     .unwrap_or_default();
                 let width = 32 - indent.len();
+                let label = if simulated.contains(&key) {
+                    SIMULATED
+                } else {
+                    ""
+                };
                 anstream::println!(
-                    "{}{time}{}{indent}{key:<width$} {}{took}",
+                    "{}{time}{}{indent}{key:<width$} {}{label}{took}",
                     style::DIM.render(),
                     style::DIM.render_reset(),
                     status(state_word(state))
@@ -104,7 +113,7 @@ impl Screen {
     fn say(&mut self, lines: &[String], now_ms: i64) {
         match self {
             Screen::Json => {}
-            Screen::Lines(_) => lines.iter().for_each(|line| anstream::println!("{line}")),
+            Screen::Lines { .. } => lines.iter().for_each(|line| anstream::println!("{line}")),
             Screen::Live(view) => view.say(lines, now_ms),
         }
     }
@@ -127,13 +136,18 @@ pub async fn follow(
 ) -> Result<ExitCode> {
     let mut after = after;
     let interactive = !json && std::io::stdin().is_terminal();
+    let simulated = if json {
+        HashSet::new()
+    } else {
+        simulated_actions(api, name, execution_id).await?
+    };
     let mut screen = if json {
         Screen::Json
     } else if std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
     {
         let version = api.execution_row(execution_id).await?.map(|e| e.version);
         let pipeline = api.get_pipeline(name, version).await?.pipeline;
-        let mut view = LiveView::new(&pipeline);
+        let mut view = LiveView::new(&pipeline, &simulated);
         for row in api.action_execution_rows(execution_id).await? {
             view.seed(
                 &row.stage,
@@ -145,7 +159,10 @@ pub async fn follow(
         }
         Screen::Live(view)
     } else {
-        Screen::Lines(HashMap::new())
+        Screen::Lines {
+            started: HashMap::new(),
+            simulated,
+        }
     };
     if !json {
         anstream::println!(
@@ -233,6 +250,27 @@ pub async fn follow(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The actions (`Stage/Action`) the local settings of the execution's version mark simulated.
+async fn simulated_actions(
+    api: &Pipewright,
+    name: &str,
+    execution_id: &str,
+) -> Result<HashSet<String>> {
+    let version = api.execution_row(execution_id).await?.map(|e| e.version);
+    let (pipeline, settings, _) = api.pipeline_version(name, version).await?;
+    Ok(pipeline
+        .stages
+        .iter()
+        .flat_map(|stage| stage.actions.iter().map(move |action| (stage, action)))
+        .filter(|(stage, action)| {
+            settings
+                .action(&stage.name, &action.name)
+                .is_some_and(|s| s.simulate)
+        })
+        .map(|(stage, action)| format!("{}/{}", stage.name, action.name))
+        .collect())
 }
 
 /// What a person needs to read about an event beyond its status: an approval's details, or a

@@ -2,6 +2,7 @@
 //! elapsed time, redrawn in place as the execution moves. Messages (an approval's custom data, a
 //! failed action's log) are printed above the view, which is then drawn again below them.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use pipewright_api::model::PipelineDeclaration;
 use serde_json::Value;
 
-use crate::output::{status, style};
+use crate::output::{SIMULATED, status, style};
 
 #[derive(Debug)]
 struct Row {
@@ -20,6 +21,8 @@ struct Row {
     status: Option<String>,
     started_ms: Option<i64>,
     ended_ms: Option<i64>,
+    /// The local settings mark the action simulated: it succeeds without running anything.
+    simulated: bool,
 }
 
 #[derive(Debug)]
@@ -36,7 +39,7 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    pub fn new(pipeline: &PipelineDeclaration) -> LiveView {
+    pub fn new(pipeline: &PipelineDeclaration, simulated: &HashSet<String>) -> LiveView {
         let mut rows = Vec::new();
         for stage in &pipeline.stages {
             rows.push(Row {
@@ -46,6 +49,7 @@ impl LiveView {
                 status: None,
                 started_ms: None,
                 ended_ms: None,
+                simulated: false,
             });
             for (_, members) in stage.run_order_groups() {
                 for index in members {
@@ -57,6 +61,7 @@ impl LiveView {
                         status: None,
                         started_ms: None,
                         ended_ms: None,
+                        simulated: simulated.contains(&format!("{}/{}", stage.name, action.name)),
                     });
                 }
             }
@@ -135,11 +140,14 @@ impl LiveView {
             }
             _ => String::new(),
         };
-        let status = if row.status.is_some() {
+        let mut status = if row.status.is_some() {
             status(word)
         } else {
             status("waiting")
         };
+        if row.simulated {
+            status.push_str(SIMULATED);
+        }
         match &row.action {
             None => format!(
                 "  {}{:<w$}{}      {}  {}{elapsed}{}",

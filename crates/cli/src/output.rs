@@ -24,6 +24,9 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 /// A status word with its colour and symbol.
+/// Follows the status of an action the local settings mark simulated, in every view.
+pub const SIMULATED: &str = " [simulated]";
+
 pub fn status(word: &str) -> String {
     status_cell(word, 0)
 }
@@ -178,7 +181,7 @@ pub fn state(state: &GetPipelineStateOutput) {
                 .flat_map(|c| &c.rule_states)
             {
                 let e = &rule.latest_execution;
-                let simulated = if e.simulated { " [simulated]" } else { "" };
+                let simulated = if e.simulated { SIMULATED } else { "" };
                 anstream::println!(
                     "      {}{label} rule{} {:<12} {}{simulated}  {}{}{}",
                     style::DIM.render(),
@@ -209,7 +212,7 @@ pub fn state(state: &GetPipelineStateOutput) {
             } else {
                 summary
             };
-            let label = if simulated { " [simulated]" } else { "" };
+            let label = if simulated { SIMULATED } else { "" };
             anstream::println!(
                 "      {:<22} {}{label}  {}{note}{}",
                 action.action_name,

@@ -627,6 +627,22 @@ fn simulated_and_command_mapped_actions_run_in_place_of_aws_providers() {
     );
     let output = env.run(&env.work, &["run", "sim.json"]);
     assert!(output.status.success(), "{}", text(&output));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let line_of = |key: &str| {
+        shown
+            .lines()
+            .filter(|l| l.contains(key) && !l.contains('●'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        line_of("Deploy/Stack").contains("✔ Succeeded [simulated]"),
+        "run labels the simulated action: {shown}"
+    );
+    assert!(
+        !line_of("Test/Lambda").contains("[simulated]"),
+        "a command-mapped action really ran: {shown}"
+    );
 
     let state = env.json(&["state", "sim", "--json"]);
     let stack = latest(&state, "Deploy", "Stack");
