@@ -93,13 +93,20 @@ async fn an_action_that_outlives_its_timeout_is_killed() {
     let (_dir, api) = open(clock.clone()).await;
     import(&api, r#"{"name": "slow", "pipelineType": "V2", "stages": [{"name": "Work", "actions": [{"name": "Hang",
         "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
-        "commands": ["sleep 97.125"], "timeoutInMinutes": 1}]}]}"#).await;
+        "commands": ["setsid sleep 98.25 > /dev/null 2>&1 < /dev/null &", "sleep 97.125"], "timeoutInMinutes": 1}]}]}"#).await;
     let id = api
         .start("slow", &Default::default(), None)
         .await
         .expect("start");
     wait_for_action(&api, "slow", "Hang", |s| s == "InProgress").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !process_with_argument("97.125") || !process_with_argument("98.25") {
+        assert!(
+            Instant::now() < deadline,
+            "the action's processes never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     clock.advance(Duration::from_secs(61));
     let detail = wait_for_action(&api, "slow", "Hang", |s| s == "Failed").await;
     let error = detail
@@ -108,14 +115,27 @@ async fn an_action_that_outlives_its_timeout_is_killed() {
         .error_details
         .expect("error details");
     assert_eq!(error.code, "ActionTimedOut", "{}", error.message);
-    let still_running = std::fs::read_dir("/proc")
+    assert!(
+        !process_with_argument("97.125"),
+        "the timed-out action's processes are gone"
+    );
+    // While the engine still runs: one that left the action's process group is gone too.
+    assert!(
+        !process_with_argument("98.25"),
+        "the process that left the action's group (setsid) is gone"
+    );
+    api.engine().finished(&id).await;
+    api.close().await.expect("close");
+}
+
+/// Whether a live process has `argument` in its command line. A killed process that is not yet
+/// reaped (a zombie) has an empty command line, so it does not count.
+fn process_with_argument(argument: &str) -> bool {
+    std::fs::read_dir("/proc")
         .expect("proc")
         .flatten()
         .any(|entry| {
             std::fs::read(entry.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("97.125"))
-        });
-    assert!(!still_running, "the timed-out action's processes are gone");
-    api.engine().finished(&id).await;
-    api.close().await.expect("close");
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(argument))
+        })
 }

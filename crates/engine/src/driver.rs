@@ -773,8 +773,13 @@ impl Driver {
                 .iter()
                 .map(|v| (v.name.clone(), v.value.clone())),
         );
-        // Marks every process of the action as this engine's, for crash recovery.
+        // Marks every process of the action as this engine's, for crash recovery, and as this
+        // action's, for a stop or a timeout.
         env.push((crate::process::ENGINE_ENV.to_owned(), self.inner.id.clone()));
+        env.push((
+            crate::process::ACTION_ENV.to_owned(),
+            action_execution_id.clone(),
+        ));
         let run = ActionRun {
             execution_id: self.ctx.id.clone(),
             action_execution_id: action_execution_id.clone(),
@@ -1158,6 +1163,7 @@ impl ConditionChecks {
             env: vec![
                 ("CODEPIPELINE_EXECUTION_ID".to_owned(), self.ctx.id.clone()),
                 (crate::process::ENGINE_ENV.to_owned(), self.inner.id.clone()),
+                (crate::process::ACTION_ENV.to_owned(), id.to_owned()),
             ],
             log: self.inner.logs.action(id, 0),
             cancel: self.cancel.child_token(),

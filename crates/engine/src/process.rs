@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::logs::{ActionLog, Stream};
@@ -72,10 +74,20 @@ fn kill_group(pid: i64) {
 /// without the dead engine having written down a single pid.
 pub const ENGINE_ENV: &str = "PIPEWRIGHT_ENGINE_ID";
 
+/// Every process of an action carries this variable with the action execution's id, so that a
+/// stop or a timeout also finds the descendants that left its process group (`setsid`, a daemon).
+pub const ACTION_ENV: &str = "PIPEWRIGHT_ACTION_EXECUTION_ID";
+
 /// Kills every process (and its process group) whose environment says it was started by the
 /// engine `engine_id`. Returns how many were found.
 pub fn kill_processes_of(engine_id: &str) -> usize {
-    let marker = format!("{ENGINE_ENV}={engine_id}");
+    kill_marked(&format!("{ENGINE_ENV}={engine_id}"))
+}
+
+/// Kills every process (and its process group) whose environment holds `marker` (`NAME=VALUE`).
+/// It reads every process's environment, a few milliseconds' work, so it is kept for a stop, a
+/// timeout, and output still held open after the action's process group was killed.
+fn kill_marked(marker: &str) -> usize {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
@@ -155,19 +167,43 @@ pub async fn run(
     // Whatever ended the shell, its children (background jobs, a build tool's workers) must not
     // outlive the action.
     kill_group(pid);
+    // The driver marks every action's processes; a stop or a timeout also ends those that left
+    // the process group.
+    let marker = spec
+        .env
+        .iter()
+        .find(|(name, _)| name == ACTION_ENV)
+        .map(|(name, value)| format!("{name}={value}"));
+    if matches!(end, ProcessEnd::Cancelled | ProcessEnd::TimedOut)
+        && let Some(marker) = &marker
+    {
+        kill_marked(marker);
+    }
     let _ = child.wait().await;
-    // A descendant that left the process group (a daemon, `setsid`) may still hold the pipes
-    // open; its output is not worth hanging the action for.
-    for mut pump in [stdout, stderr].into_iter().flatten() {
-        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut pump)
-            .await
-            .is_err()
-        {
-            pump.abort();
+    let mut pumps: Vec<_> = [stdout, stderr].into_iter().flatten().collect();
+    // Pipes still open after the group was killed are held by a descendant that left it.
+    if !all_done(&mut pumps, Duration::from_millis(100)).await {
+        if let Some(marker) = &marker {
+            kill_marked(marker);
+        }
+        // One that carries no marker (it cleared its environment) is not worth hanging for.
+        if !all_done(&mut pumps, Duration::from_secs(2)).await {
+            pumps.iter().for_each(JoinHandle::abort);
             log.note("Output of a process that outlived the action was no longer read");
         }
     }
     Ok(end)
+}
+
+/// Whether every pump reached the end of its pipe within `limit`.
+async fn all_done(pumps: &mut [JoinHandle<()>], limit: Duration) -> bool {
+    tokio::time::timeout(limit, async {
+        for pump in pumps.iter_mut().filter(|p| !p.is_finished()) {
+            let _ = pump.await;
+        }
+    })
+    .await
+    .is_ok()
 }
 
 async fn pump(reader: impl AsyncRead + Unpin, log: ActionLog, stream: Stream) {
