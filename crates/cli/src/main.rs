@@ -28,6 +28,11 @@ struct Cli {
     /// Where pipelines, executions, logs and artifacts are kept.
     #[arg(long, global = true, env = "PIPEWRIGHT_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// How many actions this process runs at once, over all its executions (approvals waiting
+    /// for a person do not count) [default: the number of cores]
+    #[arg(long, global = true, env = "PIPEWRIGHT_MAX_PARALLEL", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    max_parallel: Option<u16>,
     /// Work on AWS CodePipeline (the standard AWS configuration: profiles, SSO, the environment)
     /// instead of the local engine.
     #[arg(long, global = true)]
@@ -489,6 +494,7 @@ fn on_aws(cli: &Cli) -> bool {
 async fn open(cli: &Cli) -> Result<Pipewright> {
     let options = pipewright_api::engine::EngineOptions {
         objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
+        max_parallel_actions: cli.max_parallel.map(usize::from),
         ..pipewright_api::engine::EngineOptions::new(data_dir(cli))
     };
     Ok(Pipewright::open_with(options, pipewright_api::local_actor("cli")).await?)

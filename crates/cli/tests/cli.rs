@@ -145,6 +145,54 @@ fn validate_json_reports_files_it_cannot_read() {
 }
 
 #[test]
+fn at_most_max_parallel_actions_run_at_once() {
+    let env = Env::new();
+    let trace = env.work.join("trace");
+    // Six actions of one run order, each marking its start and end in a shared file (appends of
+    // a short line are atomic), so the trace tells how many ran at once.
+    let actions: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                r#"{{"name": "A{i}", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}},
+                   "commands": ["echo + >> {trace}", "sleep 0.3", "echo - >> {trace}"]}}"#,
+                trace = trace.display()
+            )
+        })
+        .collect();
+    write(
+        &env.work.join("wide.json"),
+        &format!(
+            r#"{{"name": "wide", "pipelineType": "V2", "stages": [{{"name": "Work", "actions": [{}]}}]}}"#,
+            actions.join(",")
+        ),
+    );
+    let most_at_once = |args: &[&str]| {
+        let _ = std::fs::remove_file(&trace);
+        let output = env.run(&env.work, args);
+        assert!(output.status.success(), "{}", text(&output));
+        let (mut running, mut most) = (0i32, 0i32);
+        for mark in std::fs::read_to_string(&trace).expect("trace").lines() {
+            running += if mark == "+" { 1 } else { -1 };
+            most = most.max(running);
+        }
+        assert_eq!(running, 0, "every action ended");
+        most
+    };
+    assert_eq!(
+        most_at_once(&["run", "wide.json", "--max-parallel", "1"]),
+        1
+    );
+    assert_eq!(most_at_once(&["run", "wide", "--max-parallel", "3"]), 3);
+    let output = env.run(&env.work, &["run", "wide", "--max-parallel", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--max-parallel"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn runs_parallel_run_orders_with_artifacts_and_variables() {
     let env = Env::new();
     let dir = env.example("parallel");

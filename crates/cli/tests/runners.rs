@@ -3,10 +3,6 @@
 //! variables at run time, export/import round trips, gc, `logs --follow` and CodeBuild semantics.
 //!
 //! The zip tests use `python3` (its `zipfile` module) to make and list zip files.
-//!
-//! Not covered: a global limit on how many actions run at once. The engine has one
-//! (`EngineOptions::max_parallel_actions`), but neither a `pipewright` flag nor an environment
-//! variable sets it, so it cannot be tried from the command line.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
