@@ -1033,6 +1033,25 @@ impl Pipewright {
             .map(|row| row.status))
     }
 
+    /// Why an execution waits before a stage, when it does: the transition into the stage is
+    /// disabled, or another execution is in the stage.
+    pub async fn waiting(&self, execution_id: &str) -> Result<Option<Waiting>> {
+        let mut conn = self.conn().await?;
+        let Some(wait) = db::stage_wait(&mut conn, execution_id).await? else {
+            return Ok(None);
+        };
+        let disabled = db::disabled_transitions(&mut conn, &wait.pipeline).await?;
+        let occupants = db::stage_occupants(&mut conn, &wait.pipeline, &wait.stage).await?;
+        Ok(Some(Waiting {
+            transition_disabled: disabled
+                .into_iter()
+                .find(|t| t.stage == wait.stage)
+                .map(|t| t.reason),
+            occupied_by: occupants.into_iter().find(|id| id != execution_id),
+            stage: wait.stage,
+        }))
+    }
+
     pub async fn execution_row(&self, execution_id: &str) -> Result<Option<db::ExecutionRow>> {
         let mut conn = self.conn().await?;
         Ok(db::execution(&mut conn, execution_id).await?)
@@ -1085,6 +1104,17 @@ pub struct ArtifactSummary {
     pub digest: String,
     pub files: i64,
     pub bytes: i64,
+}
+
+/// An execution waiting to enter a stage, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    pub stage: String,
+    /// The reason given when the transition into the stage was disabled.
+    pub transition_disabled: Option<String>,
+    /// Another execution in the stage, which this one waits for (QUEUED, PARALLEL) or replaces
+    /// when that one ends (SUPERSEDED).
+    pub occupied_by: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

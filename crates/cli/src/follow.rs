@@ -174,6 +174,7 @@ pub async fn follow(
     let clock = api.engine().clock().clone();
     let mut failed_stage = None;
     let mut watch = api.engine().event_watch();
+    let mut waiting = None;
     let final_status = loop {
         let events = api.events_after(after, Some(execution_id)).await?;
         let mut finished = None;
@@ -212,7 +213,16 @@ pub async fn follow(
             // A change wakes the follower, which then lets a few more gather: one read per
             // burst instead of one per commit (a wide stage commits hundreds of times a second).
             _ = watch.changed() => tokio::time::sleep(GATHER).await,
-            () = tokio::time::sleep(POLL) => {}
+            // Nothing happened: say so once when the execution waits before a stage.
+            () = tokio::time::sleep(POLL) => {
+                let now = api.waiting(execution_id).await?;
+                if now != waiting {
+                    if let Some(line) = now.as_ref().and_then(|w| waiting_line(name, w)) {
+                        screen.say(&[line], clock.now_ms());
+                    }
+                    waiting = now;
+                }
+            }
             _ = tokio::signal::ctrl_c() => {
                 let note = format!("{}Interrupted: stopping the execution and abandoning its running actions{}", style::WAITING.render(), style::WAITING.render_reset());
                 screen.say(&[note], clock.now_ms());
@@ -250,6 +260,21 @@ pub async fn follow(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What holds an execution before a stage, when something does (an execution that just
+/// reached a free stage waits for a moment too, with nothing to say).
+fn waiting_line(pipeline: &str, waiting: &pipewright_api::Waiting) -> Option<String> {
+    let stage = &waiting.stage;
+    let why = match (&waiting.transition_disabled, &waiting.occupied_by) {
+        (Some(reason), _) => format!(
+            "its transition is disabled ({reason}); `pipewright transition {pipeline} {stage} enable` lets it in"
+        ),
+        (None, Some(other)) => format!("execution {other} is in it"),
+        (None, None) => return None,
+    };
+    let (on, off) = (style::WAITING.render(), style::WAITING.render_reset());
+    Some(format!("{on}⏸ waiting to enter {stage}: {why}{off}"))
 }
 
 /// The actions (`Stage/Action`) the local settings of the execution's version mark simulated.

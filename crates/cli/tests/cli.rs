@@ -574,8 +574,16 @@ fn two_executions_at_a_closed_transition(mode: &str) -> (Vec<String>, Vec<String
     assert!(!log.exists(), "nothing passes a disabled transition");
     let enable = env.run(&env.work, &["transition", "modes", "Second", "enable"]);
     assert!(enable.status.success(), "{}", text(&enable));
-    first.wait_with_output().expect("first run ends");
-    second.wait_with_output().expect("second run ends");
+    for run in [first, second] {
+        let output = run.wait_with_output().expect("run ends");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains(
+                "waiting to enter Second: its transition is disabled (hold); `pipewright transition modes Second enable` lets it in"
+            ),
+            "run says why it waits: {}",
+            text(&output)
+        );
+    }
     let list = env.json(&["executions", "modes", "--json"]);
     let list = list["pipelineExecutionSummaries"]
         .as_array()
