@@ -86,7 +86,9 @@ class MotoTest(unittest.TestCase):
         return file.name
 
     def test_plan_push_update_and_export(self):
-        first = self.write(self.declaration("make-app"))
+        # The shape `aws codepipeline create-pipeline --cli-input-json` takes: its tags go too.
+        first = self.write({"pipeline": self.declaration("make-app"),
+                            "tags": [{"key": "team", "value": "web"}]})
         plan = self.pipewright("plan", first)
         self.assertEqual(plan.returncode, 2, plan.stderr)
         self.assertIn("pushing creates it", plan.stdout)
@@ -98,8 +100,11 @@ class MotoTest(unittest.TestCase):
         pushed = self.pipewright("push", first, "--yes")
         self.assertEqual(pushed.returncode, 0, pushed.stderr)
         self.assertIn("version 1", pushed.stdout)
-        stored = self.codepipeline.get_pipeline(name="pushed")["pipeline"]
+        got = self.codepipeline.get_pipeline(name="pushed")
+        stored = got["pipeline"]
         self.assertEqual(stored["stages"][1]["actions"][0]["configuration"]["ProjectName"], "make-app")
+        tags = self.codepipeline.list_tags_for_resource(resourceArn=got["metadata"]["pipelineArn"])["tags"]
+        self.assertEqual(tags, [{"key": "team", "value": "web"}])
 
         up_to_date = self.pipewright("plan", first)
         self.assertEqual(up_to_date.returncode, 0, up_to_date.stdout + up_to_date.stderr)

@@ -252,6 +252,16 @@ class ServeTest(unittest.TestCase):
         with self.assertRaises(self.client.exceptions.InvalidTagsException):
             self.client.tag_resource(resourceArn=arn, tags=[{"key": "aws:reserved", "value": "x"}])
 
+        # `pipewright import` of a create-pipeline document sets its tags too.
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+            json.dump({"pipeline": declaration("imported", ("Build", [commands("Make", ["true"])])),
+                       "tags": [{"key": "team", "value": "data"}]}, file)
+        imported = subprocess.run([CLI, "--data-dir", self.server.data, "import", file.name],
+                                  capture_output=True, text=True)
+        self.assertEqual(imported.returncode, 0, imported.stderr)
+        arn = self.client.get_pipeline(name="imported")["metadata"]["pipelineArn"]
+        self.assertEqual(self.client.list_tags_for_resource(resourceArn=arn)["tags"], [{"key": "team", "value": "data"}])
+
         # A pipeline with a running execution is not deleted from under it.
         self.client.create_pipeline(pipeline=declaration("delete-me", ("Build", [commands("Sleep", ["sleep 60"])])))
         execution_id = self.client.start_pipeline_execution(name="delete-me")["pipelineExecutionId"]

@@ -221,15 +221,18 @@ impl Pipewright {
         result
     }
 
-    /// Registers a pipeline, or a new version of it. Refuses a pipeline with errors.
+    /// Registers a pipeline, or a new version of it. Refuses a pipeline with errors. The tags of a
+    /// `create-pipeline` document are set on it (other tags stay).
     pub async fn import(
         &self,
         document: &PipelineDocument,
         settings: Option<&LocalSettings>,
     ) -> Result<(String, i64)> {
         let pipeline = &document.pipeline;
-        let result = self.import_inner(pipeline, settings).await;
-        let parameters = json!({"pipeline": pipeline.name, "settings": settings.is_some()});
+        let tags = document.tags();
+        let result = self.import_inner(pipeline, settings, &tags).await;
+        let parameters =
+            json!({"pipeline": pipeline.name, "settings": settings.is_some(), "tags": tags.len()});
         let operation = "UpdatePipeline";
         self.audited(operation, Some(&pipeline.name), parameters, result)
             .await
@@ -239,8 +242,10 @@ impl Pipewright {
         &self,
         pipeline: &PipelineDeclaration,
         settings: Option<&LocalSettings>,
+        tags: &[(String, String)],
     ) -> Result<(String, i64)> {
         refuse_errors(pipeline, settings)?;
+        check_tags(tags)?;
         let declaration = serde_json::to_string(pipeline)
             .map_err(|e| Error::new("InternalError", e.to_string()))?;
         let settings = settings.map(|s| serde_json::to_string(s).unwrap_or_default());
@@ -254,6 +259,7 @@ impl Pipewright {
             self.now(),
         )
         .await?;
+        db::set_tags(&mut tx, &pipeline.name, tags).await?;
         tx.commit()
             .await
             .map_err(|e| Error::new("StoreError", e.to_string()))?;
@@ -400,7 +406,7 @@ impl Pipewright {
     /// local settings of the latest version stay as they are.
     pub async fn update_pipeline(&self, pipeline: &PipelineDeclaration) -> Result<(String, i64)> {
         let result = match self.stored_settings(&pipeline.name).await {
-            Ok(Some(settings)) => self.import_inner(pipeline, Some(&settings)).await,
+            Ok(Some(settings)) => self.import_inner(pipeline, Some(&settings), &[]).await,
             Ok(None) => Err(not_found(&pipeline.name)),
             Err(error) => Err(error),
         };

@@ -947,7 +947,8 @@ async fn run_on_backend(cli: &Cli, backend: &dyn Backend) -> Result<Option<ExitC
                 bail!("not pushed (confirm, or give --yes)");
             }
             let (name, version) = match plan.deployed_version {
-                None => backend.create_pipeline(pipeline, &[]).await?,
+                // A create-pipeline document's tags go with it, as create-pipeline takes them.
+                None => backend.create_pipeline(pipeline, &document.tags()).await?,
                 Some(_) => backend.update_pipeline(pipeline).await?,
             };
             println!("Pushed {name}: version {version} on {}", backend.name());

@@ -133,6 +133,9 @@ impl PipelineDocument {
             let mut top_level: IndexMap<String, Value> = top.into_iter().collect();
             let inner = top_level.get("pipeline").cloned().unwrap_or(Value::Null);
             let pipeline = declaration_from_value(inner, "/pipeline")?;
+            if let Some(tags) = top_level.get("tags") {
+                tags_from_value(tags)?;
+            }
             // The declaration is the source of truth from here on; keep a placeholder so the
             // key keeps its position on save.
             top_level.insert("pipeline".to_owned(), Value::Null);
@@ -154,9 +157,12 @@ impl PipelineDocument {
         self.top_level_entry("metadata")
     }
 
-    /// `tags` of a `create-pipeline` document, if any.
-    pub fn tags(&self) -> Option<&Value> {
+    /// `tags` of a `create-pipeline` document (`[{"key": K, "value": V}]`), as (key, value)
+    /// pairs; none for the other shapes. Their shape was checked when the document was read.
+    pub fn tags(&self) -> Vec<(String, String)> {
         self.top_level_entry("tags")
+            .and_then(|tags| tags_from_value(tags).ok())
+            .unwrap_or_default()
     }
 
     fn top_level_entry(&self, key: &str) -> Option<&Value> {
@@ -219,6 +225,24 @@ fn declaration_from_value(value: Value, prefix: &str) -> Result<PipelineDeclarat
             message: error.into_inner().to_string(),
         }
     })
+}
+
+/// `[{"key": K, "value": V}]`, as CreatePipeline takes tags.
+fn tags_from_value(tags: &Value) -> Result<Vec<(String, String)>, LoadError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Tag {
+        key: String,
+        value: String,
+    }
+    serde_path_to_error::deserialize::<_, Vec<Tag>>(tags.clone())
+        .map(|tags| tags.into_iter().map(|t| (t.key, t.value)).collect())
+        .map_err(|error| LoadError {
+            line: None,
+            column: None,
+            path: Some(format!("/tags{}", json_pointer(error.path()))),
+            message: error.into_inner().to_string(),
+        })
 }
 
 /// serde_path_to_error prints `stages[0].actions[1].name`; diagnostics everywhere else use JSON
@@ -388,6 +412,26 @@ mod tests {
             Some("/pipeline/stages/0/actions/0/runOrder")
         );
         assert_eq!((error.line, error.column), position(yaml, "first"));
+    }
+
+    #[test]
+    fn tags_of_a_create_pipeline_document_are_checked_when_read() {
+        let good =
+            format!(r#"{{"pipeline": {BARE}, "tags": [{{"key": "team", "value": "web"}}]}}"#);
+        let doc = PipelineDocument::parse(&good, Format::Json).expect("parses");
+        assert_eq!(doc.tags(), [("team".to_owned(), "web".to_owned())]);
+        let bad =
+            format!("{{\"pipeline\": {BARE},\n \"tags\": [{{\"key\": \"team\", \"value\": 7}}]}}");
+        let error =
+            PipelineDocument::parse(&bad, Format::Json).expect_err("a number is no tag value");
+        assert_eq!(error.path.as_deref(), Some("/tags/0/value"));
+        assert_eq!(error.line, Some(6), "{error}");
+        assert!(
+            PipelineDocument::parse(BARE, Format::Json)
+                .expect("bare")
+                .tags()
+                .is_empty()
+        );
     }
 
     #[test]

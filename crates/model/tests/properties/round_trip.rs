@@ -69,7 +69,7 @@ fn every_tricky_string_round_trips_everywhere() {
             "variables": [{"name": s, "defaultValue": s, "description": s}],
             "extra": s,
         });
-        let wrapped = json!({"pipeline": declaration.clone(), "metadata": {*s: s}, "tags": [s]});
+        let wrapped = json!({"pipeline": declaration.clone(), "metadata": {*s: s}, "tags": [{"key": s, "value": s}]});
         for value in [&declaration, &wrapped] {
             for format in [Format::Json, Format::Yaml] {
                 let text = render(value, format);
