@@ -78,6 +78,7 @@ enum Command {
         /// Local settings file (default: FILE's .pipewright.yaml beside it).
         #[arg(long)]
         settings: Option<PathBuf>,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -88,6 +89,7 @@ enum Command {
         /// Local settings file (default: FILE's .pipewright.yaml beside it).
         #[arg(long)]
         settings: Option<PathBuf>,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -95,8 +97,10 @@ enum Command {
     Export {
         /// The pipeline's name.
         name: String,
+        /// JSON or YAML.
         #[arg(long, value_enum, default_value = "json")]
         format: OutputFormat,
+        /// This version of the pipeline (default: the latest).
         #[arg(long)]
         version: Option<i64>,
         /// Print `{pipeline, metadata}` as `aws codepipeline get-pipeline` does.
@@ -105,6 +109,7 @@ enum Command {
     },
     /// List pipelines with their latest execution.
     Pipelines {
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -126,6 +131,7 @@ enum Command {
     State {
         /// The pipeline's name.
         name: String,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -133,8 +139,10 @@ enum Command {
     Executions {
         /// The pipeline's name.
         name: String,
+        /// At most this many executions.
         #[arg(long, default_value_t = 20)]
         limit: i64,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -145,6 +153,7 @@ enum Command {
         /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -173,6 +182,7 @@ enum Command {
         stage: String,
         /// The approval action's name.
         action: String,
+        /// A comment kept with the decision and shown to others.
         #[arg(long, default_value = "")]
         summary: String,
     },
@@ -184,11 +194,13 @@ enum Command {
         stage: String,
         /// The approval action's name.
         action: String,
+        /// Why, kept with the decision and shown to others.
         #[arg(long, default_value = "")]
         summary: String,
     },
     /// Approvals waiting anywhere.
     Approvals {
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -199,8 +211,10 @@ enum Command {
         /// The execution (default: the newest).
         #[arg(long)]
         execution: Option<String>,
+        /// Abandon the running actions (their processes are killed) instead of waiting for them.
         #[arg(long)]
         abandon: bool,
+        /// Why, kept with the execution (its stopTrigger).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -216,6 +230,7 @@ enum Command {
         /// Run every action of the stage again, not only the failed ones.
         #[arg(long)]
         all: bool,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -228,6 +243,7 @@ enum Command {
         /// The execution whose artifacts to use (default: the newest in which the stage succeeded).
         #[arg(long)]
         target: Option<String>,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -239,6 +255,7 @@ enum Command {
         stage: String,
         #[arg(value_enum)]
         state: TransitionState,
+        /// Why (needed to disable): shown to whoever finds executions waiting there.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -252,6 +269,7 @@ enum Command {
         /// Start after this event number (see --json output); default: the beginning.
         #[arg(long, default_value_t = 0)]
         after: i64,
+        /// Keep printing new events until Ctrl-C.
         #[arg(long)]
         follow: bool,
         /// Print each event as one JSON line, as EventBridge delivers it.
@@ -277,6 +295,7 @@ enum Command {
         /// without a value, to the pipeline's own artifact store.
         #[arg(long, value_name = "BUCKET", num_args = 0..=1, default_missing_value = "")]
         to_s3: Option<String>,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -284,8 +303,10 @@ enum Command {
     History {
         /// Only this pipeline.
         name: Option<String>,
+        /// At most this many entries, newest first.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
@@ -294,20 +315,26 @@ enum Command {
         /// Executions to keep per pipeline.
         #[arg(long, default_value_t = 20)]
         keep: i64,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
     /// What pushing FILE would change where the pipeline is deployed: on AWS with --aws, else the
     /// stored local pipeline. Exits 0 when nothing would change, 2 when something would.
     Plan {
+        /// The pipeline file: JSON or YAML, bare or as get-pipeline / create-pipeline use it.
         file: PathBuf,
+        /// Print the result as JSON, in the AWS CodePipeline response shape.
         #[arg(long)]
         json: bool,
     },
     /// Push FILE where the pipeline is deployed (CreatePipeline or UpdatePipeline), after showing
     /// its plan. Asks first, unless --yes.
     Push {
+        /// The pipeline file: JSON or YAML, bare or as get-pipeline / create-pipeline use it
+        /// (create-pipeline's tags go with it when the push creates the pipeline).
         file: PathBuf,
+        /// Push without asking.
         #[arg(long)]
         yes: bool,
     },
@@ -329,6 +356,7 @@ enum Command {
     ForwardEvents {
         /// Only this pipeline's events.
         name: Option<String>,
+        /// The event bus's name or ARN.
         #[arg(long, default_value = "default")]
         event_bus: String,
         /// The events' source (AWS keeps `aws.*` for itself).
@@ -363,6 +391,7 @@ enum Command {
             requires = "access_key_id",
             hide_env_values = true
         )]
+        /// The secret of --access-key-id.
         secret_access_key: Option<String>,
     },
 }
