@@ -182,6 +182,10 @@ enum Command {
         stage: String,
         /// The approval action's name.
         action: String,
+        /// The execution whose approval this is (default: the newest, as GetPipelineState shows
+        /// it); in PARALLEL mode several executions can wait at one approval.
+        #[arg(long)]
+        execution: Option<String>,
         /// A comment kept with the decision and shown to others.
         #[arg(long, default_value = "")]
         summary: String,
@@ -194,6 +198,10 @@ enum Command {
         stage: String,
         /// The approval action's name.
         action: String,
+        /// The execution whose approval this is (default: the newest, as GetPipelineState shows
+        /// it); in PARALLEL mode several executions can wait at one approval.
+        #[arg(long)]
+        execution: Option<String>,
         /// Why, kept with the decision and shown to others.
         #[arg(long, default_value = "")]
         summary: String,
@@ -790,6 +798,31 @@ fn parse_vars(vars: &[String]) -> Result<IndexMap<String, String>> {
     Ok(out)
 }
 
+/// The token of the approval `name/stage/action` waits for in its newest execution there, as
+/// GetPipelineState shows it.
+async fn latest_approval_token(
+    backend: &dyn Backend,
+    name: &str,
+    stage: &str,
+    action: &str,
+) -> Result<String> {
+    backend
+        .get_pipeline_state(name)
+        .await?
+        .stage_states
+        .iter()
+        .find(|s| s.stage_name == stage)
+        .with_context(|| format!("the pipeline {name} has no stage {stage}"))?
+        .action_states
+        .iter()
+        .find(|a| a.action_name == action)
+        .with_context(|| format!("the stage {stage} has no action {action}"))?
+        .latest_execution
+        .as_ref()
+        .and_then(|e| e.token.clone())
+        .with_context(|| format!("{name}/{stage}/{action} is not waiting for approval"))
+}
+
 async fn latest_or(
     backend: &dyn Backend,
     name: &str,
@@ -879,29 +912,36 @@ async fn run_on_backend(cli: &Cli, backend: &dyn Backend) -> Result<Option<ExitC
             name,
             stage,
             action,
+            execution,
             summary,
         }
         | Command::Reject {
             name,
             stage,
             action,
+            execution,
             summary,
         } => {
             let approved = matches!(cli.command, Command::Approve { .. });
-            let state = backend.get_pipeline_state(name).await?;
-            let token = state
-                .stage_states
-                .iter()
-                .find(|s| &s.stage_name == stage)
-                .with_context(|| format!("the pipeline {name} has no stage {stage}"))?
-                .action_states
-                .iter()
-                .find(|a| &a.action_name == action)
-                .with_context(|| format!("the stage {stage} has no action {action}"))?
-                .latest_execution
-                .as_ref()
-                .and_then(|e| e.token.clone())
-                .with_context(|| format!("{name}/{stage}/{action} is not waiting for approval"))?;
+            let token = match execution {
+                Some(id) => backend
+                    .pending_approvals()
+                    .await?
+                    .into_iter()
+                    .find(|a| {
+                        a.pipeline_name == *name
+                            && a.stage_name == *stage
+                            && a.action_name == *action
+                            && a.pipeline_execution_id == *id
+                    })
+                    .map(|a| a.token)
+                    .with_context(|| {
+                        format!(
+                            "execution {id} is not waiting for approval at {name}/{stage}/{action}"
+                        )
+                    })?,
+                None => latest_approval_token(backend, name, stage, action).await?,
+            };
             backend
                 .put_approval_result(name, stage, action, &token, approved, summary)
                 .await?;

@@ -260,6 +260,100 @@ fn runs_a_codebuild_buildspec() {
 }
 
 #[test]
+fn in_parallel_mode_an_older_execution_s_approval_is_decided_by_its_id() {
+    let env = Env::new();
+    write(
+        &env.work.join("gate.json"),
+        r#"{"name": "gate", "pipelineType": "V2", "executionMode": "PARALLEL", "stages": [
+          {"name": "Build", "actions": [{"name": "Make", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["true"]}]},
+          {"name": "Approve", "actions": [{"name": "Release", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]}"#,
+    );
+    assert!(
+        env.run(&env.work, &["import", "gate.json"])
+            .status
+            .success()
+    );
+    let runs = [env.spawn(&env.work, &["run", "gate"]), {
+        env.wait_for_state("gate", |s| {
+            action_status(s, "Approve", "Release") == "InProgress"
+        });
+        env.spawn(&env.work, &["run", "gate"])
+    }];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let waiting = loop {
+        let pending = env.json(&["approvals", "--json"]);
+        let ids: Vec<String> = pending
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| {
+                a["pipelineExecutionId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        if ids.len() == 2 {
+            break ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "two executions never waited: {pending}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let executions = env.json(&["executions", "gate", "--json"]);
+    let oldest = executions["pipelineExecutionSummaries"][1]["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(waiting.contains(&oldest));
+    let reject = env.run(
+        &env.work,
+        &[
+            "reject",
+            "gate",
+            "Approve",
+            "Release",
+            "--execution",
+            &oldest,
+        ],
+    );
+    assert!(reject.status.success(), "{}", text(&reject));
+    let pending = env.json(&["approvals", "--json"]);
+    assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
+    assert_ne!(
+        pending[0]["pipelineExecutionId"],
+        oldest.as_str(),
+        "the oldest was decided"
+    );
+    let wrong = env.run(
+        &env.work,
+        &[
+            "approve",
+            "gate",
+            "Approve",
+            "Release",
+            "--execution",
+            &oldest,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("is not waiting for approval"),
+        "{}",
+        text(&wrong)
+    );
+    assert!(
+        env.run(&env.work, &["approve", "gate", "Approve", "Release"])
+            .status
+            .success()
+    );
+    let [older, newer] = runs.map(|run| run.wait_with_output().expect("run ends"));
+    assert_eq!(older.status.code(), Some(1), "rejected: {}", text(&older));
+    assert!(newer.status.success(), "approved: {}", text(&newer));
+}
+
+#[test]
 fn an_approval_waits_until_approved_from_another_process_and_only_once() {
     let env = Env::new();
     let dir = env.example("approval");

@@ -1035,9 +1035,13 @@ pub async fn approval_by_token(
 }
 
 /// Manual approvals waiting for a decision, across all pipelines (the approvals inbox).
+/// Approvals nobody has decided yet. A decided one stays InProgress until the engine that runs it
+/// takes the decision (within a second, maybe in another process); it is no longer waiting.
 pub async fn pending_approvals(conn: &mut SqliteConnection) -> Result<Vec<ActionExecutionRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM action_executions WHERE token IS NOT NULL AND status = 'InProgress' ORDER BY started_ms",
+        "SELECT * FROM action_executions
+         WHERE token IS NOT NULL AND status = 'InProgress' AND approval_status IS NULL
+         ORDER BY started_ms",
     )
     .fetch_all(&mut *conn)
     .await?)
