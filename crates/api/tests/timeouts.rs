@@ -88,6 +88,42 @@ async fn an_approval_expires_after_its_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_without_a_timeout_waits_seven_days() {
+    let clock = ManualClock::new();
+    let (_dir, api) = open(clock.clone()).await;
+    import(&api, r#"{"name": "week", "pipelineType": "V2", "stages": [{"name": "Approve", "actions": [{"name": "Release",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]}"#).await;
+    let id = api
+        .start("week", &Default::default(), None)
+        .await
+        .expect("start");
+    wait_for_action(&api, "week", "Release", |s| s == "InProgress").await;
+    let pending = api.pending_approvals().await.expect("pending");
+    let week_ms = 7 * 24 * 60 * 60_000;
+    assert_eq!(
+        pending[0].expires.expect("expiry").0 - pending[0].waiting_since.0,
+        week_ms
+    );
+    clock.advance(Duration::from_secs(7 * 24 * 60 * 60 - 60));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        api.pending_approvals().await.expect("pending").len(),
+        1,
+        "still waiting a minute before seven days"
+    );
+    clock.advance(Duration::from_secs(120));
+    let detail = wait_for_action(&api, "week", "Release", |s| s == "Failed").await;
+    let error = detail
+        .output
+        .execution_result
+        .error_details
+        .expect("error details");
+    assert_eq!(error.code, "ApprovalExpired");
+    api.engine().finished(&id).await;
+    api.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_that_outlives_its_timeout_is_killed() {
     let clock = ManualClock::new();
     let (_dir, api) = open(clock.clone()).await;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `pipewright` binary, as a person uses it: real processes, a real
 //! SQLite data directory, real shells, several processes sharing one data directory.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -606,6 +607,55 @@ fn a_failed_stage_with_on_failure_rollback_runs_again_with_the_last_good_artifac
     assert_eq!(list[1]["status"], "Failed");
     let summary = list[1]["statusSummary"].as_str().unwrap_or_default();
     assert!(summary.contains("rolled back"), "{summary}");
+}
+
+#[test]
+fn a_failed_stage_with_on_failure_retry_runs_its_failed_actions_once_more() {
+    let env = Env::new();
+    let (tries, steady) = (env.work.join("tries"), env.work.join("steady"));
+    // Flaky fails on its first try only; Steady succeeds and must not run again for the retry.
+    let pipeline = format!(
+        r#"{{"name": "flaky", "pipelineType": "V2", "stages": [
+          {{"name": "Test", "onFailure": {{"result": "RETRY", "retryConfiguration": {{"retryMode": "FAILED_ACTIONS"}}}}, "actions": [
+            {{"name": "Flaky", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}},
+              "commands": ["echo try >> {tries}", "test $(wc -l < {tries}) -gt 1"]}},
+            {{"name": "Steady", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}},
+              "commands": ["echo run >> {steady}"]}}]}}]}}"#,
+        tries = tries.display(),
+        steady = steady.display()
+    );
+    write(&env.work.join("flaky.json"), &pipeline);
+    let output = env.run(&env.work, &["run", "flaky.json"]);
+    assert!(
+        output.status.success(),
+        "retried into success: {}",
+        text(&output)
+    );
+    let count = |file: &Path| {
+        std::fs::read_to_string(file)
+            .expect("marker")
+            .lines()
+            .count()
+    };
+    assert_eq!(count(&tries), 2, "the failed action ran once more");
+    assert_eq!(count(&steady), 1, "the action that succeeded did not");
+    let actions = env.json(&["actions", "flaky", "--json"]);
+    let flaky: Vec<&str> = actions["actionExecutionDetails"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|d| d["actionName"] == "Flaky")
+        .map(|d| d["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(flaky, ["Succeeded", "Failed"], "newest first");
+
+    // A second failure is not retried again: the execution fails.
+    std::fs::write(&tries, "").expect("reset");
+    let failing = pipeline.replace("-gt 1", "-gt 5");
+    write(&env.work.join("flaky.json"), &failing);
+    let output = env.run(&env.work, &["run", "flaky.json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(count(&tries), 2, "retried once, not more");
 }
 
 /// Two executions held at a disabled transition, then let through: what each execution mode
