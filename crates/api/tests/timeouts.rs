@@ -1,6 +1,6 @@
 //! Timeouts, with the engine's clock under the test's control: an approval that waits longer
-//! than its timeoutInMinutes fails as expired, and an action that runs longer than its timeout
-//! is killed, without the test waiting minutes.
+//! than its timeoutInMinutes (seven days without one) fails as expired, and an action that runs
+//! longer than its timeout is killed, without the test waiting minutes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

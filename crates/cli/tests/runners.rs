@@ -1101,6 +1101,78 @@ fn a_bad_local_settings_file_is_a_clear_error_and_nothing_is_imported() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn codebuild_uses_the_settings_buildspec_and_its_artifacts_section() {
+    let env = Env::new();
+    // The buildspec.yml in the source would fail: the settings name another one.
+    write(
+        &env.work.join("src/buildspec.yml"),
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - exit 3\n",
+    );
+    write(&env.work.join("src/README"), "not part of the output\n");
+    write(
+        &env.work.join("ci/local.yml"),
+        r#"version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p dist/js/vendor
+      - echo page > dist/index.html
+      - echo code > dist/js/app.js
+      - echo lib > dist/js/vendor/lib.js
+      - echo log > build.log
+artifacts:
+  base-directory: dist
+  files:
+    - '**/*.js'
+    - index.html
+  discard-paths: yes
+"#,
+    );
+    let pipeline = r##"name: cbart
+pipelineType: V2
+stages:
+  - name: Source
+    actions:
+      - name: Src
+        actionTypeId: {category: Source, owner: AWS, provider: S3, version: '1'}
+        configuration: {S3Bucket: b, S3ObjectKey: src.zip}
+        outputArtifacts: [{name: Src}]
+  - name: Build
+    actions:
+      - name: Compile
+        actionTypeId: {category: Build, owner: AWS, provider: CodeBuild, version: '1'}
+        configuration: {ProjectName: p}
+        inputArtifacts: [{name: Src}]
+        outputArtifacts: [{name: Site}]
+  - name: Check
+    actions:
+      - name: List
+        actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: '1'}
+        inputArtifacts: [{name: Site}]
+        commands: ['find . -type f | sort | sed "s/^/file /"']
+"##;
+    write(&env.work.join("cbart.yaml"), pipeline);
+    write(
+        &env.work.join("cbart.pipewright.yaml"),
+        "actions:\n  Source/Src: {path: src}\n  Build/Compile: {buildspec: ci/local.yml}\n",
+    );
+    let output = env.run(&env.work, &["run", "cbart.yaml"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let files: Vec<String> = env
+        .logs("cbart", "Check/List")
+        .lines()
+        .filter_map(|l| l.split_once("file ./").map(|(_, f)| format!("./{f}")))
+        .collect();
+    assert_eq!(
+        files,
+        ["./app.js", "./index.html", "./lib.js"],
+        "from dist only, the chosen files, their folders dropped"
+    );
+    let compile = env.logs("cbart", "Build/Compile");
+    assert!(compile.contains("ci/local.yml"), "{compile}");
+}
+
+#[test]
 fn codebuild_runs_post_build_after_a_failed_build_and_exports_variables() {
     let env = Env::new();
     write(
