@@ -61,12 +61,21 @@ impl Diagnostic {
     }
 }
 
-/// CodePipeline's pattern for pipeline, stage, action and artifact names.
+/// CodePipeline's pattern for pipeline, stage and action names.
 fn name_is_valid(name: &str) -> bool {
     (1..=100).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_'))
+}
+
+/// Artifact names allow no '.' or '@' either; locally they also name directories
+/// (`CODEBUILD_SRC_DIR_NAME`), so this keeps them to one plain path segment too.
+fn artifact_name_is_valid(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
 /// Namespaces and variable names allow no dot.
@@ -332,6 +341,15 @@ impl Checker<'_> {
                 }
                 self.action(&apath, s, stage, action, v2, &artifacts, &namespaces);
                 for (o, output) in action.outputs().iter().enumerate() {
+                    if !artifact_name_is_valid(&output.name) {
+                        self.push_hint(
+                            Severity::Error,
+                            "invalid-name",
+                            format!("{apath}/outputArtifacts/{o}/name"),
+                            format!("the artifact name '{}' is not valid", output.name),
+                            "artifact names are 1 to 100 characters of A-Z, a-z, 0-9, '-' and '_'",
+                        );
+                    }
                     if !outputs_seen.insert(output.name.as_str()) {
                         self.push(
                             Severity::Error,
@@ -945,6 +963,49 @@ mod tests {
             r#", "variables": [{"name": "env", "defaultValue": "dev"}]"#,
         );
         assert_eq!(codes(&json), []);
+    }
+
+    #[test]
+    fn artifact_names_follow_codepipeline_s_pattern() {
+        let source = |name: &str| {
+            pipeline(
+                &[
+                    (
+                        "Source",
+                        vec![action(
+                            "Src",
+                            "Source",
+                            "S3",
+                            &format!(r#", "outputArtifacts": [{{"name": "{name}"}}]"#),
+                        )],
+                    ),
+                    (
+                        "Build",
+                        vec![action(
+                            "Run",
+                            "Compute",
+                            "Commands",
+                            &format!(
+                                r#", "commands": ["true"], "inputArtifacts": [{{"name": "{name}"}}]"#
+                            ),
+                        )],
+                    ),
+                ],
+                "",
+            )
+        };
+        assert_eq!(codes(&source("Source_Out-1")), []);
+        for bad in ["../escape", "app.zip", "a@b", ""] {
+            assert_eq!(
+                codes(&source(bad)),
+                [(
+                    Severity::Error,
+                    "invalid-name",
+                    "/stages/0/actions/0/outputArtifacts/0/name".to_owned()
+                )],
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
