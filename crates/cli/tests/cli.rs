@@ -658,6 +658,69 @@ fn a_failed_stage_with_on_failure_retry_runs_its_failed_actions_once_more() {
     assert_eq!(count(&tries), 2, "retried once, not more");
 }
 
+#[test]
+fn rollbacks_keep_to_aws_s_limits() {
+    let env = Env::new();
+    write(&env.work.join("src/page.html"), "v1\n");
+    let pipeline = |deploy: &str| {
+        format!(
+            r#"{{"name": "rb", "pipelineType": "V2", "stages": [
+              {{"name": "Source", "actions": [{{"name": "Src", "actionTypeId": {{"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}},
+                "configuration": {{"S3Bucket": "b", "S3ObjectKey": "src.zip"}}, "outputArtifacts": [{{"name": "Site"}}]}}]}},
+              {{"name": "Deploy", "actions": [{{"name": "Ship", "actionTypeId": {{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}},
+                "inputArtifacts": [{{"name": "Site"}}], "commands": ["{deploy}"]}}]}}]}}"#
+        )
+    };
+    write(&env.work.join("rb.json"), &pipeline("cat page.html"));
+    write(
+        &env.work.join("rb.pipewright.yaml"),
+        "actions: {Source/Src: {path: src}}\n",
+    );
+    let first = env.run(&env.work, &["run", "rb.json"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let first_id = env.executions("rb")[0]["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let refused = |args: &[&str], why: &str| {
+        let output = env.run(&env.work, args);
+        assert!(
+            !output.status.success(),
+            "{args:?} was refused: {}",
+            text(&output)
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    };
+    refused(
+        &["rollback", "rb", "Source"],
+        "a source stage cannot be rolled back",
+    );
+
+    let rolled = env.run(&env.work, &["rollback", "rb", "Deploy"]);
+    assert!(rolled.status.success(), "{}", text(&rolled));
+    let rollback_id = env.executions("rb")[0]["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    refused(
+        &["rollback", "rb", "Deploy", "--target", &rollback_id],
+        "is itself a rollback",
+    );
+
+    // A new version of the pipeline: executions of the old one are no rollback targets.
+    write(&env.work.join("rb.json"), &pipeline("wc -c page.html"));
+    assert!(env.run(&env.work, &["import", "rb.json"]).status.success());
+    refused(
+        &["rollback", "rb", "Deploy", "--target", &first_id],
+        "ran version 1 of rb",
+    );
+    refused(
+        &["rollback", "rb", "Deploy"],
+        "no earlier execution of rb version 2 completed stage Deploy",
+    );
+}
+
 /// Two executions held at a disabled transition, then let through: what each execution mode
 /// does with them. Returns (execution ids in start order, lines the second stage logged, the
 /// status of each execution).

@@ -385,6 +385,8 @@ impl Engine {
 
     /// RollbackStage: a new execution (type ROLLBACK) runs `stage` again with the artifacts and
     /// variables of `target`, by default the newest execution in which the stage succeeded.
+    /// As on AWS: a source stage is not rolled back, and the target is a standard execution
+    /// started in the current version of the pipeline.
     pub async fn rollback(
         &self,
         pipeline: &str,
@@ -393,14 +395,51 @@ impl Engine {
         trigger: &str,
     ) -> Result<String> {
         let mut tx = self.inner.store.write().await?;
+        let current = db::pipeline_version(&mut tx, pipeline, None)
+            .await?
+            .ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
+        let declaration = parse_declaration(&current.declaration)?;
+        let index = declaration
+            .stages
+            .iter()
+            .position(|s| s.name == stage)
+            .ok_or_else(|| Error::StageNotFound(stage.to_owned()))?;
+        if declaration.stages[index]
+            .actions
+            .iter()
+            .any(|a| a.action_type_id.category == pipewright_model::ActionCategory::Source)
+        {
+            return Err(Error::CannotRollback(format!(
+                "{stage} is a source stage, and a source stage cannot be rolled back"
+            )));
+        }
         let target = match target {
-            Some(id) => db::execution(&mut tx, id)
-                .await?
-                .filter(|e| e.pipeline == pipeline)
-                .ok_or_else(|| Error::ExecutionNotFound(id.to_owned()))?,
+            Some(id) => {
+                let target = db::execution(&mut tx, id)
+                    .await?
+                    .filter(|e| e.pipeline == pipeline)
+                    .ok_or_else(|| Error::ExecutionNotFound(id.to_owned()))?;
+                if target.execution_type == "ROLLBACK" {
+                    return Err(Error::CannotRollback(format!(
+                        "execution {id} is itself a rollback; roll back to a standard execution"
+                    )));
+                }
+                if target.version != current.version {
+                    return Err(Error::CannotRollback(format!(
+                        "execution {id} ran version {} of {pipeline}; a rollback targets an execution of the current version, {}",
+                        target.version, current.version
+                    )));
+                }
+                target
+            }
             None => {
                 let mut found = None;
                 for execution in db::executions(&mut tx, pipeline, 1000).await? {
+                    if execution.execution_type == "ROLLBACK"
+                        || execution.version != current.version
+                    {
+                        continue;
+                    }
                     let stages = db::stage_executions(&mut tx, &execution.id).await?;
                     if stages
                         .iter()
@@ -412,7 +451,8 @@ impl Engine {
                 }
                 found.ok_or_else(|| {
                     Error::CannotRollback(format!(
-                        "no earlier execution of {pipeline} completed stage {stage}"
+                        "no earlier execution of {pipeline} version {} completed stage {stage}",
+                        current.version
                     ))
                 })?
             }
@@ -427,15 +467,6 @@ impl Engine {
                 target.id
             )));
         }
-        let version = db::pipeline_version(&mut tx, pipeline, Some(target.version))
-            .await?
-            .ok_or_else(|| Error::PipelineNotFound(pipeline.to_owned()))?;
-        let declaration = parse_declaration(&version.declaration)?;
-        let index = declaration
-            .stages
-            .iter()
-            .position(|s| s.name == stage)
-            .ok_or_else(|| Error::StageNotFound(stage.to_owned()))?;
         let new = NewExecution {
             pipeline,
             version: target.version,
@@ -475,7 +506,7 @@ impl Engine {
             pipeline: pipeline.to_owned(),
             version: target.version,
             declaration: Arc::new(declaration.clone()),
-            settings: Arc::new(parse_settings(version.settings.as_deref())?),
+            settings: Arc::new(parse_settings(current.settings.as_deref())?),
             variables: target.variables()?,
         });
         let machine = Machine::rollback(Plan::new(&declaration), index);
