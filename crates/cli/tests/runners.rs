@@ -211,6 +211,47 @@ fn a_codestar_connection_source_reads_the_committed_branch_head() {
 }
 
 #[test]
+fn a_full_clone_source_hands_over_the_repository_with_its_history() {
+    let env = Env::new();
+    let repo = git_repo(&env.work);
+    let head = git(&repo, &["rev-parse", "feature"]);
+    write(
+        &env.work.join("pipeline.json"),
+        &git_pipeline(
+            "clone",
+            "CodeStarSourceConnection",
+            r#"{"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/x", "FullRepositoryId": "me/app", "BranchName": "feature", "OutputArtifactFormat": "CODEBUILD_CLONE_REF"}"#,
+        )
+        .replace(
+            r#""ls""#,
+            r#""git log --format=history:%s", "git rev-parse --abbrev-ref HEAD", "git status --porcelain | wc -l""#,
+        ),
+    );
+    write(
+        &env.work.join("pipeline.pipewright.yaml"),
+        "actions: {\"Source/App\": {path: repo}}\n",
+    );
+    let output = env.run(&env.work, &["run", "pipeline.json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let logs = env.logs("clone", "Build/Show");
+    assert!(logs.contains("committed on feature"), "{logs}");
+    assert!(
+        logs.contains("history:feature work") && logs.contains("history:first commit"),
+        "the build sees the branch's history: {logs}"
+    );
+    assert!(
+        logs.contains(&format!("commit={head} branch=feature")),
+        "{logs}"
+    );
+    let printed: Vec<&str> = logs
+        .lines()
+        .map(|l| l.trim_start_matches("Build/Show").trim())
+        .collect();
+    assert!(printed.contains(&"feature"), "on the branch: {logs}");
+    assert!(printed.contains(&"0"), "a clean working tree: {logs}");
+}
+
+#[test]
 fn a_codecommit_source_reads_the_branch_its_configuration_names() {
     let env = Env::new();
     let repo = git_repo(&env.work);
@@ -1170,6 +1211,52 @@ stages:
     );
     let compile = env.logs("cbart", "Build/Compile");
     assert!(compile.contains("ci/local.yml"), "{compile}");
+}
+
+#[test]
+fn codebuild_primary_source_names_the_input_it_builds_in() {
+    let env = Env::new();
+    for (dir, word) in [("one", "first"), ("two", "second")] {
+        write(
+            &env.work.join(format!("{dir}/buildspec.yml")),
+            &format!(
+                "version: 0.2\nphases:\n  build:\n    commands:\n      - echo building the {word} input\n      - cat $CODEBUILD_SRC_DIR_One/marker\n"
+            ),
+        );
+        write(
+            &env.work.join(format!("{dir}/marker")),
+            &format!("marker of {dir}\n"),
+        );
+    }
+    let source = |name: &str| {
+        format!(
+            r#"{{"name": "{name}", "actionTypeId": {{"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}},
+               "configuration": {{"S3Bucket": "b", "S3ObjectKey": "{name}.zip"}}, "outputArtifacts": [{{"name": "{name}"}}]}}"#
+        )
+    };
+    write(
+        &env.work.join("primary.json"),
+        &format!(
+            r#"{{"name": "primary", "pipelineType": "V2", "stages": [
+              {{"name": "Source", "actions": [{}, {}]}},
+              {{"name": "Build", "actions": [{{"name": "Compile", "actionTypeId": {{"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}},
+                "configuration": {{"ProjectName": "p", "PrimarySource": "Two"}}, "inputArtifacts": [{{"name": "One"}}, {{"name": "Two"}}]}}]}}]}}"#,
+            source("One"),
+            source("Two")
+        ),
+    );
+    write(
+        &env.work.join("primary.pipewright.yaml"),
+        "actions:\n  Source/One: {path: one}\n  Source/Two: {path: two}\n",
+    );
+    let output = env.run(&env.work, &["run", "primary.json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let logs = env.logs("primary", "Build/Compile");
+    assert!(logs.contains("building the second input"), "{logs}");
+    assert!(
+        logs.contains("marker of one"),
+        "the other input is at CODEBUILD_SRC_DIR_One: {logs}"
+    );
 }
 
 #[test]

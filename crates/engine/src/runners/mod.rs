@@ -48,7 +48,8 @@ pub struct ActionRun {
     pub settings: Option<ActionSettings>,
     /// The local settings' `aws:` connection, for actions that reach real S3.
     pub aws: AwsConnection,
-    /// Input artifacts in declaration order: the first is the primary one.
+    /// Input artifacts in declaration order: the first is the primary one, unless CodeBuild's
+    /// `PrimarySource` names another.
     pub inputs: Vec<(String, Digest)>,
     /// An empty directory that belongs to this action execution alone.
     pub workspace: PathBuf,
@@ -198,8 +199,9 @@ fn empty_artifact(services: &Services, workspace: &std::path::Path) -> Result<In
         .map_err(|e| e.to_string())
 }
 
-/// Working copies of an action's input artifacts: the primary at `workspace/src`, the others at
-/// `workspace/src-NAME` (CodeBuild's CODEBUILD_SRC_DIR and CODEBUILD_SRC_DIR_NAME).
+/// Working copies of an action's input artifacts: the primary (the first, or the one CodeBuild's
+/// `PrimarySource` names) at `workspace/src`, the others at `workspace/src-NAME` (CodeBuild's
+/// CODEBUILD_SRC_DIR and CODEBUILD_SRC_DIR_NAME).
 pub(crate) struct Sources {
     pub primary: PathBuf,
     pub env: Vec<(String, String)>,
@@ -225,13 +227,26 @@ impl Sources {
         if run.inputs.is_empty() {
             return Ok(sources);
         }
+        // CodeBuild's PrimarySource names the primary input when there are several.
+        let primary_index = match run.action.config("PrimarySource") {
+            Some(name) => run
+                .inputs
+                .iter()
+                .position(|(input, _)| input == name)
+                .ok_or_else(|| {
+                    format!(
+                        "PrimarySource names {name}, which is not an input artifact of the action"
+                    )
+                })?,
+            None => 0,
+        };
         let artifacts = services.artifacts.clone();
         let inputs = run.inputs.clone();
         let workspace = run.workspace.clone();
         let checked_out = blocking(move || {
             let mut checked_out = Vec::new();
             for (index, (name, digest)) in inputs.into_iter().enumerate() {
-                let dest = if index == 0 {
+                let dest = if index == primary_index {
                     primary.clone()
                 } else {
                     workspace.join(format!("src-{name}"))
@@ -254,7 +269,7 @@ impl Sources {
                 "Input artifact {name} ({digest}) at {}",
                 dest.display()
             ));
-            if index > 0 {
+            if index != primary_index {
                 sources.env.push((
                     format!("CODEBUILD_SRC_DIR_{name}"),
                     dest.display().to_string(),

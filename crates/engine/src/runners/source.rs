@@ -1,5 +1,6 @@
 //! Source actions read what the local settings map them to: a git repository for
-//! CodeStarSourceConnection, CodeCommit and GitHub (the branch head, or the working tree with
+//! CodeStarSourceConnection, CodeCommit and GitHub (the branch head, a clone of it with its
+//! history for `OutputArtifactFormat: CODEBUILD_CLONE_REF`, or the working tree with
 //! `workingCopy: true`), a directory or a .zip file for S3.
 
 use std::path::{Path, PathBuf};
@@ -92,6 +93,13 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
             repo.display()
         ));
         copy_working_tree(&repo, &dest).await
+    } else if run.action.config("OutputArtifactFormat") == Some("CODEBUILD_CLONE_REF") {
+        // "Full clone": CodeBuild clones the repository, so the build sees its history.
+        run.log.note(format!(
+            "{} at {branch} = {commit}, cloned with its history (CODEBUILD_CLONE_REF)",
+            repo.display()
+        ));
+        clone(&repo, &branch, &commit, &dest).await
     } else {
         run.log
             .note(format!("{} at {branch} = {commit}", repo.display()));
@@ -158,6 +166,24 @@ async fn archive(repo: &Path, commit: &str, dest: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A clone of the repository with `commit` checked out, on `branch` when one is named.
+async fn clone(repo: &Path, branch: &str, commit: &str, dest: &Path) -> Result<(), String> {
+    let parent = dest.parent().unwrap_or(dest);
+    let name = dest.display().to_string();
+    let repo = repo.display().to_string();
+    git_output(
+        parent,
+        &["clone", "--quiet", "--no-checkout", "--", &repo, &name],
+    )
+    .await?;
+    let checkout: Vec<&str> = if branch == "HEAD" {
+        vec!["checkout", "--quiet", "--detach", commit]
+    } else {
+        vec!["checkout", "--quiet", "-B", branch, commit]
+    };
+    git_output(dest, &checkout).await.map(drop)
 }
 
 /// Tracked and untracked-but-not-ignored files as they are on disk.
