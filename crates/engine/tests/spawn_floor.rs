@@ -7,7 +7,10 @@
 //! - `std threads`: one blocking thread per slot spawns, reads both pipes to their end and waits,
 //!   which is about what `make` does;
 //! - `tokio::process`: what the engine does (`process::run`): a task per action, both pipes read
-//!   line by line by their own tasks, the exit seen through the runtime.
+//!   line by line by their own tasks, the exit seen through the runtime;
+//! - `tokio + spawn_blocking`: a task per action that hands the blocking way above to tokio's
+//!   blocking threads and takes the result back: what moving the engine's processes off the
+//!   runtime would cost.
 //! - `sh -c true` is what make runs; the Commands script is what the engine runs for a Commands
 //!   action whose one command is `true` (the CodeBuild-style phase framing and log lines).
 //!
@@ -50,6 +53,8 @@ fn spawning_the_shells_alone() {
         println!("floor, std threads, {label}: {seconds:.3} s");
         let seconds = with_tokio(slots, &script);
         println!("floor, tokio::process, {label}: {seconds:.3} s");
+        let seconds = with_spawn_blocking(slots, &script);
+        println!("floor, tokio + spawn_blocking, {label}: {seconds:.3} s");
     }
 }
 
@@ -61,28 +66,59 @@ fn with_threads(slots: usize, script: &str) -> f64 {
             for _ in 0..slots {
                 scope.spawn(|| {
                     while next.fetch_add(1, Ordering::Relaxed) < ACTIONS {
-                        let mut child = std::process::Command::new("sh")
-                            .args(["-c", script])
-                            .stdin(Stdio::null())
-                            .stdout(Stdio::piped())
-                            .stderr(Stdio::piped())
-                            .process_group(0)
-                            .spawn()
-                            .expect("spawn sh");
-                        let mut output = Vec::new();
-                        for mut pipe in [
-                            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read>,
-                            Box::new(child.stderr.take().expect("stderr")),
-                        ] {
-                            pipe.read_to_end(&mut output).expect("read");
-                        }
-                        assert!(child.wait().expect("wait").success());
+                        run_blocking(script);
                     }
                 });
             }
         });
     }
     started.elapsed().as_secs_f64()
+}
+
+/// Starts one shell, reads both its pipes to their end and waits for it, on this thread.
+fn run_blocking(script: &str) {
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn sh");
+    let mut output = Vec::new();
+    for mut pipe in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        pipe.read_to_end(&mut output).expect("read");
+    }
+    assert!(child.wait().expect("wait").success());
+}
+
+fn with_spawn_blocking(slots: usize, script: &str) -> f64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let slots = Arc::new(tokio::sync::Semaphore::new(slots));
+        let started = Instant::now();
+        for _ in 0..STAGES {
+            let mut actions = tokio::task::JoinSet::new();
+            for _ in 0..ACTIONS {
+                let slots = slots.clone();
+                let script = script.to_owned();
+                actions.spawn(async move {
+                    let _slot = slots.acquire().await.expect("semaphore");
+                    tokio::task::spawn_blocking(move || run_blocking(&script))
+                        .await
+                        .expect("blocking task");
+                });
+            }
+            actions.join_all().await;
+        }
+        started.elapsed().as_secs_f64()
+    })
 }
 
 fn with_tokio(slots: usize, script: &str) -> f64 {
