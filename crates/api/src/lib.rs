@@ -1064,37 +1064,44 @@ impl Pipewright {
     }
 
     /// Deletes finished executions beyond the newest `keep` of each pipeline and every stored
-    /// artifact no remaining execution references.
+    /// artifact no remaining execution references. Executions that run or wait meanwhile keep
+    /// theirs; an artifact being stored right now (in any process) makes gc keep every artifact
+    /// this time, after trying for a few seconds.
     pub async fn gc(&self, keep: i64) -> Result<GcOutput> {
         let result = async {
+            let artifacts = self.engine.artifacts();
+            let internal =
+                |e: pipewright_engine::ArtifactError| Error::new("InternalError", e.to_string());
+            let mut lock = None;
+            for _ in 0..GC_LOCK_ATTEMPTS {
+                lock = artifacts.try_lock_for_gc().map_err(internal)?;
+                if lock.is_some() {
+                    break;
+                }
+                tokio::time::sleep(GC_LOCK_RETRY).await;
+            }
+            // Read under the lock: an artifact stored before it is referenced by now.
             let mut tx = self.store().write().await?;
             let executions_removed = db::delete_old_executions(&mut tx, keep).await?;
             let referenced = db::referenced_digests(&mut tx).await?;
-            let running = db::unfinished_executions(&mut tx).await?.len();
             tx.commit()
                 .await
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
-            // A running action's outputs are stored before its execution references them, and
-            // that may happen in another process: artifacts are only collected when nothing runs.
-            if running > 0 {
+            let Some(lock) = lock else {
                 return Ok(GcOutput {
                     executions_removed,
                     artifacts_removed: 0,
                     bytes_freed: 0,
-                    artifacts_skipped_because_running: running,
+                    artifacts_kept_because_busy: true,
                 });
-            }
+            };
             let keep_set = referenced.iter().filter_map(|d| d.parse().ok()).collect();
-            let report = self
-                .engine
-                .artifacts()
-                .gc(&keep_set)
-                .map_err(|e| Error::new("InternalError", e.to_string()))?;
+            let report = artifacts.gc(&keep_set, &lock).map_err(internal)?;
             Ok(GcOutput {
                 executions_removed,
                 artifacts_removed: report.removed,
                 bytes_freed: report.bytes,
-                artifacts_skipped_because_running: 0,
+                artifacts_kept_because_busy: false,
             })
         }
         .await;
@@ -1129,9 +1136,15 @@ pub struct GcOutput {
     pub executions_removed: u64,
     pub artifacts_removed: u64,
     pub bytes_freed: u64,
-    /// Executions running when gc ran; artifacts are not collected while any runs.
-    pub artifacts_skipped_because_running: usize,
+    /// An action was storing an artifact (in this or another process) all the while gc tried,
+    /// so no artifact was removed; run gc again.
+    pub artifacts_kept_because_busy: bool,
 }
+
+/// How often, and how far apart, gc tries to take the artifact store while actions store
+/// artifacts: an ingest holds it for as long as copying and hashing its files takes.
+const GC_LOCK_ATTEMPTS: u32 = 30;
+const GC_LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Refuses a declaration with errors (not even the local engine runs it), naming the first.
 fn refuse_errors(pipeline: &PipelineDeclaration, settings: Option<&LocalSettings>) -> Result<()> {

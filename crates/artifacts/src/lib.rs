@@ -11,6 +11,7 @@
 //! <root>/objects/<64 hex>/   one immutable tree per artifact, named by its digest
 //! <root>/tmp/<uuid>/         ingests in progress and handoff probes
 //! <root>/tmp/trash-<uuid>/   released working copies, being deleted in the background
+//! <root>/gc.lock             flock: shared by ingests until recorded, exclusive for gc (`pin`)
 //! ```
 //!
 //! An ingest copies the selected files into `tmp/<uuid>`, hashes the copy and renames it to
@@ -75,6 +76,7 @@ mod error;
 mod fsutil;
 mod handoff;
 mod mounts;
+mod pin;
 mod selection;
 mod store;
 mod symlinks;
@@ -83,5 +85,6 @@ mod zip;
 pub use digest::Digest;
 pub use error::Error;
 pub use handoff::{HANDOFF_ENV, Handoff};
+pub use pin::{GcLock, Pin};
 pub use selection::Selection;
 pub use store::{ArtifactStore, Checkout, GcReport, Ingested};

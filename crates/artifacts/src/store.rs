@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::fsutil::{self, DIR_MODE, file_mode};
 use crate::handoff::{self, Handoff};
 use crate::mounts;
+use crate::pin::{self, GcLock, Pin};
 use crate::selection::{EntryKind, Selection};
 use crate::symlinks;
 
@@ -54,6 +55,9 @@ pub struct Ingested {
     pub files: u64,
     /// The total size of those files.
     pub bytes: u64,
+    /// Keeps `gc` from collecting the artifact until this is dropped: keep it until whatever
+    /// references the artifact is recorded.
+    pub pin: Pin,
 }
 
 /// What a garbage collection removed.
@@ -91,7 +95,10 @@ impl ArtifactStore {
         for dir in [root.join("objects"), root.join("tmp")] {
             fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
         }
+        // The probes work in tmp/, which a gc in another process would clear under them.
+        let probing = pin::pin(&root)?;
         let (handoff, overlay_options) = handoff::choose(&root, &root.join("tmp"), preferred)?;
+        drop(probing);
         Ok(ArtifactStore {
             inner: Arc::new(Inner {
                 root,
@@ -126,6 +133,7 @@ impl ArtifactStore {
     /// get the same digest and are stored once.
     pub fn ingest(&self, dir: &Path, selection: &Selection) -> Result<Ingested, Error> {
         let planned = selection.plan(dir)?;
+        let pin = pin::pin(&self.inner.root)?;
         let scratch = self.scratch()?;
         let mut link_sources = HashMap::new();
         for entry in &planned {
@@ -171,15 +179,16 @@ impl ArtifactStore {
                 target: escape.target,
             });
         }
-        self.publish(scratch)
+        self.publish(scratch, pin)
     }
 
     /// Stores the contents of the zip at `zip_path` as an artifact. Entries with absolute paths,
     /// `..` components or symlinks leaving the artifact are refused, and nothing is stored then.
     pub fn import_zip(&self, zip_path: &Path) -> Result<Ingested, Error> {
+        let pin = pin::pin(&self.inner.root)?;
         let scratch = self.scratch()?;
         crate::zip::import(zip_path, &scratch.path)?;
-        self.publish(scratch)
+        self.publish(scratch, pin)
     }
 
     /// Writes the artifact as the zip CodePipeline puts in S3.
@@ -189,7 +198,7 @@ impl ArtifactStore {
     }
 
     /// Normalises, hashes and publishes a finished scratch tree.
-    fn publish(&self, scratch: Scratch<'_>) -> Result<Ingested, Error> {
+    fn publish(&self, scratch: Scratch<'_>, pin: Pin) -> Result<Ingested, Error> {
         fsutil::set_mode(&scratch.path, DIR_MODE)?;
         for entry in walkdir::WalkDir::new(&scratch.path)
             .min_depth(1)
@@ -219,6 +228,7 @@ impl ArtifactStore {
             digest,
             files,
             bytes,
+            pin,
         })
     }
 
@@ -312,13 +322,18 @@ impl ArtifactStore {
         Ok(digests)
     }
 
+    /// The exclusive hold [`ArtifactStore::gc`] needs, or None while an ingest somewhere holds
+    /// its [`Pin`]. Take it before reading which artifacts are referenced.
+    pub fn try_lock_for_gc(&self) -> Result<Option<GcLock>, Error> {
+        pin::try_lock_for_gc(&self.inner.root)
+    }
+
     /// Removes every stored artifact not in `keep`, and scratch directories left by interrupted
     /// ingests and by released working copies whose removal did not finish (see
     /// [`Checkout::release`]). Waits first for the removal of working copies released in this
-    /// process. Scratch directories of ingests running in this process are left alone; the caller
-    /// must not run `gc` while another process ingests into the same store, and must keep every
-    /// artifact that a live checkout uses.
-    pub fn gc(&self, keep: &HashSet<Digest>) -> Result<GcReport, Error> {
+    /// process. `keep` must be read after `_lock` was taken, and hold every artifact that is
+    /// referenced or that a live checkout uses; no ingest runs meanwhile.
+    pub fn gc(&self, keep: &HashSet<Digest>, _lock: &GcLock) -> Result<GcReport, Error> {
         self.wait_for_releases();
         let mut report = GcReport::default();
         for digest in self.list()? {
@@ -343,7 +358,12 @@ impl ArtifactStore {
                 mounts::unmount(&mount)?;
             }
             let (_, bytes) = fsutil::tree_size(&path).unwrap_or((0, 0));
-            fsutil::remove_tree(&path).map_err(Error::io("remove", &path))?;
+            // Another process's reaper may be removing the same trash right now.
+            if let Err(e) = fsutil::remove_tree(&path)
+                && fs::symlink_metadata(&path).is_ok()
+            {
+                return Err(Error::io("remove", &path)(e));
+            }
             report.temp_dirs += 1;
             report.bytes += bytes;
         }

@@ -785,7 +785,7 @@ fn gc_removes_what_is_not_kept() {
     write(&trash.join("upper/out.bin"), b"1234567");
 
     let keep: HashSet<Digest> = [digests[1].clone()].into();
-    let report = store.gc(&keep).expect("gc");
+    let report = store.gc(&keep, &gc_lock(&store)).expect("gc");
     assert_eq!(report.removed, 2);
     assert_eq!(report.temp_dirs, 2);
     assert_eq!(report.bytes, 1000 + 3000 + 5 + 7);
@@ -795,7 +795,7 @@ fn gc_removes_what_is_not_kept() {
     assert!(!store.contains(&digests[0]) && !store.contains(&digests[2]));
     assert!(!leftover.exists());
 
-    let report = store.gc(&keep).expect("gc again");
+    let report = store.gc(&keep, &gc_lock(&store)).expect("gc again");
     assert_eq!((report.removed, report.bytes, report.temp_dirs), (0, 0, 0));
 }
 
@@ -872,7 +872,9 @@ fn released_output_is_deleted(handoff: Handoff) {
         checkout.release().expect("release");
         assert_eq!(dir_entries(&workspace), 0, "round {round}");
     }
-    let report = store.gc(&[digest.clone()].into()).expect("gc");
+    let report = store
+        .gc(&[digest.clone()].into(), &gc_lock(&store))
+        .expect("gc");
     assert_eq!(report.removed, 0);
     assert_eq!(
         dir_entries(&store.root().join("tmp")),
@@ -930,7 +932,9 @@ fn releasing_a_busy_overlay_detaches_it() {
     released.expect("release of a busy working copy");
     assert!(!mount_points().contains(&dest));
     assert_eq!(dir_entries(&workspace), 0);
-    store.gc(&[digest.clone()].into()).expect("gc");
+    store
+        .gc(&[digest.clone()].into(), &gc_lock(&store))
+        .expect("gc");
     assert_eq!(dir_entries(&store.root().join("tmp")), 0);
     assert!(store.verify(&digest).expect("verify"));
 }
@@ -1140,6 +1144,65 @@ fn handoff_benchmark() {
         (cp_ms + rm_ms) / (checkout_ms + release_ms).max(0.001)
     );
     // Released working copies leave nothing behind once the store collects its garbage.
-    store.gc(&[ingested.digest.clone()].into()).expect("gc");
+    store
+        .gc(&[ingested.digest.clone()].into(), &gc_lock(&store))
+        .expect("gc");
     assert!(!mount_points().iter().any(|m| m.starts_with(tmp.path())));
+}
+
+/// The store's gc lock, which nothing else holds in these tests.
+fn gc_lock(store: &ArtifactStore) -> pipewright_artifacts::GcLock {
+    store
+        .try_lock_for_gc()
+        .expect("lock file")
+        .expect("no ingest holds the store")
+}
+
+#[test]
+fn gc_waits_for_artifacts_stored_but_not_yet_recorded() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let store = ArtifactStore::open(root.path(), Some(Handoff::Copy)).expect("open");
+    // A second store on the same root stands for another process.
+    let other = ArtifactStore::open(root.path(), Some(Handoff::Copy)).expect("open again");
+    let dir = root.path().join("out");
+    write(&dir.join("f"), b"built");
+    let ingested = other.ingest(&dir, &Selection::all()).expect("ingest");
+    assert!(
+        store.try_lock_for_gc().expect("lock file").is_none(),
+        "an artifact on its way to being recorded keeps gc out"
+    );
+    let copy = ingested.clone();
+    drop(ingested);
+    assert!(
+        store.try_lock_for_gc().expect("lock file").is_none(),
+        "clones share the pin"
+    );
+    drop(copy);
+    let lock = gc_lock(&store);
+
+    // While gc holds the store, an ingest waits for it.
+    let (started, ended) = std::sync::mpsc::channel();
+    let waiting = std::thread::spawn({
+        let (other, dir) = (other.clone(), dir.clone());
+        move || {
+            started.send(()).expect("send");
+            other
+                .ingest(&dir, &Selection::all())
+                .expect("ingest after gc")
+        }
+    });
+    ended.recv().expect("thread started");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        !waiting.is_finished(),
+        "the ingest waits while gc holds the store"
+    );
+    let report = store.gc(&HashSet::new(), &lock).expect("gc");
+    assert_eq!(
+        report.removed, 1,
+        "the artifact nothing references is collected"
+    );
+    drop(lock);
+    let again = waiting.join().expect("ingest thread");
+    assert!(store.contains(&again.digest), "stored again once gc let go");
 }

@@ -1246,10 +1246,9 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                     "Removed {} executions and {} artifacts ({} bytes)",
                     report.executions_removed, report.artifacts_removed, report.bytes_freed
                 );
-                if report.artifacts_skipped_because_running > 0 {
+                if report.artifacts_kept_because_busy {
                     println!(
-                        "Artifacts were kept: {} executions are running; run gc again when they end",
-                        report.artifacts_skipped_because_running
+                        "Artifacts were kept: actions kept storing artifacts while gc waited; run gc again"
                     );
                 }
             }

@@ -926,6 +926,72 @@ fn export_validate_and_import_round_trip_json_and_yaml_and_old_versions() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn gc_collects_while_an_execution_waits_for_approval_and_keeps_its_artifacts() {
+    let env = Env::new();
+    let make = action_json(
+        "Make",
+        "Compute",
+        "Commands",
+        r#", "commands": ["echo #{codepipeline.PipelineExecutionId} > out.txt"], "outputArtifacts": [{"name": "out", "files": ["out.txt"]}]"#,
+    );
+    let read = action_json(
+        "Read",
+        "Compute",
+        "Commands",
+        r#", "inputArtifacts": [{"name": "out"}], "commands": ["echo read $(cat out.txt)"]"#,
+    );
+    let old = pipeline_json(
+        "old",
+        &[
+            stage_json("Build", &[make.clone()]),
+            stage_json("Use", &[read.clone()]),
+        ],
+    );
+    write(&env.work.join("old.json"), &old);
+    for _ in 0..3 {
+        let output = env.run(&env.work, &["run", "old.json"]);
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let gated = pipeline_json(
+        "gated",
+        &[
+            stage_json("Build", &[make]),
+            stage_json(
+                "Approve",
+                &[action_json("Release", "Approval", "Manual", "")],
+            ),
+            stage_json("Use", &[read]),
+        ],
+    );
+    write(&env.work.join("gated.json"), &gated);
+    let run = env.spawn(&env.work, &["run", "gated.json"]);
+    env.wait_for_state("gated", |s| {
+        action_status(s, "Approve", "Release") == "InProgress"
+    });
+
+    let report = env.json(&["gc", "--keep", "1", "--json"]);
+    assert_eq!(report["artifactsKeptBecauseBusy"], false, "{report}");
+    assert_eq!(report["executionsRemoved"], 2, "{report}");
+    assert!(
+        report["artifactsRemoved"].as_u64().unwrap_or(0) >= 2,
+        "the old runs' artifacts go while the approval waits: {report}"
+    );
+
+    env.ok(&["approve", "gated", "Approve", "Release"]);
+    let output = run.wait_with_output().expect("run ends");
+    assert!(output.status.success(), "{}", text(&output));
+    let id = env.executions("gated")[0]["pipelineExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        env.logs("gated", "Use/Read")
+            .contains(&format!("read {id}")),
+        "the waiting execution's artifact was kept"
+    );
+}
+
+#[test]
 fn gc_keeps_the_newest_execution_and_its_artifacts() {
     let env = Env::new();
     let pipeline = pipeline_json(

@@ -29,7 +29,7 @@ pub mod status;
 mod workspaces;
 
 pub use engine::{Engine, EngineOptions, resolve_pipeline_variables};
-pub use pipewright_artifacts::{ArtifactStore, Digest, Handoff};
+pub use pipewright_artifacts::{ArtifactStore, Digest, Error as ArtifactError, Handoff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
