@@ -943,8 +943,8 @@ fn gc_collects_while_an_execution_waits_for_approval_and_keeps_its_artifacts() {
     let old = pipeline_json(
         "old",
         &[
-            stage_json("Build", &[make.clone()]),
-            stage_json("Use", &[read.clone()]),
+            stage_json("Build", std::slice::from_ref(&make)),
+            stage_json("Use", std::slice::from_ref(&read)),
         ],
     );
     write(&env.work.join("old.json"), &old);
