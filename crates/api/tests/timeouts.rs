@@ -54,24 +54,41 @@ async fn wait_for_action(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_expires_after_its_timeout() {
+    approval_expires_after(Some(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_without_a_timeout_waits_seven_days() {
+    approval_expires_after(None).await;
+}
+
+/// An approval with `timeoutInMinutes` (or none: seven days) still waits a minute before it
+/// expires, and fails as expired a minute after.
+async fn approval_expires_after(timeout_in_minutes: Option<u64>) {
     let clock = ManualClock::new();
     let (_dir, api) = open(clock.clone()).await;
-    import(&api, r#"{"name": "gate", "pipelineType": "V2", "stages": [{"name": "Approve", "actions": [{"name": "Release",
-        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}, "timeoutInMinutes": 5}]}]}"#).await;
+    let timeout = timeout_in_minutes
+        .map(|m| format!(r#", "timeoutInMinutes": {m}"#))
+        .unwrap_or_default();
+    import(&api, &format!(r#"{{"name": "gate", "pipelineType": "V2", "stages": [{{"name": "Approve", "actions": [{{"name": "Release",
+        "actionTypeId": {{"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}{timeout}}}]}}]}}"#)).await;
     let id = api
         .start("gate", &Default::default(), None)
         .await
         .expect("start");
     wait_for_action(&api, "gate", "Release", |s| s == "InProgress").await;
     let pending = api.pending_approvals().await.expect("pending");
-    let expires = pending[0].expires.expect("expiry");
-    assert_eq!(expires.0 - pending[0].waiting_since.0, 5 * 60_000);
-    clock.advance(Duration::from_secs(4 * 60));
+    let minutes = timeout_in_minutes.unwrap_or(7 * 24 * 60);
+    assert_eq!(
+        pending[0].expires.expect("expiry").0 - pending[0].waiting_since.0,
+        minutes as i64 * 60_000
+    );
+    clock.advance(Duration::from_secs((minutes - 1) * 60));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         api.pending_approvals().await.expect("pending").len(),
         1,
-        "still waiting before the timeout"
+        "still waiting a minute before the timeout"
     );
     clock.advance(Duration::from_secs(2 * 60));
     let detail = wait_for_action(&api, "gate", "Release", |s| s == "Failed").await;
@@ -84,42 +101,6 @@ async fn an_approval_expires_after_its_timeout() {
     api.engine().finished(&id).await;
     let execution = api.get_execution("gate", &id).await.expect("execution");
     assert_eq!(execution.pipeline_execution.status, "Failed");
-    api.close().await.expect("close");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_approval_without_a_timeout_waits_seven_days() {
-    let clock = ManualClock::new();
-    let (_dir, api) = open(clock.clone()).await;
-    import(&api, r#"{"name": "week", "pipelineType": "V2", "stages": [{"name": "Approve", "actions": [{"name": "Release",
-        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]}"#).await;
-    let id = api
-        .start("week", &Default::default(), None)
-        .await
-        .expect("start");
-    wait_for_action(&api, "week", "Release", |s| s == "InProgress").await;
-    let pending = api.pending_approvals().await.expect("pending");
-    let week_ms = 7 * 24 * 60 * 60_000;
-    assert_eq!(
-        pending[0].expires.expect("expiry").0 - pending[0].waiting_since.0,
-        week_ms
-    );
-    clock.advance(Duration::from_secs(7 * 24 * 60 * 60 - 60));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        api.pending_approvals().await.expect("pending").len(),
-        1,
-        "still waiting a minute before seven days"
-    );
-    clock.advance(Duration::from_secs(120));
-    let detail = wait_for_action(&api, "week", "Release", |s| s == "Failed").await;
-    let error = detail
-        .output
-        .execution_result
-        .error_details
-        .expect("error details");
-    assert_eq!(error.code, "ApprovalExpired");
-    api.engine().finished(&id).await;
     api.close().await.expect("close");
 }
 

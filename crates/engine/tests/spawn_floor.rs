@@ -96,32 +96,38 @@ fn run_blocking(script: &str) {
 }
 
 fn with_spawn_blocking(slots: usize, script: &str) -> f64 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let slots = Arc::new(tokio::sync::Semaphore::new(slots));
-        let started = Instant::now();
-        for _ in 0..STAGES {
-            let mut actions = tokio::task::JoinSet::new();
-            for _ in 0..ACTIONS {
-                let slots = slots.clone();
-                let script = script.to_owned();
-                actions.spawn(async move {
-                    let _slot = slots.acquire().await.expect("semaphore");
-                    tokio::task::spawn_blocking(move || run_blocking(&script))
-                        .await
-                        .expect("blocking task");
-                });
-            }
-            actions.join_all().await;
-        }
-        started.elapsed().as_secs_f64()
+    on_tokio(slots, script, |script| async move {
+        tokio::task::spawn_blocking(move || run_blocking(&script))
+            .await
+            .expect("blocking task");
     })
 }
 
 fn with_tokio(slots: usize, script: &str) -> f64 {
+    on_tokio(slots, script, |script| async move {
+        let mut child = tokio::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn sh");
+        let stdout = tokio::spawn(count_lines(child.stdout.take().expect("stdout")));
+        let stderr = tokio::spawn(count_lines(child.stderr.take().expect("stderr")));
+        assert!(child.wait().await.expect("wait").success());
+        let _ = (stdout.await, stderr.await);
+    })
+}
+
+/// The stages on a multi-thread runtime: a task per action, which takes one of `slots` and
+/// runs `action` with the script.
+fn on_tokio<F, Fut>(slots: usize, script: &str, action: F) -> f64
+where
+    F: Fn(String) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -136,19 +142,7 @@ fn with_tokio(slots: usize, script: &str) -> f64 {
                 let script = script.to_owned();
                 actions.spawn(async move {
                     let _slot = slots.acquire().await.expect("semaphore");
-                    let mut child = tokio::process::Command::new("sh")
-                        .args(["-c", &script])
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::piped())
-                        .process_group(0)
-                        .kill_on_drop(true)
-                        .spawn()
-                        .expect("spawn sh");
-                    let stdout = tokio::spawn(count_lines(child.stdout.take().expect("stdout")));
-                    let stderr = tokio::spawn(count_lines(child.stderr.take().expect("stderr")));
-                    assert!(child.wait().await.expect("wait").success());
-                    let _ = (stdout.await, stderr.await);
+                    action(script).await;
                 });
             }
             actions.join_all().await;
