@@ -1143,10 +1143,11 @@ fn handoff_benchmark() {
         "ratio cp -r + rm -r / checkout+release: {:.1}x",
         (cp_ms + rm_ms) / (checkout_ms + release_ms).max(0.001)
     );
-    // Released working copies leave nothing behind once the store collects its garbage.
-    store
-        .gc(&[ingested.digest.clone()].into(), &gc_lock(&store))
-        .expect("gc");
+    // Released working copies leave nothing behind once the store collects its garbage (once
+    // the artifact is "recorded": its pin dropped).
+    let keep = [ingested.digest.clone()].into();
+    drop(ingested);
+    store.gc(&keep, &gc_lock(&store)).expect("gc");
     assert!(!mount_points().iter().any(|m| m.starts_with(tmp.path())));
 }
 
