@@ -259,7 +259,7 @@ impl Pipewright {
             self.now(),
         )
         .await?;
-        db::set_tags(&mut tx, &pipeline.name, tags).await?;
+        add_tags(&mut tx, &pipeline.name, tags).await?;
         tx.commit()
             .await
             .map_err(|e| Error::new("StoreError", e.to_string()))?;
@@ -296,7 +296,7 @@ impl Pipewright {
                 self.now(),
             )
             .await?;
-            db::set_tags(&mut tx, &pipeline.name, tags).await?;
+            add_tags(&mut tx, &pipeline.name, tags).await?;
             tx.commit()
                 .await
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
@@ -346,13 +346,7 @@ impl Pipewright {
             check_tags(tags)?;
             let name = self.tagged_pipeline(arn).await?;
             let mut tx = self.store().write().await?;
-            db::set_tags(&mut tx, &name, tags).await?;
-            if db::tags(&mut tx, &name).await?.len() > MAX_TAGS {
-                return Err(Error::new(
-                    "TooManyTagsException",
-                    format!("a pipeline has at most {MAX_TAGS} tags"),
-                ));
-            }
+            add_tags(&mut tx, &name, tags).await?;
             tx.commit()
                 .await
                 .map_err(|e| Error::new("StoreError", e.to_string()))?;
@@ -1069,7 +1063,7 @@ impl Pipewright {
     /// this time, after trying for a few seconds.
     pub async fn gc(&self, keep: i64) -> Result<GcOutput> {
         let result = async {
-            let artifacts = self.engine.artifacts();
+            let artifacts = self.engine.artifacts().clone();
             let internal =
                 |e: pipewright_engine::ArtifactError| Error::new("InternalError", e.to_string());
             let mut lock = None;
@@ -1096,7 +1090,11 @@ impl Pipewright {
                 });
             };
             let keep_set = referenced.iter().filter_map(|d| d.parse().ok()).collect();
-            let report = artifacts.gc(&keep_set, &lock).map_err(internal)?;
+            // Deleting trees is blocking work, and may take a while.
+            let report = tokio::task::spawn_blocking(move || artifacts.gc(&keep_set, &lock))
+                .await
+                .map_err(|e| Error::new("InternalError", e.to_string()))?
+                .map_err(internal)?;
             Ok(GcOutput {
                 executions_removed,
                 artifacts_removed: report.removed,
@@ -1166,6 +1164,22 @@ fn refuse_errors(pipeline: &PipelineDeclaration, settings: Option<&LocalSettings
 const MAX_TAGS: usize = 50;
 
 /// Tags as AWS takes them: keys of 1 to 128 characters, values of at most 256, 50 at most.
+/// Adds or updates a pipeline's tags (TagResource semantics), refusing more than AWS allows in all.
+async fn add_tags(
+    conn: &mut db::SqliteConnection,
+    pipeline: &str,
+    tags: &[(String, String)],
+) -> Result<()> {
+    db::set_tags(conn, pipeline, tags).await?;
+    if db::tags(conn, pipeline).await?.len() > MAX_TAGS {
+        return Err(Error::new(
+            "TooManyTagsException",
+            format!("a pipeline has at most {MAX_TAGS} tags"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_tags(tags: &[(String, String)]) -> Result<()> {
     if tags.len() > MAX_TAGS {
         return Err(Error::new(

@@ -99,6 +99,19 @@ pub(crate) fn choose(
     }
 }
 
+/// Whether `path` is a probe that a store opening in another process may be running now:
+/// probes take milliseconds, so one older than a minute is what a crash left behind.
+pub(crate) fn is_recent_probe(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("probe-"))
+        && fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| {
+                modified.elapsed().unwrap_or_default() < std::time::Duration::from_secs(60)
+            })
+}
+
 /// Tries the mechanism for real on two small files under `tmp`, cleaning up in every case. For
 /// Overlay, returns the option set the mount accepted.
 fn probe(tmp: &Path, handoff: Handoff) -> Result<usize, Error> {

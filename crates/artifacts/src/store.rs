@@ -95,10 +95,7 @@ impl ArtifactStore {
         for dir in [root.join("objects"), root.join("tmp")] {
             fs::create_dir_all(&dir).map_err(Error::io("create directory", &dir))?;
         }
-        // The probes work in tmp/, which a gc in another process would clear under them.
-        let probing = pin::pin(&root)?;
         let (handoff, overlay_options) = handoff::choose(&root, &root.join("tmp"), preferred)?;
-        drop(probing);
         Ok(ArtifactStore {
             inner: Arc::new(Inner {
                 root,
@@ -350,7 +347,7 @@ impl ArtifactStore {
         let active = self.active().clone();
         for entry in fs::read_dir(&tmp).map_err(Error::io("list", &tmp))? {
             let path = entry.map_err(Error::io("list", &tmp))?.path();
-            if active.contains(&path) {
+            if active.contains(&path) || handoff::is_recent_probe(&path) {
                 continue;
             }
             // A probe interrupted by a crash may still have its overlay mounted.

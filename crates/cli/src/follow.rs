@@ -175,8 +175,21 @@ pub async fn follow(
     let mut failed_stage = None;
     let mut watch = api.engine().event_watch();
     let mut waiting = None;
+    let mut waiting_checked = std::time::Instant::now();
     let final_status = loop {
         let events = api.events_after(after, Some(execution_id)).await?;
+        // Nothing happened to this execution for a while: say once why it waits, if it waits
+        // before a stage. (Other executions' events may keep the process busy meanwhile.)
+        if events.is_empty() && waiting_checked.elapsed() >= POLL {
+            waiting_checked = std::time::Instant::now();
+            let now = api.waiting(execution_id).await?;
+            if now != waiting {
+                if let Some(line) = now.as_ref().and_then(|w| waiting_line(name, w)) {
+                    screen.say(&[line], clock.now_ms());
+                }
+                waiting = now;
+            }
+        }
         let mut finished = None;
         for (seq, event) in events {
             after = seq;
@@ -213,16 +226,7 @@ pub async fn follow(
             // A change wakes the follower, which then lets a few more gather: one read per
             // burst instead of one per commit (a wide stage commits hundreds of times a second).
             _ = watch.changed() => tokio::time::sleep(GATHER).await,
-            // Nothing happened: say so once when the execution waits before a stage.
-            () = tokio::time::sleep(POLL) => {
-                let now = api.waiting(execution_id).await?;
-                if now != waiting {
-                    if let Some(line) = now.as_ref().and_then(|w| waiting_line(name, w)) {
-                        screen.say(&[line], clock.now_ms());
-                    }
-                    waiting = now;
-                }
-            }
+            () = tokio::time::sleep(POLL) => {}
             _ = tokio::signal::ctrl_c() => {
                 let note = format!("{}Interrupted: stopping the execution and abandoning its running actions{}", style::WAITING.render(), style::WAITING.render_reset());
                 screen.say(&[note], clock.now_ms());
@@ -357,8 +361,16 @@ async fn approval_waiting(
     if let Some(link) = &approval.external_entity_link {
         lines.push(format!("    {link}"));
     }
+    // In PARALLEL mode several executions may wait here; without --execution the newest's
+    // approval would be decided.
+    let (declaration, _, _) = api.pipeline_version(pipeline, None).await?;
+    let which = if declaration.execution_mode() == pipewright_api::model::ExecutionMode::Parallel {
+        format!(" --execution {execution_id}")
+    } else {
+        String::new()
+    };
     lines.push(format!(
-        "    pipewright approve {pipeline} {stage} {action}   (or reject)"
+        "    pipewright approve {pipeline} {stage} {action}{which}   (or reject)"
     ));
     if interactive {
         lines.push(format!(

@@ -183,7 +183,8 @@ enum Command {
         /// The approval action's name.
         action: String,
         /// The execution whose approval this is (default: the newest, as GetPipelineState shows
-        /// it); in PARALLEL mode several executions can wait at one approval.
+        /// it); in PARALLEL mode several executions can wait at one approval. With --aws only
+        /// the newest one's approval is seen, as GetPipelineState shows no other.
         #[arg(long)]
         execution: Option<String>,
         /// A comment kept with the decision and shown to others.
@@ -199,7 +200,8 @@ enum Command {
         /// The approval action's name.
         action: String,
         /// The execution whose approval this is (default: the newest, as GetPipelineState shows
-        /// it); in PARALLEL mode several executions can wait at one approval.
+        /// it); in PARALLEL mode several executions can wait at one approval. With --aws only
+        /// the newest one's approval is seen, as GetPipelineState shows no other.
         #[arg(long)]
         execution: Option<String>,
         /// Why, kept with the decision and shown to others.
@@ -453,33 +455,39 @@ fn data_dir(cli: &Cli) -> PathBuf {
 
 /// A pipeline file and its local settings, read and parsed.
 fn load(file: &Path, settings: Option<&Path>) -> Result<(PipelineDocument, Option<LocalSettings>)> {
+    Ok((load_document(file)?, load_settings(file, settings)?))
+}
+
+/// The pipeline file, read and parsed.
+fn load_document(file: &Path) -> Result<PipelineDocument> {
     let text = read_text(file)?;
     let name = file.display().to_string();
     // The LoadError stays in the chain, so `validate --json` can report its line and column.
-    let document = PipelineDocument::parse(&text, Format::guess(&name, &text))
-        .map_err(|e| anyhow::Error::new(e).context(name))?;
-    let settings_file = settings
+    PipelineDocument::parse(&text, Format::guess(&name, &text))
+        .map_err(|e| anyhow::Error::new(e).context(name))
+}
+
+/// The local settings: `settings`, or the file beside the pipeline file, if any.
+fn load_settings(file: &Path, settings: Option<&Path>) -> Result<Option<LocalSettings>> {
+    let Some(path) = settings
         .map(Path::to_path_buf)
-        .or_else(|| LocalSettings::beside(file));
-    let settings = match settings_file {
-        Some(path) => {
-            let text = read_text(&path)?;
-            // A bare file name has an empty parent, which canonicalize refuses: use ".", so
-            // the stored paths are absolute and work from any directory.
-            let base = match path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let base = std::fs::canonicalize(&base).unwrap_or(base);
-            Some(LocalSettings::parse(
-                &text,
-                &path.display().to_string(),
-                &base,
-            )?)
-        }
-        None => None,
+        .or_else(|| LocalSettings::beside(file))
+    else {
+        return Ok(None);
     };
-    Ok((document, settings))
+    let text = read_text(&path)?;
+    // A bare file name has an empty parent, which canonicalize refuses: use ".", so the stored
+    // paths are absolute and work from any directory.
+    let base = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
+    Ok(Some(LocalSettings::parse(
+        &text,
+        &path.display().to_string(),
+        &base,
+    )?))
 }
 
 /// A file the user names, read whole as text: at most `MAX_DOCUMENT_BYTES` of it, so that a huge
@@ -737,16 +745,23 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
 }
 
 fn validate(file: &Path, settings: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let (document, settings) = match load(file, settings) {
-        Ok(loaded) => loaded,
-        // Tools reading `--json` get a file that cannot be read as a report too.
-        Err(error) if json => {
-            print_json(&unloadable_report(file, &error))?;
-            return Ok(ExitCode::FAILURE);
+    // Tools reading `--json` get a file that cannot be read as a report too.
+    let unloadable = |error: anyhow::Error, code: &'static str| -> Result<ExitCode> {
+        if !json {
+            return Err(error);
         }
-        Err(error) => return Err(error),
+        print_json(&unloadable_report(&error, code))?;
+        Ok(ExitCode::FAILURE)
     };
-    let report = pipewright_api::validate(&document.pipeline, &settings.unwrap_or_default());
+    let document = match load_document(file) {
+        Ok(document) => document,
+        Err(error) => return unloadable(error, "unreadable-file"),
+    };
+    let settings = match load_settings(file, settings) {
+        Ok(settings) => settings.unwrap_or_default(),
+        Err(error) => return unloadable(error, "invalid-settings"),
+    };
+    let report = pipewright_api::validate(&document.pipeline, &settings);
     if json {
         print_json(&report)?;
     } else {
@@ -759,10 +774,11 @@ fn validate(file: &Path, settings: Option<&Path>, json: bool) -> Result<ExitCode
     })
 }
 
-/// `validate --json`'s report for a file that could not be loaded: one error, with the line,
-/// column and JSON path when the text was read but is not a pipeline.
-fn unloadable_report(file: &Path, error: &anyhow::Error) -> serde_json::Value {
-    let mut diagnostic = serde_json::json!({"severity": "error", "code": "unreadable-file"});
+/// `validate --json`'s report for a file that could not be loaded, in the shape of every other
+/// report: one error diagnostic, with the JSON path of a pipeline file that was read but is not
+/// a pipeline, and `line` and `column` (beyond the usual fields) where they are known.
+fn unloadable_report(error: &anyhow::Error, code: &'static str) -> serde_json::Value {
+    let mut diagnostic = serde_json::json!({"severity": "error", "code": code, "path": ""});
     match error.downcast_ref::<pipewright_api::model::LoadError>() {
         Some(load) => {
             let code = if load.path.is_some() {
@@ -771,9 +787,11 @@ fn unloadable_report(file: &Path, error: &anyhow::Error) -> serde_json::Value {
                 "invalid-syntax"
             };
             diagnostic["code"] = code.into();
-            diagnostic["path"] = load.path.clone().into();
-            diagnostic["line"] = load.line.into();
-            diagnostic["column"] = load.column.into();
+            diagnostic["path"] = load.path.clone().unwrap_or_default().into();
+            if let (Some(line), Some(column)) = (load.line, load.column) {
+                diagnostic["line"] = line.into();
+                diagnostic["column"] = column.into();
+            }
             diagnostic["message"] = load.message.clone().into();
         }
         None => {
@@ -784,7 +802,7 @@ fn unloadable_report(file: &Path, error: &anyhow::Error) -> serde_json::Value {
             diagnostic["message"] = text.into();
         }
     }
-    serde_json::json!({"file": file.display().to_string(), "diagnostics": [diagnostic]})
+    serde_json::json!({"pipeline": "", "diagnostics": [diagnostic]})
 }
 
 fn parse_vars(vars: &[String]) -> Result<IndexMap<String, String>> {

@@ -23,10 +23,10 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A status word with its colour and symbol.
 /// Follows the status of an action the local settings mark simulated, in every view.
 pub const SIMULATED: &str = " [simulated]";
 
+/// A status word with its colour and symbol.
 pub fn status(word: &str) -> String {
     status_cell(word, 0)
 }

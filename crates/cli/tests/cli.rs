@@ -104,7 +104,11 @@ fn validate_json_reports_files_it_cannot_read() {
         let output = env.run(&env.work, &["validate", file, "--json"]);
         assert_eq!(output.status.code(), Some(1), "{}", text(&output));
         let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
-        report["diagnostics"][0].clone()
+        assert!(report["pipeline"].is_string(), "the usual shape: {report}");
+        let diagnostic = report["diagnostics"][0].clone();
+        assert!(diagnostic["path"].is_string(), "the usual shape: {report}");
+        assert_eq!(diagnostic["severity"], "error");
+        diagnostic
     };
     let syntax = report("broken.json");
     assert_eq!(syntax["code"], "invalid-syntax");
@@ -143,6 +147,24 @@ fn validate_json_reports_files_it_cannot_read() {
         "{endless}"
     );
     assert_eq!(report("missing.json")["code"], "unreadable-file");
+
+    // A good pipeline whose settings file beside it is wrong.
+    write(
+        &env.work.join("fine.json"),
+        &commands_pipeline("fine", &["true"], ""),
+    );
+    write(
+        &env.work.join("fine.pipewright.yaml"),
+        "actions: [not, a, map]\n",
+    );
+    let settings = report("fine.json");
+    assert_eq!(settings["code"], "invalid-settings");
+    assert!(
+        settings["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("fine.pipewright.yaml")),
+        "{settings}"
+    );
 }
 
 #[test]
@@ -351,6 +373,13 @@ fn in_parallel_mode_an_older_execution_s_approval_is_decided_by_its_id() {
     );
     let [older, newer] = runs.map(|run| run.wait_with_output().expect("run ends"));
     assert_eq!(older.status.code(), Some(1), "rejected: {}", text(&older));
+    assert!(
+        String::from_utf8_lossy(&older.stdout).contains(&format!(
+            "pipewright approve gate Approve Release --execution {oldest}"
+        )),
+        "in PARALLEL mode the hint names the execution: {}",
+        text(&older)
+    );
     assert!(newer.status.success(), "approved: {}", text(&newer));
 }
 

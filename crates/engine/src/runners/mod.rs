@@ -156,7 +156,7 @@ pub async fn run(services: &Services, run: ActionRun) -> Outcome {
             outcome.variables = settings.map(|s| s.output_variables).unwrap_or_default();
             // Declared outputs still exist, empty, so later actions that take them can run.
             for output in run.action.outputs() {
-                match empty_artifact(services, &run.workspace) {
+                match empty_artifact(services, &run.workspace).await {
                     Ok(ingested) => outcome.outputs.push((output.name.clone(), ingested)),
                     Err(error) => return Outcome::failed("ArtifactError", error),
                 }
@@ -190,12 +190,16 @@ pub fn no_runner_message(stage: &str, action: &Action) -> String {
     )
 }
 
-fn empty_artifact(services: &Services, workspace: &std::path::Path) -> Result<Ingested, String> {
+async fn empty_artifact(
+    services: &Services,
+    workspace: &std::path::Path,
+) -> Result<Ingested, String> {
     let dir = workspace.join("empty");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    services
-        .artifacts
-        .ingest(&dir, &Selection::all())
+    let artifacts = services.artifacts.clone();
+    // An ingest may wait for a gc in another process: not on an async thread.
+    blocking(move || artifacts.ingest(&dir, &Selection::all()))
+        .await?
         .map_err(|e| e.to_string())
 }
 
