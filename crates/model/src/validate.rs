@@ -69,6 +69,21 @@ fn name_is_valid(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_'))
 }
 
+/// The values of a configuration map, each with its JSON path.
+fn configuration_texts<'a>(
+    path: &str,
+    configuration: Option<&'a indexmap::IndexMap<String, String>>,
+) -> Vec<(String, &'a str)> {
+    configuration
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| {
+            let key = key.replace('~', "~0").replace('/', "~1");
+            (format!("{path}/configuration/{key}"), value.as_str())
+        })
+        .collect()
+}
+
 /// Artifact names allow no '.' or '@' either; locally they also name directories
 /// (`CODEBUILD_SRC_DIR_NAME`), so this keeps them to one plain path segment too.
 fn artifact_name_is_valid(name: &str) -> bool {
@@ -324,7 +339,7 @@ impl Checker<'_> {
                     ),
                 );
             }
-            self.stage_conditions(&path, stage, v2);
+            self.stage_conditions(&path, s, stage, v2, &namespaces);
             let mut action_names = HashSet::new();
             for (a, action) in stage.actions.iter().enumerate() {
                 let apath = format!("{path}/actions/{a}");
@@ -376,7 +391,14 @@ impl Checker<'_> {
         }
     }
 
-    fn stage_conditions(&mut self, path: &str, stage: &Stage, v2: bool) {
+    fn stage_conditions(
+        &mut self,
+        path: &str,
+        s: usize,
+        stage: &Stage,
+        v2: bool,
+        namespaces: &HashMap<&str, Producer>,
+    ) {
         let has_conditions = stage
             .before_entry
             .as_ref()
@@ -422,6 +444,11 @@ impl Checker<'_> {
             ),
         ];
         for (key, conditions, allowed) in kinds {
+            // beforeEntry rules run before the stage's actions; the others after all of them.
+            let here = Producer {
+                stage: s,
+                run_order: if key == "beforeEntry" { 0 } else { u32::MAX },
+            };
             for (c, condition) in conditions.into_iter().flatten().enumerate() {
                 let cpath = format!("{path}/{key}/conditions/{c}");
                 if let Some(result) = &condition.result
@@ -448,7 +475,13 @@ impl Checker<'_> {
                     );
                 }
                 for (r, rule) in rules.iter().enumerate() {
-                    self.rule(&format!("{cpath}/rules/{r}"), rule);
+                    let rpath = format!("{cpath}/rules/{r}");
+                    self.rule(&rpath, rule);
+                    let mut texts = configuration_texts(&rpath, rule.configuration.as_ref());
+                    for (i, command) in rule.commands.iter().flatten().enumerate() {
+                        texts.push((format!("{rpath}/commands/{i}"), command));
+                    }
+                    self.references(texts, here, namespaces);
                 }
             }
         }
@@ -652,7 +685,7 @@ impl Checker<'_> {
         }
         self.action_timeout(path, action);
         self.action_provider(path, action, v2);
-        self.references(path, action, here, namespaces);
+        self.action_references(path, action, here, namespaces);
         for (i, variable) in action.environment_variables().iter().enumerate() {
             if variable.variable_type == Some(crate::EnvironmentVariableType::SecretsManager) {
                 self.push(
@@ -766,23 +799,15 @@ impl Checker<'_> {
         }
     }
 
-    fn references(
+    /// The `#{...}` references in an action's configuration, commands and environment.
+    fn action_references(
         &mut self,
         path: &str,
         action: &Action,
         here: Producer,
         namespaces: &HashMap<&str, Producer>,
     ) {
-        let mut texts: Vec<(String, &str)> = Vec::new();
-        for (key, value) in action.configuration.iter().flatten() {
-            texts.push((
-                format!(
-                    "{path}/configuration/{}",
-                    key.replace('~', "~0").replace('/', "~1")
-                ),
-                value,
-            ));
-        }
+        let mut texts = configuration_texts(path, action.configuration.as_ref());
         for (i, command) in action.commands().iter().enumerate() {
             texts.push((format!("{path}/commands/{i}"), command));
         }
@@ -792,6 +817,17 @@ impl Checker<'_> {
                 &variable.value,
             ));
         }
+        self.references(texts, here, namespaces);
+    }
+
+    /// Checks every `#{...}` reference in `texts` (JSON path, text) as seen from `here`: pipeline
+    /// variables must be declared, and namespaces set by an action that runs earlier.
+    fn references(
+        &mut self,
+        texts: Vec<(String, &str)>,
+        here: Producer,
+        namespaces: &HashMap<&str, Producer>,
+    ) {
         let declared: HashSet<&str> = self
             .pipeline
             .variables()
@@ -963,6 +999,67 @@ mod tests {
             r#", "variables": [{"name": "env", "defaultValue": "dev"}]"#,
         );
         assert_eq!(codes(&json), []);
+    }
+
+    #[test]
+    fn variable_references_in_condition_rules_are_checked_where_the_rules_run() {
+        let rule = |variable: &str| {
+            format!(
+                r#"{{"name": "Check", "ruleTypeId": {{"category": "Rule", "owner": "AWS", "provider": "VariableCheck", "version": "1"}},
+                   "configuration": {{"Variable": "{variable}", "Value": "1", "Operator": "EQ"}}}}"#
+            )
+        };
+        let conditions = |kind: &str, variable: &str| {
+            format!(
+                r#""{kind}": {{"conditions": [{{"rules": [{}]}}]}}"#,
+                rule(variable)
+            )
+        };
+        let json = |deploy_conditions: &str| {
+            let source = action(
+                "Src",
+                "Source",
+                "S3",
+                r#", "outputArtifacts": [{"name": "src"}], "namespace": "SourceVars""#,
+            );
+            let ship = action(
+                "Ship",
+                "Compute",
+                "Commands",
+                r#", "inputArtifacts": [{"name": "src"}], "commands": ["true"], "namespace": "ShipVars""#,
+            );
+            pipeline(&[("Source", vec![source]), ("Deploy", vec![ship])], "").replace(
+                r#""name": "Deploy","#,
+                &format!(r#""name": "Deploy", {deploy_conditions},"#),
+            )
+        };
+        let path =
+            |kind: &str| format!("/stages/1/{kind}/conditions/0/rules/0/configuration/Variable");
+        assert_eq!(
+            codes(&json(&conditions("beforeEntry", "#{SourceVars.ETag}"))),
+            []
+        );
+        assert_eq!(
+            codes(&json(&conditions("onSuccess", "#{ShipVars.Out}"))),
+            []
+        );
+        assert_eq!(
+            codes(&json(&conditions("beforeEntry", "#{ShipVars.Out}"))),
+            [(
+                Severity::Error,
+                "namespace-not-yet-produced",
+                path("beforeEntry")
+            )],
+            "before the stage, its own actions have not run"
+        );
+        assert_eq!(
+            codes(&json(&conditions("onFailure", "#{Nobody.X}"))),
+            [(Severity::Error, "unknown-namespace", path("onFailure"))]
+        );
+        assert_eq!(
+            codes(&json(&conditions("onSuccess", "#{variables.missing}"))),
+            [(Severity::Error, "unknown-variable", path("onSuccess"))]
+        );
     }
 
     #[test]
