@@ -200,6 +200,7 @@ impl Engine {
                 proc_start: me.start,
                 started_ms: now,
                 heartbeat_ms: now,
+                pid_namespace: crate::process::pid_namespace(),
             },
         )
         .await?;
@@ -686,20 +687,25 @@ async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
     let mut tx = store.write().await?;
     let engines = db::engines(&mut tx).await?;
     // An engine is dead when its process (pid and start time) is gone. Where /proc cannot tell
-    // (another PID namespace, a hardened /proc), only a heartbeat older than HEARTBEAT_STALE
-    // counts: a live engine must never be declared dead.
-    let proc_tells = Path::new("/proc/self/stat").exists();
+    // (an engine in another PID namespace, such as a container sharing the data directory, or a
+    // hardened /proc), only a heartbeat older than HEARTBEAT_STALE counts: a live engine must
+    // never be declared dead.
+    let here = crate::process::pid_namespace();
+    let proc_readable = Path::new("/proc/self/stat").exists();
     let now = inner.clock.now_ms();
     let dead: Vec<db::EngineRow> = engines
         .into_iter()
         .filter(|e| {
-            let gone = !ProcessId {
-                pid: e.pid,
-                start: e.proc_start,
+            let same_namespace = e.pid_namespace.is_none() || e.pid_namespace == here;
+            if proc_readable && same_namespace {
+                !ProcessId {
+                    pid: e.pid,
+                    start: e.proc_start,
+                }
+                .is_alive()
+            } else {
+                now - e.heartbeat_ms > HEARTBEAT_STALE.as_millis() as i64
             }
-            .is_alive();
-            let silent = now - e.heartbeat_ms > HEARTBEAT_STALE.as_millis() as i64;
-            if proc_tells { gone } else { silent }
         })
         .collect();
     // Whatever the dead engines' actions left running goes first, so nothing keeps writing into

@@ -62,6 +62,13 @@ impl ProcessId {
     }
 }
 
+/// This process's PID namespace (`pid:[4026531836]`): pids and /proc speak of processes in it.
+pub fn pid_namespace() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|link| link.display().to_string())
+}
+
 fn kill_group(pid: i64) {
     if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
         // The group may already be gone; there is nothing to do about an error here.

@@ -275,15 +275,18 @@ pub struct EngineRow {
     pub proc_start: i64,
     pub started_ms: i64,
     pub heartbeat_ms: i64,
+    /// `/proc/self/ns/pid` of the engine's process; None when it could not be read.
+    pub pid_namespace: Option<String>,
 }
 
 pub async fn register_engine(conn: &mut SqliteConnection, row: &EngineRow) -> Result<()> {
-    sqlx::query("INSERT INTO engines (id, pid, proc_start, started_ms, heartbeat_ms) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO engines (id, pid, proc_start, started_ms, heartbeat_ms, pid_namespace) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(&row.id)
         .bind(row.pid)
         .bind(row.proc_start)
         .bind(row.started_ms)
         .bind(row.heartbeat_ms)
+        .bind(&row.pid_namespace)
         .execute(&mut *conn)
         .await?;
     Ok(())
