@@ -177,7 +177,10 @@ impl Driver {
                         self.to_start.push((stage, action));
                         continue;
                     }
-                    self.start_batch().await;
+                    if let Err(error) = self.start_batch().await {
+                        self.give_up(&error);
+                        return;
+                    }
                     let mut attempt = 0;
                     while let Err(error) = self.apply(effect.clone(), &mut pending).await {
                         attempt += 1;
@@ -189,7 +192,10 @@ impl Driver {
                     }
                 }
             }
-            self.start_batch().await;
+            if let Err(error) = self.start_batch().await {
+                self.give_up(&error);
+                return;
+            }
             if !pending.is_empty() {
                 continue;
             }
@@ -210,7 +216,13 @@ impl Driver {
                     while let Ok(more) = self.done_rx.try_recv() {
                         batch.push(more);
                     }
-                    pending.extend(self.actions_finished(batch).await);
+                    match self.actions_finished(batch).await {
+                        Ok(inputs) => pending.extend(inputs),
+                        Err(error) => {
+                            self.give_up(&error);
+                            return;
+                        }
+                    }
                 }
                 () = tokio::time::sleep(STAGE_POLL), if self.waiting_for.is_some() => self.try_enter(&mut pending).await,
                 () = wake, if self.waiting_for.is_some() => self.try_enter(&mut pending).await,
@@ -587,22 +599,20 @@ impl Driver {
     }
 
     /// Records every action in `to_start` as started (one transaction) and launches them.
-    async fn start_batch(&mut self) {
+    async fn start_batch(&mut self) -> Result<()> {
         if self.to_start.is_empty() {
-            return;
+            return Ok(());
         }
         let batch = std::mem::take(&mut self.to_start);
         let prepared: Vec<Prepared> = batch
             .into_iter()
             .map(|(stage, action)| self.prepare(stage, action))
             .collect();
-        retry_write(&self.ctx.id, "record actions starting", || {
-            self.record_starts(&prepared)
-        })
-        .await;
+        retry_write(|| self.record_starts(&prepared)).await?;
         for prepared in prepared {
             self.launch(prepared);
         }
+        Ok(())
     }
 
     /// Everything about an action execution that can be known before it runs. Problems found
@@ -836,7 +846,7 @@ impl Driver {
 
     /// Records the end of every finished action in one transaction and says what the machine
     /// must be told.
-    async fn actions_finished(&mut self, batch: Vec<Finished>) -> Vec<Input> {
+    async fn actions_finished(&mut self, batch: Vec<Finished>) -> Result<Vec<Input>> {
         let mut ended = Vec::new();
         for finished in batch {
             // Abandoned actions were recorded when they were abandoned.
@@ -861,20 +871,19 @@ impl Driver {
             ended.push(finished);
         }
         if ended.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        retry_write(&self.ctx.id, "record actions ending", || {
-            self.record_ends(&ended)
-        })
-        .await;
-        ended
+        // The outcomes (and the pins keeping their artifacts from gc) are dropped only once
+        // recorded.
+        retry_write(|| self.record_ends(&ended)).await?;
+        Ok(ended
             .into_iter()
             .map(|f| Input::ActionFinished {
                 stage: f.stage,
                 action: f.action,
                 status: f.outcome.status,
             })
-            .collect()
+            .collect())
     }
 
     async fn record_ends(&self, ended: &[Finished]) -> Result<()> {
@@ -988,20 +997,21 @@ impl Driver {
     }
 }
 
-/// Tries a write up to `WRITE_ATTEMPTS` times, `WRITE_RETRY_DELAY` apart; says so when it
+/// Tries a write up to `WRITE_ATTEMPTS` times, `WRITE_RETRY_DELAY` apart; the last error when it
 /// still fails.
-async fn retry_write<F, Fut>(execution_id: &str, what: &str, mut write: F)
+async fn retry_write<F, Fut>(mut write: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
-    for attempt in 1..=WRITE_ATTEMPTS {
+    let mut attempt = 1;
+    loop {
         match write().await {
-            Ok(()) => return,
-            Err(error) if attempt == WRITE_ATTEMPTS => {
-                eprintln!("pipewright: execution {execution_id}: cannot {what}: {error}");
+            Err(_) if attempt < WRITE_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(WRITE_RETRY_DELAY).await;
             }
-            Err(_) => tokio::time::sleep(WRITE_RETRY_DELAY).await,
+            result => return result,
         }
     }
 }
