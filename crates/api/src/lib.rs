@@ -1091,7 +1091,7 @@ impl Pipewright {
             };
             let keep_set = referenced.iter().filter_map(|d| d.parse().ok()).collect();
             // Deleting trees is blocking work, and may take a while.
-            let report = tokio::task::spawn_blocking(move || artifacts.gc(&keep_set, &lock))
+            let report = tokio::task::spawn_blocking(move || artifacts.gc(&keep_set, lock))
                 .await
                 .map_err(|e| Error::new("InternalError", e.to_string()))?
                 .map_err(internal)?;

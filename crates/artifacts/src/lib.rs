@@ -11,6 +11,7 @@
 //! <root>/objects/<64 hex>/   one immutable tree per artifact, named by its digest
 //! <root>/tmp/<uuid>/         ingests in progress and handoff probes
 //! <root>/tmp/trash-<uuid>/   released working copies, being deleted in the background
+//! <root>/tmp/gc-<uuid>/      artifacts gc collects, moved out of objects/ and being deleted
 //! <root>/gc.lock             flock: shared by ingests until recorded, exclusive for gc (`pin`)
 //! ```
 //!

@@ -328,28 +328,41 @@ impl ArtifactStore {
     /// Removes every stored artifact not in `keep`, and scratch directories left by interrupted
     /// ingests and by released working copies whose removal did not finish (see
     /// [`Checkout::release`]). Waits first for the removal of working copies released in this
-    /// process. `keep` must be read after `_lock` was taken, and hold every artifact that is
-    /// referenced or that a live checkout uses; no ingest runs meanwhile.
-    pub fn gc(&self, keep: &HashSet<Digest>, _lock: &GcLock) -> Result<GcReport, Error> {
+    /// process. `keep` must be read after `lock` was taken, and hold every artifact that is
+    /// referenced or that a live checkout uses. The lock is held only while what goes is moved
+    /// out of the way, one rename each; ingests (in any process) wait for no deletion.
+    pub fn gc(&self, keep: &HashSet<Digest>, lock: GcLock) -> Result<GcReport, Error> {
         self.wait_for_releases();
-        let mut report = GcReport::default();
+        let tmp = self.inner.root.join("tmp");
+        // Listed first, so the objects moved there below are not counted as leftovers. No
+        // ingest runs meanwhile, so none of these is a scratch directory in use.
+        let active = self.active().clone();
+        let mut leftovers = Vec::new();
+        for entry in fs::read_dir(&tmp).map_err(Error::io("list", &tmp))? {
+            let path = entry.map_err(Error::io("list", &tmp))?.path();
+            if !active.contains(&path) && !handoff::is_recent_probe(&path) {
+                leftovers.push(path);
+            }
+        }
+        let mut doomed = Vec::new();
         for digest in self.list()? {
             if keep.contains(&digest) {
                 continue;
             }
-            let path = self.object_path(&digest);
+            let object = self.object_path(&digest);
+            let trash = tmp.join(format!("gc-{}", uuid::Uuid::new_v4()));
+            fs::rename(&object, &trash).map_err(Error::io("move away", &object))?;
+            doomed.push(trash);
+        }
+        drop(lock);
+        let mut report = GcReport::default();
+        for path in doomed {
             let (_, bytes) = fsutil::tree_size(&path)?;
             fsutil::remove_tree(&path).map_err(Error::io("remove", &path))?;
             report.removed += 1;
             report.bytes += bytes;
         }
-        let tmp = self.inner.root.join("tmp");
-        let active = self.active().clone();
-        for entry in fs::read_dir(&tmp).map_err(Error::io("list", &tmp))? {
-            let path = entry.map_err(Error::io("list", &tmp))?.path();
-            if active.contains(&path) || handoff::is_recent_probe(&path) {
-                continue;
-            }
+        for path in leftovers {
             // A probe interrupted by a crash may still have its overlay mounted.
             for mount in mounts::mounts_under(&path)? {
                 mounts::unmount(&mount)?;

@@ -785,7 +785,7 @@ fn gc_removes_what_is_not_kept() {
     write(&trash.join("upper/out.bin"), b"1234567");
 
     let keep: HashSet<Digest> = [digests[1].clone()].into();
-    let report = store.gc(&keep, &gc_lock(&store)).expect("gc");
+    let report = store.gc(&keep, gc_lock(&store)).expect("gc");
     assert_eq!(report.removed, 2);
     assert_eq!(report.temp_dirs, 2);
     assert_eq!(report.bytes, 1000 + 3000 + 5 + 7);
@@ -795,7 +795,7 @@ fn gc_removes_what_is_not_kept() {
     assert!(!store.contains(&digests[0]) && !store.contains(&digests[2]));
     assert!(!leftover.exists());
 
-    let report = store.gc(&keep, &gc_lock(&store)).expect("gc again");
+    let report = store.gc(&keep, gc_lock(&store)).expect("gc again");
     assert_eq!((report.removed, report.bytes, report.temp_dirs), (0, 0, 0));
 }
 
@@ -873,7 +873,7 @@ fn released_output_is_deleted(handoff: Handoff) {
         assert_eq!(dir_entries(&workspace), 0, "round {round}");
     }
     let report = store
-        .gc(&[digest.clone()].into(), &gc_lock(&store))
+        .gc(&[digest.clone()].into(), gc_lock(&store))
         .expect("gc");
     assert_eq!(report.removed, 0);
     assert_eq!(
@@ -933,7 +933,7 @@ fn releasing_a_busy_overlay_detaches_it() {
     assert!(!mount_points().contains(&dest));
     assert_eq!(dir_entries(&workspace), 0);
     store
-        .gc(&[digest.clone()].into(), &gc_lock(&store))
+        .gc(&[digest.clone()].into(), gc_lock(&store))
         .expect("gc");
     assert_eq!(dir_entries(&store.root().join("tmp")), 0);
     assert!(store.verify(&digest).expect("verify"));
@@ -1147,7 +1147,7 @@ fn handoff_benchmark() {
     // the artifact is "recorded": its pin dropped).
     let keep = [ingested.digest.clone()].into();
     drop(ingested);
-    store.gc(&keep, &gc_lock(&store)).expect("gc");
+    store.gc(&keep, gc_lock(&store)).expect("gc");
     assert!(!mount_points().iter().any(|m| m.starts_with(tmp.path())));
 }
 
@@ -1198,12 +1198,11 @@ fn gc_waits_for_artifacts_stored_but_not_yet_recorded() {
         !waiting.is_finished(),
         "the ingest waits while gc holds the store"
     );
-    let report = store.gc(&HashSet::new(), &lock).expect("gc");
+    let report = store.gc(&HashSet::new(), lock).expect("gc");
     assert_eq!(
         report.removed, 1,
         "the artifact nothing references is collected"
     );
-    drop(lock);
     let again = waiting.join().expect("ingest thread");
     assert!(store.contains(&again.digest), "stored again once gc let go");
 }
