@@ -1163,7 +1163,6 @@ fn refuse_errors(pipeline: &PipelineDeclaration, settings: Option<&LocalSettings
 /// At most this many tags on a pipeline, as on AWS.
 const MAX_TAGS: usize = 50;
 
-/// Tags as AWS takes them: keys of 1 to 128 characters, values of at most 256, 50 at most.
 /// Adds or updates a pipeline's tags (TagResource semantics), refusing more than AWS allows in all.
 async fn add_tags(
     conn: &mut db::SqliteConnection,
@@ -1180,6 +1179,7 @@ async fn add_tags(
     Ok(())
 }
 
+/// Tags as AWS takes them: keys of 1 to 128 characters, values of at most 256, 50 at most.
 fn check_tags(tags: &[(String, String)]) -> Result<()> {
     if tags.len() > MAX_TAGS {
         return Err(Error::new(

@@ -3,11 +3,11 @@
 //! An action's output is published in the store before its execution's row references it, and
 //! `gc` may run in another process meanwhile. So every ingest holds a shared lock (`flock`) on
 //! `ROOT/gc.lock`, kept by the [`Pin`] in what it returns until the caller drops it, after
-//! recording the reference. (Opening a store does not wait for a `gc`: its handoff probes in
-//! `tmp/` are left alone by `gc` while they are recent.) `gc`
-//! takes the lock exclusively, and only then reads which artifacts are referenced: an artifact on
-//! its way from ingest to record is never collected, and nothing waits for executions that merely
-//! run or wait for an approval. The kernel drops the locks of a process that dies.
+//! recording the reference. `gc` takes the lock exclusively, and only then reads which artifacts
+//! are referenced: an artifact on its way from ingest to record is never collected, and nothing
+//! waits for executions that merely run or wait for an approval. The kernel drops the locks of a
+//! process that dies. (Opening a store does not wait for a `gc`: `gc` leaves its recent handoff
+//! probes in `tmp/` alone.)
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;

@@ -433,12 +433,9 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(error) => {
-            let mut text = format!("{error}");
-            for cause in error.chain().skip(1) {
-                text.push_str(&format!(": {cause}"));
-            }
+            // `{:#}` writes the whole chain: "context: cause: cause".
             anstream::eprintln!(
-                "{}pipewright: {text}{}",
+                "{}pipewright: {error:#}{}",
                 style::ERROR.render(),
                 style::ERROR.render_reset()
             );
@@ -794,13 +791,7 @@ fn unloadable_report(error: &anyhow::Error, code: &'static str) -> serde_json::V
             }
             diagnostic["message"] = load.message.clone().into();
         }
-        None => {
-            let mut text = error.to_string();
-            for cause in error.chain().skip(1) {
-                text.push_str(&format!(": {cause}"));
-            }
-            diagnostic["message"] = text.into();
-        }
+        None => diagnostic["message"] = format!("{error:#}").into(),
     }
     serde_json::json!({"pipeline": "", "diagnostics": [diagnostic]})
 }
