@@ -248,6 +248,10 @@ pub struct ActionExecutionState {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     #[ts(as = "Option<bool>", optional)]
     pub simulated: bool,
+    /// Not in AWS: where a local action's commands ran (`this machine`, `image NAME (podman)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ran_on: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
@@ -357,6 +361,10 @@ pub struct ActionExecutionDetail {
     pub status: String,
     pub input: ActionExecutionInput,
     pub output: ActionExecutionOutput,
+    /// Not in AWS: where a local action's commands ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ran_on: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]

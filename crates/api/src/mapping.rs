@@ -184,6 +184,7 @@ pub async fn pipeline_state(
                         external_execution_url: row.external_url.clone(),
                         error_details: error_details(row),
                         simulated: row.simulated,
+                        ran_on: row.ran_on.clone(),
                     }),
                 }
             })
@@ -367,5 +368,6 @@ pub async fn action_execution(
             },
             output_variables: json_map(row.output_variables.as_deref()),
         },
+        ran_on: row.ran_on.clone(),
     })
 }

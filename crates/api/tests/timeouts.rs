@@ -156,3 +156,79 @@ fn process_with_argument(argument: &str) -> bool {
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains(argument))
         })
 }
+
+/// The same for a build in a container: the timeout kills the container, which is then gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_build_that_outlives_its_timeout_is_removed() {
+    const IMAGE: &str = "localhost/pipewright-test-busybox:1";
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/images/busybox.sh");
+    let made = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(IMAGE)
+        .status()
+        .expect("bash runs");
+    assert!(
+        made.success(),
+        "the test image (./pipewright.sh test sets Podman up)"
+    );
+    let clock = ManualClock::new();
+    let (dir, api) = open(clock.clone()).await;
+    let document = PipelineDocument::parse(r#"{"name": "slowbox", "pipelineType": "V2", "stages": [{"name": "Work", "actions": [{"name": "Hang",
+        "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+        "commands": ["sleep 96.5"], "timeoutInMinutes": 1}]}]}"#, Format::Json).expect("pipeline");
+    let settings = pipewright_api::engine::settings::LocalSettings::parse(
+        &format!("environment: {{image: '{IMAGE}'}}\n"),
+        "slowbox.pipewright.yaml",
+        dir.path(),
+    )
+    .expect("settings");
+    api.import(&document, Some(&settings))
+        .await
+        .expect("import");
+    let id = api
+        .start("slowbox", &Default::default(), None)
+        .await
+        .expect("start");
+    let running = wait_for_action(&api, "slowbox", "Hang", |s| s == "InProgress").await;
+    assert!(
+        running
+            .ran_on
+            .as_deref()
+            .is_some_and(|on| on.contains(IMAGE)),
+        "runs in the image: {:?}",
+        running.ran_on
+    );
+    let container = format!("pipewright-{}", running.action_execution_id);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // The runtime's own process carries the command too, before its container exists.
+    while !(container_exists(&container) && process_with_argument("96.5")) {
+        assert!(
+            Instant::now() < deadline,
+            "the build's container never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    clock.advance(Duration::from_secs(61));
+    let detail = wait_for_action(&api, "slowbox", "Hang", |s| s == "Failed").await;
+    let error = detail
+        .output
+        .execution_result
+        .error_details
+        .expect("error details");
+    assert_eq!(error.code, "ActionTimedOut", "{}", error.message);
+    assert!(
+        !container_exists(&container),
+        "the timed-out build's container is gone"
+    );
+    assert!(!process_with_argument("96.5"), "and its processes with it");
+    api.engine().finished(&id).await;
+    api.close().await.expect("close");
+}
+
+fn container_exists(name: &str) -> bool {
+    std::process::Command::new("podman")
+        .args(["container", "exists", name])
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -671,6 +671,12 @@ impl Driver {
                     .collect::<Vec<_>>()
             ),
         };
+        let place = crate::containers::place_of_action(
+            &decl,
+            settings.as_ref(),
+            &self.ctx.settings.environment,
+            self.inner.host_only,
+        );
         let resolved_config = resolved
             .as_ref()
             .ok()
@@ -686,6 +692,10 @@ impl Driver {
             attempt,
             status: ActionStatus::InProgress.as_str().to_owned(),
             simulated: settings.as_ref().is_some_and(|s| s.simulate),
+            ran_on: place
+                .as_ref()
+                .ok()
+                .and_then(|p| p.as_ref().map(crate::containers::Place::describe)),
             action_type: serde_json::to_string(&decl.action_type_id).unwrap_or_default(),
             resolved_config,
             input_artifacts: Some(inputs_json.to_string()),
@@ -703,6 +713,7 @@ impl Driver {
             settings,
             approval,
             resolved,
+            place,
         }
     }
 
@@ -740,6 +751,7 @@ impl Driver {
             settings,
             approval,
             resolved,
+            place,
         } = prepared;
         let action_execution_id = row.id;
         let log = self.inner.logs.action(&action_execution_id, 0);
@@ -752,31 +764,35 @@ impl Driver {
             },
         );
         let done = self.done_tx.clone();
+        // What is wrong before anything runs fails the action, with the reason in its log.
+        let fail_unstarted = |code: &str, message: String| {
+            log.note(message.clone());
+            let _ = done.send(Finished {
+                stage,
+                action,
+                action_execution_id: action_execution_id.clone(),
+                outcome: Outcome::failed(code, message),
+            });
+        };
         let (resolved, present) = match resolved {
             Ok(resolved) => resolved,
-            Err(message) => {
-                log.note(message.clone());
-                let outcome = Outcome::failed("InvalidConfiguration", message);
-                let _ = done.send(Finished {
-                    stage,
-                    action,
-                    action_execution_id,
-                    outcome,
-                });
-                return;
-            }
+            Err(message) => return fail_unstarted("InvalidConfiguration", message),
         };
-        let mut env = vec![
-            (
-                "CODEBUILD_BUILD_ID".to_owned(),
-                format!("{}:{}", self.ctx.pipeline, action_execution_id),
-            ),
-            (
-                "CODEBUILD_INITIATOR".to_owned(),
-                format!("codepipeline/{}", self.ctx.pipeline),
-            ),
-            ("CODEPIPELINE_EXECUTION_ID".to_owned(), self.ctx.id.clone()),
-        ];
+        let place = match place {
+            Ok(place) => place.unwrap_or_default(),
+            Err(message) => return fail_unstarted("NoBuildEnvironment", message),
+        };
+        let mut env = crate::build_variables::BuildVariables {
+            pipeline: &self.ctx.pipeline,
+            execution_id: &self.ctx.id,
+            action_execution_id: &action_execution_id,
+            start_time_ms: self.inner.clock.now_ms(),
+            region: resolved
+                .region
+                .as_deref()
+                .or(self.ctx.settings.aws.region.as_deref()),
+        }
+        .list();
         env.extend(
             resolved
                 .environment_variables()
@@ -810,6 +826,8 @@ impl Driver {
             log: log.clone(),
             cancel,
             approval,
+            place,
+            engine_id: self.inner.id.clone(),
         };
         let inner = self.inner.clone();
         let is_approval = decl.is_manual_approval();
@@ -1182,6 +1200,8 @@ impl ConditionChecks {
                 .timeout_in_minutes
                 .map(|m| Duration::from_secs(u64::from(m) * 60)),
             approval: None,
+            place: crate::containers::Place::Host,
+            engine_id: self.inner.id.clone(),
         };
         let outcome = runners::run(&self.inner.services, run).await;
         self.inner.workspaces.give_back(workspace);
@@ -1220,6 +1240,8 @@ struct Prepared {
     settings: Option<crate::settings::ActionSettings>,
     approval: Option<(String, i64)>,
     resolved: std::result::Result<(Action, Vec<(String, Digest)>), String>,
+    /// Where its commands run; None for actions that run none; an error when no runtime is there.
+    place: std::result::Result<Option<crate::containers::Place>, String>,
 }
 
 /// Settles what a dead process left: its running actions Failed (Abandoned when a stop was asked

@@ -42,6 +42,9 @@ pub struct EngineOptions {
     pub handoff: Option<Handoff>,
     /// Real S3, for S3 actions whose local settings say `s3: true`.
     pub objects: Option<Arc<dyn ObjectStore>>,
+    /// `pipewright run --host`: every action runs on this machine, whatever images the local
+    /// settings give.
+    pub host_only: bool,
 }
 
 impl EngineOptions {
@@ -52,6 +55,7 @@ impl EngineOptions {
             clock: None,
             handoff: None,
             objects: None,
+            host_only: false,
         }
     }
 }
@@ -65,6 +69,8 @@ pub(crate) struct Inner {
     pub logs: LogSink,
     pub slots: Arc<Semaphore>,
     pub workspaces: crate::workspaces::WorkspacePool,
+    /// Every action on this machine (`EngineOptions::host_only`).
+    pub host_only: bool,
     /// Woken whenever this process frees a stage, so its waiting executions ask again at once.
     pub stage_released: Notify,
     /// The last event sequence number this process stored.
@@ -228,6 +234,7 @@ impl Engine {
                 options.max_parallel_actions.unwrap_or(cores).max(1),
             )),
             workspaces: crate::workspaces::WorkspacePool::new(workspaces),
+            host_only: options.host_only,
             stage_released: Notify::new(),
             last_event: watch::Sender::new(last),
             stored_event: std::sync::atomic::AtomicI64::new(last),
@@ -712,6 +719,7 @@ async fn recover(store: &Store, inner: &Inner, data_dir: &Path) -> Result<()> {
     // a workspace that is about to be removed.
     for engine in &dead {
         crate::process::kill_processes_of(&engine.id);
+        crate::containers::remove_containers_of(&engine.id);
     }
     let live_ids: Vec<String> = db::engines(&mut tx)
         .await?

@@ -10,7 +10,9 @@
 //! Architecture invariant: no Tauri, UI or HTTP here; front ends reach the engine through the
 //! `api` crate.
 
+mod build_variables;
 pub mod clock;
+pub mod containers;
 mod driver;
 mod engine;
 pub mod events;

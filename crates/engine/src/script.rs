@@ -69,6 +69,10 @@ pub struct Script {
     /// not have set them and they cannot be embedded in a parameter expansion safely.
     pub exported_variables: Vec<String>,
     pub variables_file: PathBuf,
+    /// Buildspec version 0.1: every command runs in a shell of its own (a subshell), so a `cd`
+    /// or an `export` does not carry over to the next command. Version 0.2 and Commands actions
+    /// share one shell.
+    pub shell_per_command: bool,
 }
 
 /// The phase after which a failed ABORT phase still lets the next phase run: CodeBuild runs
@@ -158,7 +162,7 @@ impl Script {
         out.push_str(PRELUDE);
         self.render_write_variables(&mut out);
         for phase in &self.phases {
-            render_phase(&mut out, phase);
+            render_phase(&mut out, phase, self.shell_per_command);
         }
         out.push_str(
             "\n# The normal end: the EXIT trap sees _pw_done=1 and only passes the status on.\n\
@@ -206,7 +210,7 @@ impl Script {
     }
 }
 
-fn render_phase(out: &mut String, phase: &Phase) {
+fn render_phase(out: &mut String, phase: &Phase, shell_per_command: bool) {
     let name = quote(&phase.name);
     // POST_BUILD runs after a failed BUILD; every other phase is skipped by any abort.
     let skip_test = if phase.name == POST_BUILD {
@@ -222,12 +226,12 @@ fn render_phase(out: &mut String, phase: &Phase) {
          printf '[Container] Entering phase %s\\n' \"$_pw_phase\"\n  _pw_phase_ok=1\n  _pw_block_ok=1\n",
         comment = phase.name.replace(['\n', '\r'], " "),
     );
-    render_commands(out, &phase.commands);
+    render_commands(out, &phase.commands, shell_per_command);
     if !phase.finally.is_empty() {
         out.push_str(
             "  # finally: runs whether the commands above failed or not.\n  _pw_block_ok=1\n",
         );
-        render_commands(out, &phase.finally);
+        render_commands(out, &phase.finally, shell_per_command);
     }
     out.push_str("  _pw_phase_end\n");
     if phase.on_failure == OnFailure::Abort {
@@ -240,7 +244,14 @@ fn render_phase(out: &mut String, phase: &Phase) {
     out.push_str("fi\n");
 }
 
-fn render_commands(out: &mut String, commands: &[String]) {
+fn render_commands(out: &mut String, commands: &[String], shell_per_command: bool) {
+    // A subshell is a shell of its own for everything 0.1 promises: its directory, variables and
+    // `exit` end with it.
+    let run = if shell_per_command {
+        "(command eval \"$_pw_cmd\")"
+    } else {
+        "command eval \"$_pw_cmd\""
+    };
     for command in commands {
         // `command eval` rather than `eval`: a syntax error in a special built-in such as `eval`
         // makes a non-interactive POSIX shell exit, while through `command` it is an ordinary
@@ -249,7 +260,7 @@ fn render_commands(out: &mut String, commands: &[String]) {
             out,
             "  if [ \"$_pw_block_ok\" = 1 ]; then\n    _pw_cmd={}\n    \
              printf '[Container] Running command %s\\n' \"$_pw_cmd\"\n    \
-             command eval \"$_pw_cmd\"\n    _pw_check $?\n  fi\n",
+             {run}\n    _pw_check $?\n  fi\n",
             quote(command)
         );
     }
@@ -336,6 +347,15 @@ mod tests {
     }
 
     fn run_in(shell: &str, phases: Vec<Phase>, exported: &[&str]) -> Run {
+        run_with(shell, phases, exported, false)
+    }
+
+    fn run_with(
+        shell: &str,
+        phases: Vec<Phase>,
+        exported: &[&str],
+        shell_per_command: bool,
+    ) -> Run {
         let dir = tempfile::tempdir().expect("tempdir");
         let work = dir.path().join("work");
         std::fs::create_dir(&work).expect("work dir");
@@ -344,6 +364,7 @@ mod tests {
             phases,
             exported_variables: exported.iter().map(|n| (*n).to_owned()).collect(),
             variables_file: variables_file.clone(),
+            shell_per_command,
         };
         let script_path = dir.path().join("script.sh");
         std::fs::write(&script_path, script.render()).expect("write script");
@@ -394,6 +415,35 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn with_a_shell_per_command_nothing_carries_over_and_exit_ends_one_command() {
+        for shell in shells() {
+            let run = run_with(
+                shell,
+                vec![phase(
+                    "BUILD",
+                    &[
+                        "mkdir sub && cd sub",
+                        "export A=exported",
+                        "basename \"$PWD\"",
+                        "echo \"A=${A:-unset}\"",
+                        "exit 0",
+                        "echo still running",
+                    ],
+                )],
+                &[],
+                true,
+            );
+            assert_eq!(run.status, 0, "{shell}: {}{}", run.stdout, run.stderr);
+            let output: Vec<&str> = run
+                .stdout
+                .lines()
+                .filter(|l| !l.starts_with("[Container]"))
+                .collect();
+            assert_eq!(output, ["work", "A=unset", "still running"], "{shell}");
+        }
     }
 
     #[test]

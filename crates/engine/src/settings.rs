@@ -11,6 +11,12 @@
 //!   Deploy/Assets: { s3: true }                    # the real bucket BucketName/ObjectKey name
 //!   Deploy/Stack:  { simulate: true }              # no local runner: succeed, labelled simulated
 //!   Test/Lambda:   { commands: ["./smoke.sh"] }    # no local runner: run these commands instead
+//!   Build/Image:   { image: docker:dind, privileged: true }  # run this build in a container
+//! environment:                                     # where CodeBuild and Commands actions run
+//!   image: localhost/build:latest                  # (no image, or `image: host`: this machine)
+//!   privileged: false
+//!   runtime: podman                                # or docker; default: whichever is installed
+//!   awsCredentials: environment                    # or {profile: NAME}; default: none
 //! aws:                                             # how `s3: true` actions reach AWS (optional)
 //!   profile: dev
 //!   region: eu-west-1
@@ -21,6 +27,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::containers::BuildEnvironmentSettings;
 use crate::objects::AwsConnection;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -35,6 +42,9 @@ pub struct LocalSettings {
     /// How actions with `s3: true` reach AWS; the standard AWS configuration when empty.
     #[serde(default, skip_serializing_if = "is_default")]
     pub aws: AwsConnection,
+    /// Where CodeBuild and Commands actions run when their own settings do not say.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub environment: BuildEnvironmentSettings,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -84,6 +94,13 @@ pub struct ActionSettings {
     /// Any action: do not run it; it succeeds and is labelled simulated everywhere.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub simulate: bool,
+    /// CodeBuild, Commands or mapped commands: the container image to run in (`host`: this
+    /// machine), instead of the settings-wide `environment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// With `image`: CodeBuild's privileged mode (docker-in-docker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
     /// With `simulate`: output variables the simulated action reports.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub output_variables: IndexMap<String, String>,

@@ -43,6 +43,7 @@ fn spawning_the_shells_alone() {
         }],
         exported_variables: Vec::new(),
         variables_file: dir.path().join("variables"),
+        shell_per_command: false,
     }
     .render();
     for (label, script) in [

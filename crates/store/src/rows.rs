@@ -823,6 +823,8 @@ pub struct ActionExecutionRow {
     pub summary: Option<String>,
     pub error_code: Option<String>,
     pub simulated: bool,
+    /// Where the commands ran (`Place::describe`), for actions that run commands.
+    pub ran_on: Option<String>,
     pub action_type: String,
     pub resolved_config: Option<String>,
     pub input_artifacts: Option<String>,
@@ -848,9 +850,9 @@ pub async fn insert_action_executions(
     for chunk in rows.chunks(100) {
         let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO action_executions (id, execution_id, pipeline, stage, action, run_order, attempt,
-               status, summary, error_code, simulated, action_type, resolved_config, input_artifacts,
-               output_artifacts, output_variables, external_url, token, expires_ms, started_ms, updated_ms,
-               ended_ms) ",
+               status, summary, error_code, simulated, ran_on, action_type, resolved_config,
+               input_artifacts, output_artifacts, output_variables, external_url, token, expires_ms,
+               started_ms, updated_ms, ended_ms) ",
         );
         query.push_values(chunk, |mut values, row| {
             values
@@ -865,6 +867,7 @@ pub async fn insert_action_executions(
                 .push_bind(&row.summary)
                 .push_bind(&row.error_code)
                 .push_bind(row.simulated)
+                .push_bind(&row.ran_on)
                 .push_bind(&row.action_type)
                 .push_bind(&row.resolved_config)
                 .push_bind(&row.input_artifacts)

@@ -1,6 +1,7 @@
-//! CodeBuild actions run their buildspec here, without containers: the phases in one shell in a
-//! working copy of the primary input artifact, with the buildspec's variables, exported
-//! variables and artifacts section honoured.
+//! CodeBuild actions run their buildspec as CodeBuild does: in the build image the local settings
+//! name (or on this machine), in a working copy of the primary input artifact, with the
+//! buildspec's variables, exported variables and artifacts section honoured. Whatever the
+//! buildspec asks that no local build does is written to the log before the first command.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use pipewright_artifacts::Selection;
 use pipewright_model::buildspec::{self, Buildspec};
 
 use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, script_failure};
+use crate::containers::Place;
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
@@ -38,6 +40,17 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         Ok(spec) => spec,
         Err(message) => return Outcome::failed("InvalidBuildspec", message),
     };
+    if let Err(message) = check_batch(run, &spec) {
+        return Outcome::failed("NotDoneLocally", message);
+    }
+    run.log.note(format!(
+        "Buildspec version {}, running on {}",
+        spec.version.as_str(),
+        run.place.describe()
+    ));
+    for line in local_notes(run, &spec) {
+        run.log.note(line);
+    }
     let mut env = run.env.clone();
     env.extend(sources.env.iter().cloned());
     env.extend(
@@ -63,14 +76,6 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
             }
         }
     }
-    for name in spec
-        .env
-        .parameter_store
-        .keys()
-        .chain(spec.env.secrets_manager.keys())
-    {
-        run.log.note(format!("{name} comes from Parameter Store or Secrets Manager, which the local engine cannot read; it is left unset"));
-    }
     let script = Script {
         phases: spec
             .phases_in_order()
@@ -88,13 +93,28 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         exported_variables: spec.env.exported_variables.clone(),
         // Set by run_script.
         variables_file: PathBuf::new(),
+        shell_per_command: spec.version == buildspec::Version::V0_1,
     };
     let shell = spec.env.shell.clone().unwrap_or_else(|| "sh".to_owned());
-    let (end, variables) =
-        match run_script(services, run, &shell, script, sources.primary.clone(), env).await {
-            Ok(ended) => ended,
-            Err(message) => return Outcome::failed("CommandFailed", message),
-        };
+    // A container build runs as the buildspec's user; on this machine, as Pipewright's (noted).
+    let user = match run.place {
+        Place::Container(_) => spec.run_as.as_deref(),
+        Place::Host => None,
+    };
+    let (end, variables) = match run_script(
+        services,
+        run,
+        &shell,
+        script,
+        sources.primary.clone(),
+        env,
+        user,
+    )
+    .await
+    {
+        Ok(ended) => ended,
+        Err(message) => return Outcome::failed("CommandFailed", message),
+    };
     if end != ProcessEnd::Exited(0) {
         return script_failure(end, run.timeout);
     }
@@ -140,4 +160,117 @@ fn selections(run: &ActionRun, spec: &Buildspec) -> Result<Vec<(String, Selectio
         out.push((output.name.clone(), selection));
     }
     Ok(out)
+}
+
+/// CodeBuild reads `batch` only when the action enables batch builds, and ignores it otherwise.
+fn check_batch(run: &ActionRun, spec: &Buildspec) -> Result<(), String> {
+    let enabled = run
+        .action
+        .config("BatchEnabled")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    match (&spec.batch, enabled) {
+        (Some(_), true) => Err(
+            "not done locally: this action sets BatchEnabled and the buildspec has a batch \
+             section; batch builds do not run locally yet (run it without BatchEnabled, or map \
+             the action to commands in the local settings)"
+                .to_owned(),
+        ),
+        (None, true) => Err(
+            "the action sets BatchEnabled, and the buildspec has no batch section; CodeBuild \
+             fails such a build too"
+                .to_owned(),
+        ),
+        (Some(_), false) if spec.phases_in_order().is_empty() => Err(
+            "the buildspec has only a batch section, and the action does not set BatchEnabled: \
+             \"true\", so CodeBuild runs no batch and there are no phases to run"
+                .to_owned(),
+        ),
+        (Some(_), false) => {
+            run.log.note(
+                "The buildspec's batch section is ignored: the action does not set BatchEnabled, \
+                 and CodeBuild ignores it too",
+            );
+            Ok(())
+        }
+        (None, false) => Ok(()),
+    }
+}
+
+/// Log lines, written before the first command, for what the buildspec asks that this build does
+/// not do, and for what it asks of the environment.
+fn local_notes(run: &ActionRun, spec: &Buildspec) -> Vec<String> {
+    let mut out: Vec<String> = spec
+        .not_done_locally
+        .iter()
+        .map(|not_done| format!("Not done locally: {}: {}", not_done.path, not_done.note))
+        .collect();
+    for name in spec
+        .env
+        .parameter_store
+        .keys()
+        .chain(spec.env.secrets_manager.keys())
+    {
+        out.push(format!(
+            "Not done locally: /env: {name} comes from Parameter Store or Secrets Manager, \
+             which local builds do not read yet; it is left unset"
+        ));
+    }
+    let in_container = matches!(run.place, Place::Container(_));
+    if let Some(user) = &spec.run_as
+        && !in_container
+    {
+        out.push(format!(
+            "Not done locally: /run-as: commands run as this machine's user, not as {user}; \
+             give the action an image to run them as {user}"
+        ));
+    }
+    for (name, phase) in spec.phases_in_order() {
+        if let Some(user) = &phase.run_as {
+            out.push(format!(
+                "Not done locally: /phases/{}/run-as: the phase runs as the build's user, not \
+                 as {user}",
+                name.to_ascii_lowercase()
+            ));
+        }
+        for (runtime, version) in &phase.runtime_versions {
+            out.push(runtime_note(runtime, version, in_container));
+        }
+    }
+    out
+}
+
+/// What `runtime-versions` asks for, and what there is. An image provides its runtimes as it
+/// has them (CodeBuild's own images switch versions; other images have what they have); on this
+/// machine the runtime's usual command is looked up.
+fn runtime_note(runtime: &str, version: &str, in_container: bool) -> String {
+    if in_container {
+        return format!(
+            "runtime-versions asks for {runtime} {version}; the image provides the {runtime} it has"
+        );
+    }
+    let command = match runtime {
+        "python" => "python3",
+        "nodejs" => "node",
+        "golang" => "go",
+        "java" => "java",
+        "ruby" => "ruby",
+        "php" => "php",
+        "dotnet" => "dotnet",
+        "docker" => "docker",
+        other => other,
+    };
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(command))
+            .find(|candidate| candidate.is_file())
+    });
+    match found {
+        Some(path) => format!(
+            "runtime-versions asks for {runtime} {version}; this machine has {} (its own version)",
+            path.display()
+        ),
+        None => {
+            format!("runtime-versions asks for {runtime} {version}; this machine has no {command}")
+        }
+    }
 }

@@ -37,14 +37,25 @@ async fn run_in(
         exported_variables: run.action.output_variables().to_vec(),
         // Set by run_script.
         variables_file: PathBuf::new(),
+        shell_per_command: false,
     };
+    run.log.note(format!("Running on {}", run.place.describe()));
     let mut env = run.env.clone();
     env.extend(sources.env.iter().cloned());
-    let (end, variables) =
-        match run_script(services, run, "sh", script, sources.primary.clone(), env).await {
-            Ok(ended) => ended,
-            Err(message) => return Outcome::failed("CommandFailed", message),
-        };
+    let (end, variables) = match run_script(
+        services,
+        run,
+        "sh",
+        script,
+        sources.primary.clone(),
+        env,
+        None,
+    )
+    .await
+    {
+        Ok(ended) => ended,
+        Err(message) => return Outcome::failed("CommandFailed", message),
+    };
     if end != ProcessEnd::Exited(0) {
         return script_failure(end, run.timeout);
     }

@@ -20,6 +20,7 @@ use pipewright_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::containers::{Container, Place, RunArgs};
 use crate::logs::ActionLog;
 use crate::objects::{AwsConnection, ObjectStore};
 use crate::process::{ProcessEnd, ProcessSpec};
@@ -60,6 +61,10 @@ pub struct ActionRun {
     pub timeout: Option<Duration>,
     /// Manual approvals: the token and when it expires.
     pub approval: Option<(String, i64)>,
+    /// Where the action's commands run: this machine or a container.
+    pub place: Place,
+    /// The engine running the action, whose id labels its containers.
+    pub engine_id: String,
 }
 
 /// A source revision (artifactRevisions in GetPipelineExecution).
@@ -292,6 +297,22 @@ impl Sources {
     }
 }
 
+/// Where a container build sees the action's workspace, shaped like CodeBuild's
+/// `/codebuild/output/src123456789`: the primary input is its `src`, the others `src-NAME`.
+fn container_root(action_execution_id: &str) -> String {
+    let digits: String = action_execution_id
+        .chars()
+        .filter(char::is_ascii_digit)
+        .chain("000000000".chars())
+        .take(9)
+        .collect();
+    format!("/codebuild/output/src{digits}")
+}
+
+/// Where the engine's own files for one container build (the variables file, a long script)
+/// are seen inside it.
+const CONTAINER_PIPEWRIGHT_DIR: &str = "/codebuild/pipewright";
+
 /// Scripts longer than this run from a file instead of `sh -c`.
 const MAX_SCRIPT_ARGUMENT: usize = 96 * 1024;
 
@@ -305,10 +326,23 @@ pub(crate) async fn run_script(
     mut script: Script,
     cwd: PathBuf,
     env: Vec<(String, String)>,
+    user: Option<&str>,
 ) -> Result<(ProcessEnd, IndexMap<String, String>), String> {
     let variables_file = run.workspace.with_extension("variables");
     let _ = std::fs::remove_file(&variables_file);
-    script.variables_file = variables_file.clone();
+    let container = match &run.place {
+        Place::Host => None,
+        Place::Container(container) => Some(container),
+    };
+    script.variables_file = match container {
+        None => variables_file.clone(),
+        // A bind-mounted file: created empty here, written through the mount in there.
+        Some(_) => {
+            std::fs::write(&variables_file, b"")
+                .map_err(|e| format!("cannot write {}: {e}", variables_file.display()))?;
+            PathBuf::from(format!("{CONTAINER_PIPEWRIGHT_DIR}/variables"))
+        }
+    };
     let text = script.render();
     // Small scripts go in the argument list, saving a file per action; Linux caps one argument
     // at 128 KiB, so a large buildspec goes through a file.
@@ -318,30 +352,148 @@ pub(crate) async fn run_script(
         Some(file) => {
             std::fs::write(file, &text)
                 .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-            vec![file.display().to_string()]
+            vec![match container {
+                None => file.display().to_string(),
+                Some(_) => format!("{CONTAINER_PIPEWRIGHT_DIR}/script.sh"),
+            }]
         }
         None => vec!["-c".to_owned(), text],
     };
+    if let Some(container) = container
+        && !ensure_image(services, run, container).await?
+    {
+        let _ = std::fs::remove_file(&variables_file);
+        return Ok((ProcessEnd::Cancelled, IndexMap::new()));
+    }
     // The timeout counts from when the action's shell starts, not from when it was queued.
     let deadline_ms = run
         .timeout
         .map(|t| services.clock.now_ms() + t.as_millis() as i64);
-    let spec = ProcessSpec {
-        program: shell.to_owned(),
-        args,
-        cwd,
-        env,
-        deadline_ms,
+    let name = format!("pipewright-{}", run.action_execution_id);
+    let spec = match container {
+        None => ProcessSpec {
+            program: shell.to_owned(),
+            args,
+            cwd,
+            env,
+            deadline_ms,
+        },
+        Some(container) => {
+            // With no input artifact the workspace itself is the primary source, `src`.
+            let root = container_root(&run.action_execution_id);
+            let base = if cwd == run.workspace {
+                format!("{root}/src")
+            } else {
+                root
+            };
+            let host_root = run.workspace.display().to_string();
+            let inside = |path: &str| match path.strip_prefix(&host_root) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{base}{rest}"),
+                _ => path.to_owned(),
+            };
+            let workdir = inside(&cwd.display().to_string());
+            // CODEBUILD_SRC_DIR and its kind name host paths; in there they name the mounts.
+            let env: Vec<(String, String)> = env
+                .into_iter()
+                .map(|(name, value)| {
+                    let value = inside(&value);
+                    (name, value)
+                })
+                .collect();
+            let mut mounts = vec![
+                (host_root.clone(), base.clone()),
+                (
+                    variables_file.display().to_string(),
+                    format!("{CONTAINER_PIPEWRIGHT_DIR}/variables"),
+                ),
+            ];
+            if let Some(file) = &script_file {
+                mounts.push((
+                    file.display().to_string(),
+                    format!("{CONTAINER_PIPEWRIGHT_DIR}/script.sh"),
+                ));
+            }
+            let mut client_env = env.clone();
+            client_env.extend(container.credential_env());
+            client_env.push(("CODEBUILD_BUILD_IMAGE".to_owned(), container.image.clone()));
+            let env_names = client_env.iter().map(|(n, _)| n.clone()).collect();
+            ProcessSpec {
+                program: container.runtime.program().to_owned(),
+                args: container.run_args(RunArgs {
+                    name: &name,
+                    engine_id: &run.engine_id,
+                    action_execution_id: &run.action_execution_id,
+                    mounts,
+                    workdir: &workdir,
+                    env_names,
+                    user,
+                    shell,
+                    shell_args: args,
+                }),
+                cwd: run.workspace.clone(),
+                env: client_env,
+                deadline_ms,
+            }
+        }
     };
     let clock = services.clock.as_ref();
     let end = crate::process::run(spec, clock, &run.log, run.cancel.clone()).await;
+    // A killed client leaves its container running (conmon or the daemon keeps it): a stop or a
+    // timeout removes it too. After a normal end `--rm` has removed it already.
+    if let Some(container) = container
+        && !matches!(end, Ok(ProcessEnd::Exited(_)))
+    {
+        let container = container.clone();
+        let name = name.clone();
+        let _ = blocking(move || container.remove(&name)).await;
+    }
     let variables = read_variables(&variables_file);
     let _ = std::fs::remove_file(&variables_file);
     if let Some(file) = &script_file {
         let _ = std::fs::remove_file(file);
     }
-    let end = end.map_err(|e| format!("cannot start {shell}: {e}"))?;
+    let program = container.map_or(shell, |c| c.runtime.program());
+    let end = end.map_err(|e| format!("cannot start {program}: {e}"))?;
     Ok((end, variables))
+}
+
+/// Pulls the image on its first use, its progress in the action's log. False when the action
+/// was stopped meanwhile.
+async fn ensure_image(
+    services: &Services,
+    run: &ActionRun,
+    container: &Container,
+) -> Result<bool, String> {
+    let present = {
+        let container = container.clone();
+        blocking(move || container.image_present()).await?
+    };
+    if present {
+        return Ok(true);
+    }
+    run.log.note(format!(
+        "Pulling the image {} with {} (first use; it is kept for the next builds)",
+        container.image,
+        container.runtime.program()
+    ));
+    let spec = ProcessSpec {
+        program: container.runtime.program().to_owned(),
+        args: vec!["pull".to_owned(), container.image.clone()],
+        cwd: run.workspace.clone(),
+        env: Vec::new(),
+        deadline_ms: None,
+    };
+    let clock = services.clock.as_ref();
+    match crate::process::run(spec, clock, &run.log, run.cancel.clone()).await {
+        Ok(ProcessEnd::Exited(0)) => Ok(true),
+        Ok(ProcessEnd::Cancelled) => Ok(false),
+        Ok(end) => Err(format!(
+            "cannot pull the image {} ({end:?}); the log above has {}'s reason",
+            container.image,
+            container.runtime.program()
+        )),
+        Err(e) => Err(format!("cannot start {}: {e}", container.runtime.program())),
+    }
 }
 
 /// Reads the NUL-separated NAME=VALUE records the script wrote for exported variables.
