@@ -29,6 +29,7 @@ setup() {
             libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver dbus dbus-x11 \
             dunst python3-venv procps >/dev/null
     fi
+    setup_containers
     if ! command -v cargo >/dev/null 2>&1; then
         echo "Rust (cargo) is needed: install it with rustup (https://rustup.rs) and run this again." >&2
         exit 1
@@ -40,6 +41,34 @@ setup() {
     # The UI's packages, exactly as package-lock.json pins them; again only when they changed.
     if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
         npm ci --no-audit --no-fund
+    fi
+}
+
+# Podman runs the builds that name an image, and the tests' build image is made from busybox-static.
+# Two adjustments these machines need (see the README's "Build environments"): runc instead of
+# crun, which fails on hybrid cgroups, and ulimits the runtime may set. A containers.conf the user
+# already has is theirs and is left alone.
+setup_containers() {
+    local missing=()
+    for tool in podman runc; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "Installing container packages for: ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends podman runc busybox-static >/dev/null
+    fi
+    if [ ! -f /etc/containers/containers.conf ]; then
+        mkdir -p /etc/containers
+        cat > /etc/containers/containers.conf <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+CONF
     fi
 }
 

@@ -58,13 +58,20 @@ enum Screen {
 }
 
 impl Screen {
-    fn event(&mut self, event: &Value) {
+    /// Takes in an event; `places` says where each started action (`Stage/Action`) runs.
+    fn event(&mut self, event: &Value, places: &HashMap<String, String>) {
         let detail = &event["detail"];
         let state = detail["state"].as_str().unwrap_or_default();
         let at = event_ms(event);
+        let place = match (detail["stage"].as_str(), detail["action"].as_str()) {
+            (Some(stage), Some(action)) => places.get(&format!("{stage}/{action}")),
+            _ => None,
+        };
         match self {
             Screen::Json => println!("{event}"),
-            Screen::Live(view) => view.apply(event, state_word(state), at),
+            Screen::Live(view) => {
+                view.apply(event, state_word(state), at, place.map(String::as_str))
+            }
             Screen::Lines { started, simulated } => {
                 let Some(stage) = detail["stage"].as_str() else {
                     return;
@@ -75,7 +82,15 @@ impl Screen {
                 };
                 let took = if matches!(state, "STARTED" | "RESUMED") {
                     started.insert(key.clone(), at);
-                    String::new()
+                    place
+                        .map(|place| {
+                            format!(
+                                "  {}on {place}{}",
+                                style::DIM.render(),
+                                style::DIM.render_reset()
+                            )
+                        })
+                        .unwrap_or_default()
                 } else {
                     started
                         .get(&key)
@@ -191,9 +206,14 @@ pub async fn follow(
             }
         }
         let mut finished = None;
+        let places = if json {
+            HashMap::new()
+        } else {
+            places_of_started(api, execution_id, &events).await?
+        };
         for (seq, event) in events {
             after = seq;
-            screen.event(&event);
+            screen.event(&event, &places);
             if !json {
                 let typed = match &screen {
                     Screen::Live(view) => Some(view.typed_lines()),
@@ -279,6 +299,32 @@ fn waiting_line(pipeline: &str, waiting: &pipewright_api::Waiting) -> Option<Str
     };
     let (on, off) = (style::WAITING.render(), style::WAITING.render_reset());
     Some(format!("{on}⏸ waiting to enter {stage}: {why}{off}"))
+}
+
+/// Where the actions that `events` start run (`Stage/Action` to "image X (podman)" or "this
+/// machine"), as the engine recorded it when it started them: one read for a burst of events.
+async fn places_of_started(
+    api: &Pipewright,
+    execution_id: &str,
+    events: &[(i64, Value)],
+) -> Result<HashMap<String, String>> {
+    let starts = events.iter().any(|(_, event)| {
+        event["detail-type"] == pipewright_api::engine::events::ACTION_DETAIL_TYPE
+            && event["detail"]["state"] == "STARTED"
+    });
+    if !starts {
+        return Ok(HashMap::new());
+    }
+    // Oldest first, so a retried action's latest attempt is the one kept.
+    Ok(api
+        .action_execution_rows(execution_id)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            let place = row.ran_on?;
+            Some((format!("{}/{}", row.stage, row.action), place))
+        })
+        .collect())
 }
 
 /// The actions (`Stage/Action`) the local settings of the execution's version mark simulated.

@@ -23,6 +23,8 @@ struct Row {
     ended_ms: Option<i64>,
     /// The local settings mark the action simulated: it succeeds without running anything.
     simulated: bool,
+    /// Where it runs (an image, or this machine), once it started; None for what runs no commands.
+    place: Option<String>,
 }
 
 #[derive(Debug)]
@@ -50,6 +52,7 @@ impl LiveView {
                 started_ms: None,
                 ended_ms: None,
                 simulated: false,
+                place: None,
             });
             for (_, members) in stage.run_order_groups() {
                 for index in members {
@@ -62,6 +65,7 @@ impl LiveView {
                         started_ms: None,
                         ended_ms: None,
                         simulated: simulated.contains(&format!("{}/{}", stage.name, action.name)),
+                        place: None,
                     });
                 }
             }
@@ -108,8 +112,8 @@ impl LiveView {
         }
     }
 
-    /// Takes a state-change event into the view.
-    pub fn apply(&mut self, event: &Value, status_word: &str, at_ms: i64) {
+    /// Takes a state-change event into the view, with where the action runs if it started.
+    pub fn apply(&mut self, event: &Value, status_word: &str, at_ms: i64, place: Option<&str>) {
         let detail = &event["detail"];
         let Some(stage) = detail["stage"].as_str() else {
             return;
@@ -125,6 +129,9 @@ impl LiveView {
         if status_word == "InProgress" {
             row.started_ms = Some(at_ms);
             row.ended_ms = None;
+            if let Some(place) = place {
+                row.place = Some(place.to_owned());
+            }
         } else {
             row.ended_ms = Some(at_ms);
         }
@@ -148,6 +155,11 @@ impl LiveView {
         if row.simulated {
             status.push_str(SIMULATED);
         }
+        let place = row
+            .place
+            .as_ref()
+            .map(|place| format!("  on {place}"))
+            .unwrap_or_default();
         match &row.action {
             None => format!(
                 "  {}{:<w$}{}      {}  {}{elapsed}{}",
@@ -160,7 +172,7 @@ impl LiveView {
                 w = self.width
             ),
             Some(action) => format!(
-                "      {:<w$} {}{:>3}{}  {}  {}{elapsed}{}",
+                "      {:<w$} {}{:>3}{}  {}  {}{elapsed}{place}{}",
                 action,
                 style::DIM.render(),
                 row.run_order,

@@ -126,6 +126,9 @@ enum Command {
         /// Print the execution's events as JSON lines.
         #[arg(long)]
         json: bool,
+        /// Run every action on this machine, whatever images the local settings give.
+        #[arg(long)]
+        host: bool,
     },
     /// The state of every stage and action (GetPipelineState).
     State {
@@ -419,6 +422,7 @@ enum TransitionState {
 }
 
 fn main() -> ExitCode {
+    broken_pipe::end_quietly_when_the_reader_goes();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -537,6 +541,7 @@ async fn open(cli: &Cli) -> Result<Pipewright> {
     let options = pipewright_api::engine::EngineOptions {
         objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
         max_parallel_actions: cli.max_parallel.map(usize::from),
+        host_only: matches!(cli.command, Command::Run { host: true, .. }),
         ..pipewright_api::engine::EngineOptions::new(data_dir(cli))
     };
     Ok(Pipewright::open_with(options, pipewright_api::local_actor("cli")).await?)
@@ -1057,6 +1062,7 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             vars,
             settings,
             json,
+            host: _,
         } => {
             let vars = parse_vars(vars)?;
             let path = Path::new(pipeline);

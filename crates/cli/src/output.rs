@@ -203,6 +203,12 @@ pub fn state(state: &GetPipelineStateOutput) {
                 ),
                 None => ("-", String::new(), false),
             };
+            let ran_on = action
+                .latest_execution
+                .as_ref()
+                .and_then(|e| e.ran_on.as_deref())
+                .map(|place| format!(" on {place}"))
+                .unwrap_or_default();
             let waiting = action
                 .latest_execution
                 .as_ref()
@@ -214,7 +220,7 @@ pub fn state(state: &GetPipelineStateOutput) {
             };
             let label = if simulated { SIMULATED } else { "" };
             anstream::println!(
-                "      {:<22} {}{label}  {}{note}{}",
+                "      {:<22} {}{label}  {}{note}{ran_on}{}",
                 action.action_name,
                 status(word),
                 style::DIM.render(),
@@ -264,8 +270,13 @@ pub fn actions(list: &ListActionExecutionsOutput) {
             .external_execution_summary
             .clone()
             .unwrap_or_default();
+        let ran_on = a
+            .ran_on
+            .as_deref()
+            .map(|place| format!(" on {place}"))
+            .unwrap_or_default();
         anstream::println!(
-            "{}  {:<30} {}  {}{summary}{}",
+            "{}  {:<30} {}  {}{summary}{ran_on}{}",
             short(&a.pipeline_execution_id),
             format!("{}/{}", a.stage_name, a.action_name),
             status(&a.status),

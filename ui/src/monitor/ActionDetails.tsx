@@ -34,6 +34,11 @@ export function ActionDetails({ detail, logs }: { detail: ActionExecutionDetail;
         </strong>
         <StatusBadge status={detail.status} />
       </div>
+      {detail.ranOn && (
+        <p className="muted" data-ran-on={detail.ranOn}>
+          Ran on {detail.ranOn}
+        </p>
+      )}
       {result.externalExecutionSummary && <p className="summary">{result.externalExecutionSummary}</p>}
       {result.errorDetails && (
         <p className="error-text">

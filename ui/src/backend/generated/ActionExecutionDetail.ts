@@ -3,4 +3,8 @@ import type { ActionExecutionInput } from "./ActionExecutionInput";
 import type { ActionExecutionOutput } from "./ActionExecutionOutput";
 import type { Timestamp } from "./Timestamp";
 
-export type ActionExecutionDetail = { pipelineExecutionId: string, actionExecutionId: string, pipelineVersion: number, stageName: string, actionName: string, startTime: Timestamp, lastUpdateTime: Timestamp, status: string, input: ActionExecutionInput, output: ActionExecutionOutput, };
+export type ActionExecutionDetail = { pipelineExecutionId: string, actionExecutionId: string, pipelineVersion: number, stageName: string, actionName: string, startTime: Timestamp, lastUpdateTime: Timestamp, status: string, input: ActionExecutionInput, output: ActionExecutionOutput, 
+/**
+ * Not in AWS: where a local action's commands ran.
+ */
+ranOn?: string, };

@@ -6,4 +6,8 @@ export type ActionExecutionState = { actionExecutionId: string, status: string, 
 /**
  * Not in AWS: the local settings marked the action simulated.
  */
-simulated?: boolean, };
+simulated?: boolean, 
+/**
+ * Not in AWS: where a local action's commands ran (`this machine`, `image NAME (podman)`).
+ */
+ranOn?: string, };
