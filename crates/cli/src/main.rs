@@ -1,6 +1,7 @@
 //! `pipewright`: the command line. Argument parsing and terminal output only; every rule lives
 //! behind the `api` facade.
 
+mod broken_pipe;
 mod follow;
 mod live;
 mod on_events;
