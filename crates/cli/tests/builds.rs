@@ -394,3 +394,69 @@ fn a_windows_shell_and_a_batch_build_are_refused_before_anything_runs() {
     let summary = action_summary(&state, "Build", "Compile");
     assert!(summary.contains("BatchEnabled"), "{summary}");
 }
+
+#[test]
+fn stored_values_come_from_the_settings_masked_and_a_missing_one_is_named() {
+    let env = Env::new();
+    let buildspec = r#"version: 0.2
+env:
+  parameter-store:
+    DB_HOST: /app/db-host
+    NOT_HERE: /app/not-in-settings
+  secrets-manager:
+    DB_PASSWORD: prod/db:password
+phases:
+  build:
+    commands:
+      - echo "host=$DB_HOST password=$DB_PASSWORD token=$TOKEN"
+      - '[ "$DB_PASSWORD" = hunter2-s3cret ] && [ "$TOKEN" = t0ken-value ] && echo "secrets set"'
+      - echo "not-here=${NOT_HERE:-unset}"
+artifacts:
+  files: input.txt
+"#;
+    let file = build_pipeline(
+        &env,
+        "stored",
+        buildspec,
+        "parameterStore: {/app/db-host: db.internal}\n\
+         secretsManager:\n  prod/db: '{\"password\": \"hunter2-s3cret\"}'\n  api/token: {env: PW_TEST_TOKEN}\n",
+    );
+    // The action's EnvironmentVariables may name stored values too (type SECRETS_MANAGER).
+    let pipeline = std::fs::read_to_string(&file).expect("pipeline").replace(
+        "configuration: {ProjectName: p}",
+        r#"configuration: {ProjectName: p, EnvironmentVariables: '[{"name": "TOKEN", "value": "api/token", "type": "SECRETS_MANAGER"}]'}"#,
+    );
+    write(&file, &pipeline);
+    let output = env
+        .command(&env.work, &["run", &file.display().to_string()])
+        .env("PW_TEST_TOKEN", "t0ken-value")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", text(&output));
+    let log = env.logs("stored", "Build/Compile");
+    assert!(log.contains("host=*** password=*** token=***"), "{log}");
+    assert!(log.contains("secrets set"), "{log}");
+    assert!(log.contains("not-here=unset"), "{log}");
+    let note = log
+        .lines()
+        .find(|l| l.contains("Not done locally: /env: NOT_HERE"))
+        .unwrap_or_else(|| panic!("the missing value is named: {log}"));
+    let first_command = log.find("host=").expect("the build ran");
+    assert!(
+        log.find(note).is_some_and(|at| at < first_command),
+        "named before the first command: {log}"
+    );
+    // A value written in the settings is stored with them; one read from the environment is not.
+    for entry in std::fs::read_dir(&env.data).expect("data dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).expect("readable");
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("t0ken-value"),
+                "{} holds the secret from the environment",
+                path.display()
+            );
+        }
+    }
+}

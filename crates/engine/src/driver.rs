@@ -9,7 +9,8 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use pipewright_artifacts::Digest;
 use pipewright_model::{
-    Action, PipelineDeclaration, RuleDeclaration, StageFailureResult, variables,
+    Action, EnvironmentVariableType, PipelineDeclaration, RuleDeclaration, StageFailureResult,
+    variables,
 };
 use pipewright_store::{self as db, ActionEnd, ActionExecutionRow, SqliteConnection};
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ use crate::runners::{self, ActionRun, Outcome};
 use crate::scheduler::{self, Entry, Waiter};
 use crate::settings::LocalSettings;
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
+use crate::stored_values::Store;
 use crate::{Error, Result};
 
 /// How often an execution waiting for a stage asks again. Releases by this process wake it
@@ -793,12 +795,25 @@ impl Driver {
                 .or(self.ctx.settings.aws.region.as_deref()),
         }
         .list();
-        env.extend(
-            resolved
-                .environment_variables()
-                .iter()
-                .map(|v| (v.name.clone(), v.value.clone())),
-        );
+        let stored = self.ctx.settings.stored_values();
+        for variable in resolved.environment_variables() {
+            if variable.variable_type.as_ref() != Some(&EnvironmentVariableType::SecretsManager) {
+                env.push((variable.name.clone(), variable.value.clone()));
+                continue;
+            }
+            // A SECRETS_MANAGER variable's value names the secret.
+            match stored.value(Store::SecretsManager, &variable.value) {
+                Ok(value) => {
+                    log.mask(&value);
+                    env.push((variable.name.clone(), value));
+                }
+                Err(why) => log.note(format!(
+                    "Not done locally: environmentVariables: {} comes from Secrets Manager ({}); \
+                     {why}, so it is left unset (give it in the local settings' secretsManager)",
+                    variable.name, variable.value
+                )),
+            }
+        }
         // Marks every process of the action as this engine's, for crash recovery, and as this
         // action's, for a stop or a timeout.
         env.push((crate::process::ENGINE_ENV.to_owned(), self.inner.id.clone()));
@@ -818,6 +833,7 @@ impl Driver {
             action: resolved,
             settings,
             aws: self.ctx.settings.aws.clone(),
+            stored,
             inputs: present,
             // Given a workspace once it holds a slot, so a group of 100 parallel actions does
             // not hold 100 directories while two run.
@@ -1186,6 +1202,7 @@ impl ConditionChecks {
             action,
             settings: None,
             aws: self.ctx.settings.aws.clone(),
+            stored: self.ctx.settings.stored_values(),
             inputs: prepared.inputs,
             workspace: workspace.clone(),
             env: vec![

@@ -28,6 +28,7 @@ pub mod scheduler;
 pub mod script;
 pub mod settings;
 pub mod status;
+pub mod stored_values;
 mod workspaces;
 
 pub use engine::{Engine, EngineOptions, resolve_pipeline_variables};

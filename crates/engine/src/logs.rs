@@ -55,6 +55,8 @@ pub struct ActionLog {
     sink: LogSink,
     action_execution_id: Arc<str>,
     seq: Arc<AtomicI64>,
+    /// Values no line may show (a build's secrets), shared by every clone of this log.
+    masked: Arc<Mutex<Vec<String>>>,
 }
 
 /// Lines longer than this are cut; a minified bundle printed to stdout should not become one
@@ -73,6 +75,7 @@ impl LogSink {
             sink: self.clone(),
             action_execution_id: action_execution_id.into(),
             seq: Arc::new(AtomicI64::new(first_seq)),
+            masked: Arc::default(),
         }
     }
 
@@ -114,7 +117,26 @@ impl LogSink {
 }
 
 impl ActionLog {
+    /// From now on every line shows `value` as `***`, as CodeBuild masks a build's secrets.
+    pub fn mask(&self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        if let Ok(mut masked) = self.masked.lock() {
+            masked.push(value.to_owned());
+            // The longest first, so a secret that contains another is masked whole.
+            masked.sort_by_key(|value| std::cmp::Reverse(value.len()));
+        }
+    }
+
     pub fn line(&self, stream: Stream, mut line: String) {
+        if let Ok(masked) = self.masked.lock() {
+            for value in masked.iter() {
+                if line.contains(value.as_str()) {
+                    line = line.replace(value.as_str(), "***");
+                }
+            }
+        }
         if line.len() > MAX_LINE {
             let mut cut = MAX_LINE;
             while !line.is_char_boundary(cut) {

@@ -17,6 +17,8 @@
 //!   privileged: false
 //!   runtime: podman                                # or docker; default: whichever is installed
 //!   awsCredentials: environment                    # or {profile: NAME}; default: none
+//! parameterStore: { /app/db-host: db.internal }    # values for builds' parameter-store
+//! secretsManager: { prod/db: {env: PROD_DB} }      # and secrets-manager (masked in logs)
 //! aws:                                             # how `s3: true` actions reach AWS (optional)
 //!   profile: dev
 //!   region: eu-west-1
@@ -29,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::containers::BuildEnvironmentSettings;
 use crate::objects::AwsConnection;
+use crate::stored_values::{StoredValue, StoredValues};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -45,6 +48,12 @@ pub struct LocalSettings {
     /// Where CodeBuild and Commands actions run when their own settings do not say.
     #[serde(default, skip_serializing_if = "is_default")]
     pub environment: BuildEnvironmentSettings,
+    /// What builds read from Parameter Store, by parameter name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub parameter_store: IndexMap<String, StoredValue>,
+    /// What builds read from Secrets Manager, by secret id or ARN.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets_manager: IndexMap<String, StoredValue>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -114,6 +123,14 @@ pub struct SettingsError {
 }
 
 impl LocalSettings {
+    /// The Parameter Store and Secrets Manager values builds read.
+    pub fn stored_values(&self) -> StoredValues {
+        StoredValues {
+            parameter_store: self.parameter_store.clone(),
+            secrets_manager: self.secrets_manager.clone(),
+        }
+    }
+
     /// The settings file that goes with a pipeline file, if there is one:
     /// `pipeline.json` → `pipeline.pipewright.yaml` (or `.yml`, `.json`).
     pub fn beside(pipeline_file: &Path) -> Option<PathBuf> {

@@ -12,6 +12,7 @@ use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, s
 use crate::containers::Place;
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
+use crate::stored_values::Store;
 
 pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
     let sources = match Sources::check_out(services, run).await {
@@ -48,9 +49,22 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         spec.version.as_str(),
         run.place.describe()
     ));
-    for line in local_notes(run, &spec) {
-        run.log.note(line);
-    }
+    // The action's EnvironmentVariables configuration overrides the buildspec, as on CodeBuild.
+    let configured = match configured_variables(run) {
+        Ok(configured) => configured,
+        Err(message) => return Outcome::failed("InvalidConfiguration", message),
+    };
+    let buildspec_stored = spec
+        .env
+        .parameter_store
+        .iter()
+        .map(|(name, reference)| (name, Store::ParameterStore, reference))
+        .chain(
+            spec.env
+                .secrets_manager
+                .iter()
+                .map(|(name, reference)| (name, Store::SecretsManager, reference)),
+        );
     let mut env = run.env.clone();
     env.extend(sources.env.iter().cloned());
     env.extend(
@@ -59,22 +73,27 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
             .iter()
             .map(|(k, v)| (k.clone(), v.clone())),
     );
-    // The action's EnvironmentVariables configuration overrides the buildspec, as on CodeBuild.
-    if let Some(json) = run.action.config("EnvironmentVariables") {
-        match serde_json::from_str::<Vec<serde_json::Value>>(json) {
-            Ok(list) => env.extend(list.iter().filter_map(|v| {
-                Some((
-                    v.get("name")?.as_str()?.to_owned(),
-                    v.get("value")?.as_str()?.to_owned(),
-                ))
-            })),
-            Err(error) => {
-                return Outcome::failed(
-                    "InvalidConfiguration",
-                    format!("EnvironmentVariables is not a JSON list of {{name, value}}: {error}"),
-                );
-            }
+    let mut notes = local_notes(run, &spec);
+    for (name, store, reference) in buildspec_stored {
+        env.extend(stored_variable(
+            run, &mut notes, name, store, reference, "/env",
+        ));
+    }
+    for (name, value) in configured {
+        match value {
+            Configured::Plain(value) => env.push((name, value)),
+            Configured::Stored(store, reference) => env.extend(stored_variable(
+                run,
+                &mut notes,
+                &name,
+                store,
+                &reference,
+                "EnvironmentVariables",
+            )),
         }
+    }
+    for line in notes {
+        run.log.note(line);
     }
     let script = Script {
         phases: spec
@@ -196,6 +215,79 @@ fn check_batch(run: &ActionRun, spec: &Buildspec) -> Result<(), String> {
     }
 }
 
+/// A value of the action's `EnvironmentVariables`: as written, or a reference to a stored one.
+enum Configured {
+    Plain(String),
+    Stored(Store, String),
+}
+
+/// The action's `EnvironmentVariables`: a JSON list of `{name, value, type}`, where the type is
+/// PLAINTEXT (the default), PARAMETER_STORE or SECRETS_MANAGER (the value names the stored one).
+fn configured_variables(run: &ActionRun) -> Result<Vec<(String, Configured)>, String> {
+    let Some(json) = run.action.config("EnvironmentVariables") else {
+        return Ok(Vec::new());
+    };
+    let list = serde_json::from_str::<Vec<serde_json::Value>>(json).map_err(|error| {
+        format!("EnvironmentVariables is not a JSON list of {{name, value}}: {error}")
+    })?;
+    let mut out = Vec::new();
+    for (index, item) in list.iter().enumerate() {
+        let field = |key: &str| item.get(key).and_then(serde_json::Value::as_str);
+        let (Some(name), Some(value)) = (field("name"), field("value")) else {
+            return Err(format!(
+                "EnvironmentVariables[{index}] needs a name and a value, both strings"
+            ));
+        };
+        let value = match field("type").unwrap_or("PLAINTEXT") {
+            "PLAINTEXT" => Configured::Plain(value.to_owned()),
+            "PARAMETER_STORE" => Configured::Stored(Store::ParameterStore, value.to_owned()),
+            "SECRETS_MANAGER" => Configured::Stored(Store::SecretsManager, value.to_owned()),
+            other => {
+                return Err(format!(
+                    "EnvironmentVariables[{index}] ({name}) has type {other}; CodeBuild's types \
+                     are PLAINTEXT, PARAMETER_STORE and SECRETS_MANAGER"
+                ));
+            }
+        };
+        out.push((name.to_owned(), value));
+    }
+    Ok(out)
+}
+
+/// A variable whose value lives in Parameter Store or Secrets Manager, from the local settings:
+/// masked in the log when found, and named in `notes` (left unset) when not.
+fn stored_variable(
+    run: &ActionRun,
+    notes: &mut Vec<String>,
+    name: &str,
+    store: Store,
+    reference: &str,
+    from: &str,
+) -> Option<(String, String)> {
+    match run.stored.value(store, reference) {
+        Ok(value) => {
+            run.log.mask(&value);
+            notes.push(format!(
+                "{name} is {reference} from {}: the value in the local settings (masked here)",
+                store.as_str()
+            ));
+            Some((name.to_owned(), value))
+        }
+        Err(why) => {
+            notes.push(format!(
+                "Not done locally: {from}: {name} comes from {} ({reference}); {why}, so it is \
+                 left unset (give it in the local settings' {})",
+                store.as_str(),
+                match store {
+                    Store::ParameterStore => "parameterStore",
+                    Store::SecretsManager => "secretsManager",
+                }
+            ));
+            None
+        }
+    }
+}
+
 /// Log lines, written before the first command, for what the buildspec asks that this build does
 /// not do, and for what it asks of the environment.
 fn local_notes(run: &ActionRun, spec: &Buildspec) -> Vec<String> {
@@ -204,17 +296,6 @@ fn local_notes(run: &ActionRun, spec: &Buildspec) -> Vec<String> {
         .iter()
         .map(|not_done| format!("Not done locally: {}: {}", not_done.path, not_done.note))
         .collect();
-    for name in spec
-        .env
-        .parameter_store
-        .keys()
-        .chain(spec.env.secrets_manager.keys())
-    {
-        out.push(format!(
-            "Not done locally: /env: {name} comes from Parameter Store or Secrets Manager, \
-             which local builds do not read yet; it is left unset"
-        ));
-    }
     let in_container = matches!(run.place, Place::Container(_));
     if let Some(user) = &spec.run_as
         && !in_container

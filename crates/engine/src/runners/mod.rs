@@ -49,6 +49,8 @@ pub struct ActionRun {
     pub settings: Option<ActionSettings>,
     /// The local settings' `aws:` connection, for actions that reach real S3.
     pub aws: AwsConnection,
+    /// The local settings' Parameter Store and Secrets Manager values, for builds.
+    pub stored: crate::stored_values::StoredValues,
     /// Input artifacts in declaration order: the first is the primary one, unless CodeBuild's
     /// `PrimarySource` names another.
     pub inputs: Vec<(String, Digest)>,

@@ -1,0 +1,191 @@
+//! Values a build reads from Parameter Store and Secrets Manager (a buildspec's `env`
+//! `parameter-store` and `secrets-manager`, and `EnvironmentVariables` of type PARAMETER_STORE or
+//! SECRETS_MANAGER), as the local settings give them:
+//!
+//! ```yaml
+//! parameterStore:
+//!   /app/db-host: db.internal
+//! secretsManager:
+//!   prod/db: '{"username": "app", "password": "..."}'   # by secret id (or ARN)
+//!   prod/token: {env: PROD_TOKEN}                       # read from the engine's environment
+//! ```
+//!
+//! A value written in the settings is stored with them (in the pipeline's version, in the data
+//! directory), as the rest of the settings are; `{env: NAME}` keeps a real secret out of both
+//! the file and the database, read from the engine's environment when the build starts.
+//!
+//! A secrets-manager reference is `secret-id:json-key:version-stage:version-id`, as CodeBuild
+//! reads it; with a json key the value is that key of the secret's JSON. Versions are not kept
+//! locally, so a reference that names one gets the one value the settings hold. A value the
+//! settings do not hold is left unset and named before the build starts; every value found is
+//! masked in the build's log, as CodeBuild masks them.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// The settings' `parameterStore:` and `secretsManager:`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredValues {
+    /// Parameter Store values by parameter name.
+    pub parameter_store: IndexMap<String, StoredValue>,
+    /// Secrets Manager secret strings by secret id or ARN.
+    pub secrets_manager: IndexMap<String, StoredValue>,
+}
+
+/// One value: as written, or `{env: NAME}` from the engine's environment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredValue {
+    Written(String),
+    FromEnvironment { env: String },
+}
+
+impl StoredValue {
+    fn get(&self) -> Result<String, String> {
+        match self {
+            StoredValue::Written(value) => Ok(value.clone()),
+            StoredValue::FromEnvironment { env } => std::env::var(env)
+                .map_err(|_| format!("the environment variable {env} it reads is not set")),
+        }
+    }
+}
+
+/// Where a value comes from on AWS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    ParameterStore,
+    SecretsManager,
+}
+
+impl Store {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Store::ParameterStore => "Parameter Store",
+            Store::SecretsManager => "Secrets Manager",
+        }
+    }
+}
+
+impl StoredValues {
+    /// The value `reference` names, or why there is none here.
+    pub fn value(&self, store: Store, reference: &str) -> Result<String, String> {
+        match store {
+            Store::ParameterStore => self
+                .parameter_store
+                .get(reference)
+                .ok_or_else(|| format!("the local settings' parameterStore has no {reference}"))?
+                .get(),
+            Store::SecretsManager => self.secret(reference),
+        }
+    }
+
+    fn secret(&self, reference: &str) -> Result<String, String> {
+        if let Some(value) = self.secrets_manager.get(reference) {
+            return value.get();
+        }
+        let (id, json_key) = split_secret_reference(reference);
+        let secret = self
+            .secrets_manager
+            .get(id)
+            .ok_or_else(|| format!("the local settings' secretsManager has no {id}"))?
+            .get()?;
+        let Some(key) = json_key else {
+            return Ok(secret);
+        };
+        let json: serde_json::Value = serde_json::from_str(&secret).map_err(|_| {
+            format!("the secretsManager value of {id} is not JSON, so it has no key {key}")
+        })?;
+        match json.get(key) {
+            Some(serde_json::Value::String(value)) => Ok(value.clone()),
+            Some(other) => Ok(other.to_string()),
+            None => Err(format!("the secretsManager value of {id} has no key {key}")),
+        }
+    }
+}
+
+/// `secret-id[:json-key[:version-stage[:version-id]]]`, where the secret id may be an ARN
+/// (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, itself made of seven parts).
+fn split_secret_reference(reference: &str) -> (&str, Option<&str>) {
+    let id_parts = if reference.starts_with("arn:") { 7 } else { 1 };
+    let mut cut = reference.len();
+    let mut seen = 0;
+    for (index, _) in reference.match_indices(':') {
+        seen += 1;
+        if seen == id_parts {
+            cut = index;
+            break;
+        }
+    }
+    let id = &reference[..cut];
+    let rest = reference.get(cut + 1..).unwrap_or_default();
+    let key = rest.split(':').next().filter(|key| !key.is_empty());
+    (id, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> StoredValues {
+        let settings = crate::settings::LocalSettings::parse(
+            "parameterStore: {/app/host: db.internal}\n\
+             secretsManager:\n  prod/db: '{\"password\": \"hunter2\", \"port\": 5432}'\n  \
+             'arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf': plain\n  \
+             from/env: {env: PIPEWRIGHT_TEST_UNSET_VARIABLE}\n",
+            "test.pipewright.yaml",
+            std::path::Path::new("/"),
+        )
+        .expect("settings");
+        settings.stored_values()
+    }
+
+    #[test]
+    fn parameters_are_found_by_name() {
+        let values = values();
+        assert_eq!(
+            values.value(Store::ParameterStore, "/app/host"),
+            Ok("db.internal".to_owned())
+        );
+        let missing = values
+            .value(Store::ParameterStore, "/app/other")
+            .expect_err("not in the settings");
+        assert!(missing.contains("/app/other"), "{missing}");
+    }
+
+    #[test]
+    fn secrets_are_found_by_id_arn_and_json_key() {
+        let values = values();
+        assert_eq!(
+            values.value(Store::SecretsManager, "prod/db:password"),
+            Ok("hunter2".to_owned())
+        );
+        assert_eq!(
+            values.value(Store::SecretsManager, "prod/db:port::"),
+            Ok("5432".to_owned())
+        );
+        assert!(
+            values
+                .value(Store::SecretsManager, "prod/db")
+                .expect("the whole secret")
+                .contains("hunter2")
+        );
+        assert_eq!(
+            values.value(
+                Store::SecretsManager,
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf::AWSCURRENT"
+            ),
+            Ok("plain".to_owned())
+        );
+        let no_key = values
+            .value(Store::SecretsManager, "prod/db:user")
+            .expect_err("no such key");
+        assert!(no_key.contains("no key user"), "{no_key}");
+        let unset = values
+            .value(Store::SecretsManager, "from/env")
+            .expect_err("the variable is not set");
+        assert!(
+            unset.contains("PIPEWRIGHT_TEST_UNSET_VARIABLE it reads is not set"),
+            "{unset}"
+        );
+    }
+}
