@@ -179,6 +179,8 @@ describe("a failing run", () => {
       (await app.text(".log")).includes("expected ;"),
     );
     expect(await app.text(".action-details")).toContain("CommandFailed");
+    // No image in its settings: the monitor says the build ran here.
+    expect(await app.text(".action-details [data-ran-on]")).toBe("Ran on this machine");
     await app.screenshot("06-monitor-failed");
 
     await app.view("pipelines");
