@@ -4,6 +4,7 @@
 mod broken_pipe;
 mod follow;
 mod live;
+mod local_plan;
 mod on_events;
 mod output;
 mod s3_artifacts;
@@ -17,7 +18,7 @@ use indexmap::IndexMap;
 use pipewright_api::model::{Format, PipelineDocument, Severity};
 use pipewright_api::{Backend, Pipewright, engine::settings::LocalSettings};
 
-use crate::output::{print_json, style};
+use crate::output::{confirm, print_json, style};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -130,6 +131,25 @@ enum Command {
         /// Run every action on this machine, whatever images the local settings give.
         #[arg(long)]
         host: bool,
+        /// Accept the local plan (for actions the settings do not map) without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// In the local plan, read this source action from PATH (a git repository's working
+        /// copy, or a folder).
+        #[arg(long = "source", value_name = "STAGE/ACTION=PATH")]
+        sources: Vec<String>,
+    },
+    /// Work out the local plan of a pipeline file (how actions the settings do not map run
+    /// here) and save it into its settings file, without running.
+    Prepare {
+        /// The pipeline file.
+        file: PathBuf,
+        /// Local settings file (default: FILE's .pipewright.yaml beside it).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Read this source action from PATH (a git repository's working copy, or a folder).
+        #[arg(long = "source", value_name = "STAGE/ACTION=PATH")]
+        sources: Vec<String>,
     },
     /// The state of every stage and action (GetPipelineState).
     State {
@@ -557,6 +577,26 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     {
         return validate(file, settings.as_deref(), *json);
     }
+    if let Command::Prepare {
+        file,
+        settings,
+        sources,
+    } = &cli.command
+    {
+        let (document, read) = load(file, settings.as_deref())?;
+        local_plan::settle(
+            local_plan::PipelineFile {
+                file,
+                pipeline: &document.pipeline,
+                settings_file: settings.as_deref(),
+                settings: read,
+            },
+            sources,
+            &data_dir(&cli),
+            local_plan::Acceptance::Prepare,
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let options = connection(&cli).await?;
     let uses_s3 = matches!(&cli.command, Command::Artifacts { to_s3: Some(_), .. });
     if !on_aws(&cli) && !uses_s3 && options != pipewright_aws::AwsConnection::default() {
@@ -637,19 +677,6 @@ async fn plan_for(
         Err(error) => return Err(error.into()),
     };
     Ok(pipewright_api::plan(pipeline, deployed.as_ref()))
-}
-
-/// Asks a yes/no question on the terminal; off a terminal the answer is no.
-fn confirm(question: &str) -> Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    print!("{question} [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// A command with `--aws`: the commands of either backend, and retry and rollback, which start
@@ -1044,7 +1071,9 @@ async fn run_on_backend(cli: &Cli, backend: &dyn Backend) -> Result<Option<ExitC
 
 async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
     match &cli.command {
-        Command::Validate { .. } => unreachable!("handled before the data directory is opened"),
+        Command::Validate { .. } | Command::Prepare { .. } => {
+            unreachable!("handled before the data directory is opened")
+        }
         Command::Import {
             file,
             settings,
@@ -1064,11 +1093,24 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             settings,
             json,
             host: _,
+            yes,
+            sources,
         } => {
             let vars = parse_vars(vars)?;
             let path = Path::new(pipeline);
             let name = if path.is_file() {
-                let (document, settings) = load(path, settings.as_deref())?;
+                let (document, read) = load(path, settings.as_deref())?;
+                let settings = local_plan::settle(
+                    local_plan::PipelineFile {
+                        file: path,
+                        pipeline: &document.pipeline,
+                        settings_file: settings.as_deref(),
+                        settings: read,
+                    },
+                    sources,
+                    &data_dir(cli),
+                    local_plan::Acceptance::Run { yes: *yes },
+                )?;
                 let report = pipewright_api::validate(
                     &document.pipeline,
                     settings.as_ref().unwrap_or(&LocalSettings::default()),

@@ -376,3 +376,17 @@ pub fn plan(plan: &pipewright_api::PipelinePlan, backend: &str) {
         );
     }
 }
+
+/// Asks a yes/no question on the terminal (on stderr, so stdout stays the command's output);
+/// off a terminal the answer is no.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

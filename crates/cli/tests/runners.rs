@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,34 +13,6 @@ use serde_json::Value;
 mod common;
 
 use common::*;
-
-/// Runs a tool that must succeed and returns its trimmed stdout.
-fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        text(&output)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let mut all = vec![
-        "-c",
-        "user.name=Pipewright Test",
-        "-c",
-        "user.email=test@example.com",
-        "-c",
-        "commit.gpgsign=false",
-    ];
-    all.extend_from_slice(args);
-    tool(repo, "git", &all)
-}
 
 /// Writes a zip file whose entries are `(name, content)`, names taken as they are (even `../x`).
 fn make_zip(path: &Path, entries: &[(&str, &str)]) {
@@ -722,7 +693,7 @@ fn simulated_and_command_mapped_actions_run_in_place_of_aws_providers() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn an_unmapped_provider_is_a_validate_warning_and_run_refuses_to_start() {
+fn an_unmapped_provider_is_a_validate_warning_and_run_waits_for_its_plan() {
     let env = Env::new();
     let marker = env.work.join("ran.txt");
     let pipeline = pipeline_json(
@@ -776,22 +747,28 @@ fn an_unmapped_provider_is_a_validate_warning_and_run_refuses_to_start() {
         "{plain}"
     );
 
+    // A file: the local plan would simulate it, and off a terminal that waits for --yes.
     let output = env.run(&env.work, &["run", "unmapped.json"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("Deploy/Stack"),
-        "names the action: {stderr}"
+        stderr.contains("Deploy/Stack") && stderr.contains("simulated: no local runner"),
+        "names the action and what the plan does with it: {stderr}"
     );
+    assert!(stderr.contains("--yes"), "says how to accept it: {stderr}");
+    assert!(!marker.exists(), "nothing ran, not even the first stage");
+    // A stored pipeline has no plan to accept: it is refused, saying how to map the action.
+    env.ok(&["import", "unmapped.json"]);
+    let output = env.run(&env.work, &["run", "unmapped"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("local settings") && stderr.contains("simulate"),
+        stderr.contains("Deploy/Stack")
+            && stderr.contains("local settings")
+            && stderr.contains("simulate"),
         "says how to map it: {stderr}"
     );
     assert!(!marker.exists(), "nothing ran, not even the first stage");
-    assert!(env.executions("unmapped").is_empty());
-    // By name, too.
-    let output = env.run(&env.work, &["run", "unmapped"]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(env.executions("unmapped").is_empty());
 }
 

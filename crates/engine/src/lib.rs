@@ -5,6 +5,8 @@
 //! - `driver`: carries out one execution's effects (rows, events, actions).
 //! - `engine`: the per-process owner of executions; crash recovery; stop requests.
 //! - `runners`: how each action provider runs locally; `script`, `process`: the shell side.
+//! - `local_plan`, `settings_file`: the plan that lets an unmapped pipeline run the first time,
+//!   and saving it into the settings file without losing what is there.
 //! - `objects`: the port through which S3 actions reach real buckets (an SDK plugs in from outside).
 //!
 //! Architecture invariant: no Tauri, UI or HTTP here; front ends reach the engine through the
@@ -16,6 +18,7 @@ pub mod containers;
 mod driver;
 mod engine;
 pub mod events;
+pub mod local_plan;
 pub mod logs;
 pub mod machine;
 pub mod objects;
@@ -27,6 +30,7 @@ pub mod runners;
 pub mod scheduler;
 pub mod script;
 pub mod settings;
+pub mod settings_file;
 pub mod status;
 pub mod stored_values;
 mod workspaces;

@@ -142,6 +142,21 @@ impl LocalSettings {
             .find(|candidate| candidate.is_file())
     }
 
+    /// The settings file for a pipeline file: the one beside it, or where a new one goes
+    /// (`pipeline.json` → `pipeline.pipewright.yaml`).
+    pub fn file_for(pipeline_file: &Path) -> PathBuf {
+        LocalSettings::beside(pipeline_file).unwrap_or_else(|| {
+            let stem = pipeline_file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            pipeline_file
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(format!("{stem}.pipewright.yaml"))
+        })
+    }
+
     /// Parses settings text; relative paths are made absolute against `base_dir` (the settings
     /// file's directory) so the stored settings work from any working directory.
     pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Self, SettingsError> {

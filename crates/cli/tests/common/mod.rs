@@ -144,3 +144,31 @@ pub fn write(path: &Path, text: &str) {
     }
     std::fs::write(path, text).expect("write");
 }
+
+/// Runs a tool that must succeed and returns its trimmed stdout.
+pub fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        text(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let mut all = vec![
+        "-c",
+        "user.name=Pipewright Test",
+        "-c",
+        "user.email=test@example.com",
+        "-c",
+        "commit.gpgsign=false",
+    ];
+    all.extend_from_slice(args);
+    tool(repo, "git", &all)
+}

@@ -1,7 +1,8 @@
-//! Source actions read what the local settings map them to: a git repository for
-//! CodeStarSourceConnection, CodeCommit and GitHub (the branch head, a clone of it with its
+//! Source actions read what the local settings map them to: a git repository (or a plain folder)
+//! for CodeStarSourceConnection, CodeCommit and GitHub (the branch head, a clone of it with its
 //! history for `OutputArtifactFormat: CODEBUILD_CLONE_REF`, or the working tree with
-//! `workingCopy: true`), a directory or a .zip file for S3.
+//! `workingCopy: true`, whose revision is HEAD, marked when the tree has uncommitted changes), a
+//! directory (or a git working tree, with `workingCopy: true`) or a .zip file for S3.
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +61,18 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         Ok(path) => path,
         Err(outcome) => return *outcome,
     };
+    if repo.is_dir()
+        && git_output(&repo, &["rev-parse", "--show-toplevel"])
+            .await
+            .is_err()
+    {
+        // The settings (or `--source`) give a folder for a git source: it is read as it is.
+        run.log.note(format!(
+            "{} is not in a git repository: its files are read as a folder, with no commit (so no CommitId)",
+            repo.display()
+        ));
+        return local(services, run).await;
+    }
     let artifact = match output_name(run) {
         Ok(name) => name,
         Err(outcome) => return *outcome,
@@ -71,18 +84,23 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         .unwrap_or("HEAD")
         .to_owned();
     let working_copy = run.settings.as_ref().is_some_and(|s| s.working_copy);
+    // The working tree is what HEAD has checked out, whatever branch the action names.
+    let revision = if working_copy { "HEAD" } else { &branch };
     let commit = match git_output(
         &repo,
-        &["rev-parse", "--verify", &format!("{branch}^{{commit}}")],
+        &["rev-parse", "--verify", &format!("{revision}^{{commit}}")],
     )
     .await
     {
         Ok(commit) => commit,
         Err(message) => return Outcome::failed("SourceNotFound", message),
     };
-    let message = git_output(&repo, &["log", "-1", "--format=%s", &commit])
+    let mut message = git_output(&repo, &["log", "-1", "--format=%s", &commit])
         .await
         .unwrap_or_default();
+    if working_copy && has_local_changes(&repo).await {
+        message.push_str(LOCAL_CHANGES);
+    }
     let author_date = git_output(&repo, &["log", "-1", "--format=%aI", &commit])
         .await
         .unwrap_or_default();
@@ -143,6 +161,17 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         summary: Some(message),
     });
     outcome
+}
+
+/// How a revision taken from a working tree with uncommitted changes is marked, after its
+/// commit message: the commit id alone does not say what was built.
+const LOCAL_CHANGES: &str = " (with uncommitted changes)";
+
+/// Whether the working tree differs from HEAD: changed, staged or untracked-but-not-ignored files.
+async fn has_local_changes(repo: &Path) -> bool {
+    git_output(repo, &["status", "--porcelain", "--untracked-files=normal"])
+        .await
+        .is_ok_and(|status| !status.trim().is_empty())
 }
 
 /// `git archive` of a commit: exactly the committed tree, nothing ignored or untracked.
@@ -262,7 +291,19 @@ pub async fn local(services: &Services, run: &ActionRun) -> Outcome {
     };
     let artifacts = services.artifacts.clone();
     let source = path.clone();
-    let ingested = if path.is_dir() {
+    let working_copy = run.settings.as_ref().is_some_and(|s| s.working_copy);
+    let ingested = if path.is_dir() && working_copy {
+        // A git working tree as a commit would hold it: no .git, nothing ignored.
+        run.log.note(format!(
+            "Working tree of {} (uncommitted changes included)",
+            path.display()
+        ));
+        let dest = run.workspace.join("source");
+        if let Err(message) = copy_working_tree(&path, &dest).await {
+            return Outcome::failed("SourceNotFound", message);
+        }
+        blocking(move || artifacts.ingest(&dest, &Selection::all())).await
+    } else if path.is_dir() {
         run.log.note(format!("Directory {}", path.display()));
         blocking(move || artifacts.ingest(&source, &Selection::all())).await
     } else if path
