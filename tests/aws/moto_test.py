@@ -5,16 +5,15 @@ artifacts uploaded to an S3 artifact store. Run with tests/aws/run.sh."""
 
 import json
 import os
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
-import urllib.request
 import zipfile
 import io
 
 import boto3
+
+from servers import Moto
 
 CLI = os.environ["PIPEWRIGHT_CLI"]
 ROLE_POLICY = json.dumps({
@@ -23,40 +22,20 @@ ROLE_POLICY = json.dumps({
 })
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MotoTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        port = free_port()
-        cls.endpoint = f"http://127.0.0.1:{port}"
-        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(cls.endpoint + "/moto-api/", timeout=1)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        cls.server = Moto()
+        cls.endpoint = cls.server.endpoint
         cls.env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                        PIPEWRIGHT_DATA_DIR=tempfile.mkdtemp(prefix="pipewright-moto-"))
-        kwargs = dict(endpoint_url=cls.endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
-        cls.codepipeline = boto3.client("codepipeline", **kwargs)
-        role = boto3.client("iam", **kwargs).create_role(RoleName="pipeline", AssumeRolePolicyDocument=ROLE_POLICY)
+        cls.codepipeline = cls.server.client("codepipeline")
+        role = cls.server.client("iam").create_role(RoleName="pipeline", AssumeRolePolicyDocument=ROLE_POLICY)
         cls.role_arn = role["Role"]["Arn"]
 
     @classmethod
     def tearDownClass(cls):
-        cls.moto.terminate()
-        cls.moto.wait(timeout=10)
+        cls.server.stop()
 
     def pipewright(self, *args):
         return subprocess.run([CLI, "--aws", "--endpoint-url", self.endpoint, "--region", "us-east-1", *args],

@@ -8,4 +8,5 @@ cd "$(dirname "$0")/../.."
 
 source tests/aws/venv.sh
 export PIPEWRIGHT_CLI="${CARGO_TARGET_DIR:-$PWD/target}/debug/pipewright"
-exec "$venv/bin/python" -m unittest -v tests/aws/serve_test.py tests/aws/moto_test.py
+cd tests/aws
+exec "$venv/bin/python" -m unittest -v serve_test.py moto_test.py pull_test.py

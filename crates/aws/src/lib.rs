@@ -10,9 +10,11 @@
 //!
 //! Architecture invariant: AWS SDK types never leave this crate.
 
+pub mod codebuild;
 pub mod forward;
 #[macro_use]
 mod raw;
+pub mod pull;
 pub mod s3;
 pub mod saved;
 pub mod watch;

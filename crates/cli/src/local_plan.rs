@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use indexmap::IndexMap;
 use pipewright_api::engine::local_plan::{self, Choice, LocalPlan, PlanContext};
 use pipewright_api::engine::settings::LocalSettings;
-use pipewright_api::engine::settings_file::{self, Entry};
+use pipewright_api::engine::settings_file;
 use pipewright_api::model::{ActionCategory, PipelineDeclaration};
 
 use crate::output::{confirm, style};
@@ -43,11 +43,10 @@ pub fn settle(
 ) -> Result<Option<LocalSettings>> {
     let current = input.settings.clone().unwrap_or_default();
     let context = PlanContext {
-        working_copy: std::env::current_dir()
-            .ok()
-            .and_then(|dir| local_plan::git_top_level(&dir)),
+        working_copy: current_working_copy(),
         sources: parse_sources(input.pipeline, sources)?,
         deploy_dir: data_dir.join("deploys").join(&input.pipeline.name),
+        ..PlanContext::default()
     };
     let plan = local_plan::propose(input.pipeline, &current, &context);
     if !plan.missing_sources.is_empty() {
@@ -116,7 +115,7 @@ pub fn settle(
 
 /// `--source Stage/Action=PATH`, each naming a source action of the pipeline and an existing
 /// path, made absolute.
-fn parse_sources(
+pub fn parse_sources(
     pipeline: &PipelineDeclaration,
     sources: &[String],
 ) -> Result<IndexMap<String, PathBuf>> {
@@ -144,7 +143,8 @@ fn parse_sources(
     Ok(out)
 }
 
-fn show(name: &str, plan: &LocalPlan) {
+/// The plan, one line an action or rule, then what to know about it; printed under a header.
+pub fn plan_lines(plan: &LocalPlan) -> Vec<String> {
     let rows: Vec<(String, String, String)> = plan
         .actions
         .iter()
@@ -162,26 +162,50 @@ fn show(name: &str, plan: &LocalPlan) {
         .collect();
     let key_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let provider_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    anstream::eprintln!("{name} needs a local plan to run here:");
-    for (key, provider, what) in rows {
-        anstream::eprintln!(
-            "  {key:key_width$}  {}{provider:provider_width$}{}  {what}",
-            style::DIM.render(),
-            style::DIM.render_reset()
-        );
-    }
-    let simulated = plan
+    let mut lines: Vec<String> = rows
+        .into_iter()
+        .map(|(key, provider, what)| {
+            format!(
+                "  {key:key_width$}  {}{provider:provider_width$}{}  {what}",
+                style::DIM.render(),
+                style::DIM.render_reset()
+            )
+        })
+        .collect();
+    if plan
         .actions
         .iter()
-        .filter(|a| matches!(a.choice, Choice::Simulate { .. }))
-        .count();
-    if simulated > 0 {
-        anstream::eprintln!(
-            "{}Simulated actions are labelled so in every view; their variables are placeholders.{}",
+        .any(|a| matches!(a.choice, Choice::Simulate { .. }))
+    {
+        lines.push(format!(
+            "{}Simulated actions are labelled so in every view; their variables are placeholders \
+             unless they come from a run on AWS.{}",
             style::DIM.render(),
             style::DIM.render_reset()
-        );
+        ));
     }
+    lines.extend(plan.notes.iter().map(|note| {
+        format!(
+            "{}Note: {note}{}",
+            style::WAITING.render(),
+            style::WAITING.render_reset()
+        )
+    }));
+    lines
+}
+
+fn show(name: &str, plan: &LocalPlan) {
+    anstream::eprintln!("{name} needs a local plan to run here:");
+    for line in plan_lines(plan) {
+        anstream::eprintln!("{line}");
+    }
+}
+
+/// The top level of the git repository the current directory is in: the first source reads it.
+pub fn current_working_copy() -> Option<PathBuf> {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| local_plan::git_top_level(&dir))
 }
 
 fn save(
@@ -193,23 +217,9 @@ fn save(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let mut entries: Vec<Entry> = plan
-        .actions
-        .iter()
-        .filter_map(|a| {
-            a.settings
-                .as_ref()
-                .map(|s| Entry::new("actions", &a.key, s, &dir))
-        })
-        .collect();
-    entries.extend(
-        plan.rules
-            .iter()
-            .map(|r| Entry::new("rules", &r.key, &r.settings, &dir)),
-    );
     settings_file::write_entries(
         file,
-        &entries,
+        &plan.entries(&dir),
         "# Pipewright's local settings: how this pipeline runs on this machine.\n\
          # Written from the plan `pipewright run` showed; change it as you like.",
     )

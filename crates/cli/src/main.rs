@@ -7,6 +7,7 @@ mod live;
 mod local_plan;
 mod on_events;
 mod output;
+mod pull;
 mod s3_artifacts;
 
 use std::path::{Path, PathBuf};
@@ -148,6 +149,21 @@ enum Command {
         #[arg(long)]
         settings: Option<PathBuf>,
         /// Read this source action from PATH (a git repository's working copy, or a folder).
+        #[arg(long = "source", value_name = "STAGE/ACTION=PATH")]
+        sources: Vec<String>,
+    },
+    /// Pull a pipeline from AWS (with --aws) into DIR to run it here: DIR/NAME.json (the
+    /// declaration), the buildspecs its CodeBuild projects keep, and DIR/NAME.pipewright.yaml,
+    /// the local plan (each CodeBuild project's buildspec, image and variables; what each action
+    /// that cannot run here reported in its latest run on AWS).
+    Pull {
+        /// The pipeline's name on AWS.
+        name: String,
+        /// Where to write the files.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Read this source action from PATH (a git repository's working copy, or a folder);
+        /// the first source reads the repository you are in.
         #[arg(long = "source", value_name = "STAGE/ACTION=PATH")]
         sources: Vec<String>,
     },
@@ -624,6 +640,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         api.close().await?;
         return result;
     }
+    if matches!(cli.command, Command::Pull { .. }) && !on_aws(&cli) {
+        bail!(
+            "pull reads a pipeline from AWS: give --aws (with --profile, --region), or --connection"
+        );
+    }
     if on_aws(&cli) {
         let backend = pipewright_aws::AwsBackend::connect(&options).await?;
         return run_on_aws(&cli, &backend).await;
@@ -767,8 +788,12 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
             let connection = connection(cli).await?;
             s3_artifacts::aws_command(backend, &connection, name, &id, export, *json).await?;
         }
+        Command::Pull { name, dir, sources } => {
+            let connection = connection(cli).await?;
+            pull::pull(backend, &connection, name, dir, sources, &data_dir(cli)).await?;
+        }
         _ => bail!(
-            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, artifacts, events --follow)"
+            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, pull, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, artifacts, events --follow)"
         ),
     }
     Ok(ExitCode::SUCCESS)

@@ -12,6 +12,9 @@
 //!   Deploy/Stack:  { simulate: true }              # no local runner: succeed, labelled simulated
 //!   Test/Lambda:   { commands: ["./smoke.sh"] }    # no local runner: run these commands instead
 //!   Build/Image:   { image: docker:dind, privileged: true }  # run this build in a container
+//!   Build/Test:                                    # what its CodeBuild project says (`pull` writes it)
+//!     sourceBuildspec: ci/test.yml                 # the buildspec's path in the primary source
+//!     environmentVariables: {STAGE: prod, DB_PASSWORD: {parameterStore: /app/db/password}}
 //! environment:                                     # where CodeBuild and Commands actions run
 //!   image: localhost/build:latest                  # (no image, or `image: host`: this machine)
 //!   privileged: false
@@ -97,6 +100,14 @@ pub struct ActionSettings {
     /// CodeBuild: the buildspec file to use instead of `buildspec.yml` in the primary source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buildspec: Option<PathBuf>,
+    /// CodeBuild: the buildspec's path inside the primary source, as a CodeBuild project names it
+    /// (its `source.buildspec`), instead of `buildspec.yml`. `buildspec` wins when both are set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_buildspec: Option<String>,
+    /// CodeBuild: the project's environment variables. They override the buildspec's, and the
+    /// action's `EnvironmentVariables` override them, as on CodeBuild.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub environment_variables: IndexMap<String, ProjectVariable>,
     /// Any action: run these shell commands instead (for providers with no local runner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<String>>,
@@ -113,6 +124,23 @@ pub struct ActionSettings {
     /// With `simulate`: output variables the simulated action reports.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub output_variables: IndexMap<String, String>,
+}
+
+/// A CodeBuild project's environment variable: a plain value (PLAINTEXT), or the name of a
+/// value in Parameter Store or Secrets Manager, which the settings' `parameterStore:` and
+/// `secretsManager:` give here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ProjectVariable {
+    Plain(String),
+    Stored(StoredReference),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum StoredReference {
+    ParameterStore(String),
+    SecretsManager(String),
 }
 
 #[derive(Debug, thiserror::Error)]

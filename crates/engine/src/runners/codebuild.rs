@@ -12,6 +12,7 @@ use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, s
 use crate::containers::Place;
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
+use crate::settings::{ProjectVariable, StoredReference};
 use crate::stored_values::Store;
 
 pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
@@ -25,15 +26,39 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
 }
 
 fn load_buildspec(run: &ActionRun, sources: &Sources) -> Result<Buildspec, String> {
-    let path = match run.settings.as_ref().and_then(|s| s.buildspec.clone()) {
-        Some(path) => path,
-        None => sources.primary.join("buildspec.yml"),
+    let settings = run.settings.as_ref();
+    let path = match (
+        settings.and_then(|s| s.buildspec.clone()),
+        settings.and_then(|s| s.source_buildspec.as_deref()),
+    ) {
+        (Some(path), _) => path,
+        (None, Some(in_source)) => in_source_path(&sources.primary, in_source)?,
+        (None, None) => sources.primary.join("buildspec.yml"),
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!("cannot read the buildspec {}: {e} (name another one with `buildspec:` in the local settings)", path.display())
     })?;
     run.log.note(format!("Buildspec {}", path.display()));
     buildspec::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A CodeBuild project's buildspec path, relative to the primary source as CodeBuild reads it;
+/// one that leaves the source is refused rather than read from elsewhere on this machine.
+fn in_source_path(primary: &std::path::Path, in_source: &str) -> Result<PathBuf, String> {
+    let relative = std::path::Path::new(in_source);
+    let inside = relative.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    if !inside {
+        return Err(format!(
+            "the project's buildspec {in_source} is not a path inside the primary source \
+             (CodeBuild reads it relative to CODEBUILD_SRC_DIR)"
+        ));
+    }
+    Ok(primary.join(relative))
 }
 
 async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outcome {
@@ -79,16 +104,17 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
             run, &mut notes, name, store, reference, "/env",
         ));
     }
-    for (name, value) in configured {
+    // The project's variables override the buildspec's, and the action's override both.
+    let project = project_variables(run)
+        .map(|(name, value)| (name, value, "the project's environmentVariables"));
+    let action = configured
+        .into_iter()
+        .map(|(name, value)| (name, value, "EnvironmentVariables"));
+    for (name, value, from) in project.chain(action) {
         match value {
             Configured::Plain(value) => env.push((name, value)),
             Configured::Stored(store, reference) => env.extend(stored_variable(
-                run,
-                &mut notes,
-                &name,
-                store,
-                &reference,
-                "EnvironmentVariables",
+                run, &mut notes, &name, store, &reference, from,
             )),
         }
     }
@@ -219,6 +245,26 @@ fn check_batch(run: &ActionRun, spec: &Buildspec) -> Result<(), String> {
 enum Configured {
     Plain(String),
     Stored(Store, String),
+}
+
+/// The CodeBuild project's environment variables, as the local settings give them (`pull`
+/// writes them from the project).
+fn project_variables(run: &ActionRun) -> impl Iterator<Item = (String, Configured)> + '_ {
+    run.settings
+        .iter()
+        .flat_map(|s| s.environment_variables.iter())
+        .map(|(name, variable)| {
+            let value = match variable {
+                ProjectVariable::Plain(value) => Configured::Plain(value.clone()),
+                ProjectVariable::Stored(StoredReference::ParameterStore(name)) => {
+                    Configured::Stored(Store::ParameterStore, name.clone())
+                }
+                ProjectVariable::Stored(StoredReference::SecretsManager(reference)) => {
+                    Configured::Stored(Store::SecretsManager, reference.clone())
+                }
+            };
+            (name.clone(), value)
+        })
 }
 
 /// The action's `EnvironmentVariables`: a JSON list of `{name, value, type}`, where the type is
@@ -352,6 +398,24 @@ fn runtime_note(runtime: &str, version: &str, in_container: bool) -> String {
         ),
         None => {
             format!("runtime-versions asks for {runtime} {version}; this machine has no {command}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_project_buildspec_is_read_inside_the_primary_source_only() {
+        let primary = std::path::Path::new("/work/src");
+        assert_eq!(
+            in_source_path(primary, "ci/buildspec.yml"),
+            Ok(PathBuf::from("/work/src/ci/buildspec.yml"))
+        );
+        for outside in ["../buildspec.yml", "/etc/buildspec.yml", "ci/../../x.yml"] {
+            let refused = in_source_path(primary, outside).expect_err(outside);
+            assert!(refused.contains("not a path inside the primary source"), "{refused}");
         }
     }
 }
