@@ -8,6 +8,8 @@ import os
 import subprocess
 import tempfile
 import unittest
+import io
+import zipfile
 
 from servers import Front, Moto
 
@@ -74,43 +76,7 @@ class PullTest(unittest.TestCase):
         return subprocess.run([CLI, *prefix, *args], env=self.env, capture_output=True, text=True, cwd=cwd)
 
     def test_a_pulled_pipeline_runs_here_with_its_projects_and_the_outputs_it_had_on_aws(self):
-        # As get-pipeline shows a real one: a connection source, a GitHub (v1) source whose token
-        # AWS masks, nested JSON in a string, a deploy with no local runner whose variables a
-        # later build reads, and no runOrder on two actions.
-        declaration = {
-            "name": "shop", "roleArn": self.role_arn, "pipelineType": "V2",
-            "artifactStore": {"type": "S3", "location": "codepipeline-us-east-1-123456789012"},
-            "stages": [
-                {"name": "Source", "actions": [
-                    action("App", "Source", "CodeStarSourceConnection", outputArtifacts=[{"name": "SourceOutput"}],
-                           namespace="SourceVariables", configuration={
-                               "ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abc",
-                               "FullRepositoryId": "acme/shop", "BranchName": "main",
-                               "OutputArtifactFormat": "CODE_ZIP", "DetectChanges": "false"}),
-                    action("Tools", "Source", "GitHub", owner="ThirdParty", outputArtifacts=[{"name": "ToolsOutput"}],
-                           configuration={"Owner": "acme", "Repo": "tools", "Branch": "main",
-                                          "OAuthToken": "****", "PollForSourceChanges": "false"})]},
-                {"name": "Build", "actions": [
-                    action("Compile", "Build", "CodeBuild", inputArtifacts=[{"name": "SourceOutput"}],
-                           outputArtifacts=[{"name": "BuildOutput"}], configuration={
-                               "ProjectName": "shop-build",
-                               "EnvironmentVariables": json.dumps([
-                                   {"name": "GREETING", "value": "hello #{SourceVariables.BranchName}", "type": "PLAINTEXT"}])})]},
-                {"name": "Deploy", "actions": [
-                    action("Stack", "Deploy", "CloudFormation", inputArtifacts=[{"name": "BuildOutput"}],
-                           namespace="StackVars", configuration={
-                               "ActionMode": "CREATE_UPDATE", "StackName": "shop", "Capabilities": "CAPABILITY_IAM",
-                               "RoleArn": self.role_arn, "TemplatePath": "BuildOutput::template.yml"}),
-                    action("Smoke", "Test", "CodeBuild", runOrder=2, inputArtifacts=[{"name": "SourceOutput"}],
-                           configuration={"ProjectName": "shop-smoke", "EnvironmentVariables": json.dumps([
-                               {"name": "API_URL", "value": "#{StackVars.ApiUrl}", "type": "PLAINTEXT"}])})]},
-            ],
-        }
-        for stage in declaration["stages"]:
-            for a in stage["actions"]:
-                if a["name"] in ("Compile", "Stack"):
-                    del a["runOrder"]
-        self.moto.client("codepipeline").create_pipeline(pipeline=declaration)
+        self.create_shop()
         # What the latest run on AWS reported: the stack's outputs (and an older, failed run).
         self.front.action_executions = [
             self.stack_run("e-new", "Failed", {}),
@@ -190,6 +156,109 @@ class PullTest(unittest.TestCase):
         # The project's STAGE_NAME overrides the buildspec's, the action's GREETING comes with
         # the source's variable resolved, and the uncommitted file was built.
         self.assertEqual(text, "hello main from prod with 6-character password\nnot committed yet\n")
+
+    def create_shop(self):
+        """The pipeline on AWS (once for the class's moto)."""
+        if getattr(PullTest, "created", False):
+            return
+        # As get-pipeline shows a real one: a connection source, a GitHub (v1) source whose token
+        # AWS masks, nested JSON in a string, a deploy with no local runner whose variables a
+        # later build reads, and no runOrder on two actions.
+        declaration = {
+            "name": "shop", "roleArn": self.role_arn, "pipelineType": "V2",
+            "artifactStore": {"type": "S3", "location": "codepipeline-us-east-1-123456789012"},
+            "stages": [
+                {"name": "Source", "actions": [
+                    action("App", "Source", "CodeStarSourceConnection", outputArtifacts=[{"name": "SourceOutput"}],
+                           namespace="SourceVariables", configuration={
+                               "ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abc",
+                               "FullRepositoryId": "acme/shop", "BranchName": "main",
+                               "OutputArtifactFormat": "CODE_ZIP", "DetectChanges": "false"}),
+                    action("Tools", "Source", "GitHub", owner="ThirdParty", outputArtifacts=[{"name": "ToolsOutput"}],
+                           configuration={"Owner": "acme", "Repo": "tools", "Branch": "main",
+                                          "OAuthToken": "****", "PollForSourceChanges": "false"})]},
+                {"name": "Build", "actions": [
+                    action("Compile", "Build", "CodeBuild", inputArtifacts=[{"name": "SourceOutput"}],
+                           outputArtifacts=[{"name": "BuildOutput"}], configuration={
+                               "ProjectName": "shop-build",
+                               "EnvironmentVariables": json.dumps([
+                                   {"name": "GREETING", "value": "hello #{SourceVariables.BranchName}", "type": "PLAINTEXT"}])}),
+                    action("Lint", "Compute", "Commands", inputArtifacts=[{"name": "SourceOutput"}],
+                           commands=["echo \"lint of #{SourceVariables.CommitId} on #{SourceVariables.BranchName}\"", "test -f wip.txt"])]},
+                {"name": "Deploy", "actions": [
+                    action("Stack", "Deploy", "CloudFormation", inputArtifacts=[{"name": "BuildOutput"}],
+                           namespace="StackVars", configuration={
+                               "ActionMode": "CREATE_UPDATE", "StackName": "shop", "Capabilities": "CAPABILITY_IAM",
+                               "RoleArn": self.role_arn, "TemplatePath": "BuildOutput::template.yml"}),
+                    action("Smoke", "Test", "CodeBuild", runOrder=2, inputArtifacts=[{"name": "SourceOutput"}],
+                           configuration={"ProjectName": "shop-smoke", "EnvironmentVariables": json.dumps([
+                               {"name": "API_URL", "value": "#{StackVars.ApiUrl}", "type": "PLAINTEXT"}])})]},
+            ],
+        }
+        for stage in declaration["stages"]:
+            for a in stage["actions"]:
+                if a["name"] in ("Compile", "Stack"):
+                    del a["runOrder"]
+        self.moto.client("codepipeline").create_pipeline(pipeline=declaration)
+        PullTest.created = True
+
+    def test_a_failed_action_of_an_aws_execution_is_replayed_here_with_its_inputs(self):
+        self.create_shop()
+        s3 = self.moto.client("s3")
+        s3.create_bucket(Bucket="codepipeline-us-east-1-123456789012")
+        source = io.BytesIO()
+        with zipfile.ZipFile(source, "w") as z:
+            z.writestr("wip.txt", "as the source was on AWS\n")
+        s3.put_object(Bucket="codepipeline-us-east-1-123456789012", Key="shop/SourceOutp/Ab12Cd3", Body=source.getvalue())
+        location = {"bucket": "codepipeline-us-east-1-123456789012", "key": "shop/SourceOutp/Ab12Cd3"}
+        source_run = self.run_of("e-fail", "Source", "App", "Succeeded", namespace="SourceVariables",
+                                 variables={"CommitId": "0a1b2c3d", "BranchName": "release"})
+        lint = self.run_of("e-fail", "Build", "Lint", "Failed", inputs=[{"name": "SourceOutput", "s3location": location}])
+        lint["output"]["executionResult"] = {"externalExecutionSummary": "Command did not exit successfully"}
+        compile_ = self.run_of("e-fail", "Build", "Compile", "Failed", inputs=[{"name": "SourceOutput", "s3location": location}],
+                               resolved={"ProjectName": "shop-build", "EnvironmentVariables": json.dumps(
+                                   [{"name": "GREETING", "value": "hello release", "type": "PLAINTEXT"}])})
+        self.front.action_executions = [lint, compile_, source_run]
+
+        work = tempfile.mkdtemp(prefix="pipewright-replay-")
+        replayed = self.pipewright("replay", "shop", "Build/Lint", "--dir", os.path.join(work, "lint"), "--host")
+        self.assertEqual(replayed.returncode, 0, replayed.stdout + replayed.stderr)
+        self.assertIn("Replaying Build/Lint of shop execution e-fail", replayed.stderr)
+        self.assertIn("(Failed there: Command did not exit successfully)", replayed.stderr)
+        self.assertIn("input SourceOutput  s3://codepipeline-us-east-1-123456789012/shop/SourceOutp/Ab12Cd3", replayed.stderr)
+        name = "shop.replay.Build.Lint"
+        logs = subprocess.run([CLI, "logs", name], env=self.env, capture_output=True, text=True).stdout
+        self.assertIn("lint of 0a1b2c3d on release", logs, "the references are filled from the execution on AWS")
+
+        replayed = self.pipewright("replay", "shop", "Build/Compile", "--execution", "e-fail",
+                                   "--dir", os.path.join(work, "compile"), "--host")
+        self.assertEqual(replayed.returncode, 0, replayed.stdout + replayed.stderr)
+        self.assertIn("project shop-build: runs its inline buildspec", replayed.stderr)
+        out = os.path.join(work, "out.zip")
+        exported = subprocess.run([CLI, "artifacts", "shop.replay.Build.Compile", "--export", "BuildOutput", "--output", out],
+                                  env=self.env, capture_output=True, text=True)
+        self.assertEqual(exported.returncode, 0, exported.stderr)
+        with zipfile.ZipFile(out) as z:
+            # The resolved GREETING of the run on AWS, the project's STAGE_NAME, no password
+            # (the settings give none), and the input as it was on AWS.
+            self.assertEqual(z.read("out.txt").decode(),
+                             "hello release from prod with 0-character password\nas the source was on AWS\n")
+
+        missing = self.pipewright("replay", "shop", "Deploy/Smoke", "--execution", "e-fail")
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("execution e-fail of shop did not run Deploy/Smoke", missing.stderr)
+
+    def run_of(self, execution, stage, action_name, status, namespace=None, variables=None, inputs=None, resolved=None):
+        return {
+            "pipelineName": "shop", "pipelineExecutionId": execution, "actionExecutionId": f"{execution}-{action_name}",
+            "pipelineVersion": 1, "stageName": stage, "actionName": action_name,
+            "startTime": 1764000000.0, "lastUpdateTime": 1764000060.0, "status": status,
+            "input": {"actionTypeId": {"category": "Build", "owner": "AWS", "provider": "X", "version": "1"},
+                      "configuration": resolved or {}, "resolvedConfiguration": resolved or {},
+                      "region": "us-east-1", **({"namespace": namespace} if namespace else {}),
+                      "inputArtifacts": inputs or []},
+            "output": {"outputArtifacts": [], "executionResult": {}, "outputVariables": variables or {}},
+        }
 
     def stack_run(self, execution, status, variables):
         return {

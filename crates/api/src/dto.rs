@@ -375,6 +375,9 @@ pub struct ActionExecutionInput {
     pub configuration: IndexMap<String, String>,
     pub resolved_configuration: IndexMap<String, String>,
     pub input_artifacts: Vec<ArtifactDetail>,
+    /// The namespace of the action's output variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]

@@ -334,14 +334,16 @@ pub async fn action_execution(
             .and_then(|v| serde_json::from_str(&v.declaration).ok());
         slot.insert(declaration);
     }
-    let configuration = lookups
+    let declared = lookups
         .declarations
         .get(&version)
         .and_then(Option::as_ref)
         .and_then(|d| d.stage(&row.stage))
-        .and_then(|s| s.action(&row.action))
+        .and_then(|s| s.action(&row.action));
+    let configuration = declared
         .and_then(|a| a.configuration.clone())
         .unwrap_or_default();
+    let namespace = declared.and_then(|a| a.namespace.clone());
     let action_type_id: Value = serde_json::from_str(&row.action_type)
         .map_err(|e| Error::new("StoreError", e.to_string()))?;
     Ok(ActionExecutionDetail {
@@ -358,6 +360,7 @@ pub async fn action_execution(
             resolved_configuration: json_map(row.resolved_config.as_deref()),
             configuration,
             input_artifacts: artifacts(row.input_artifacts.as_deref()),
+            namespace,
         },
         output: ActionExecutionOutput {
             output_artifacts: artifacts(row.output_artifacts.as_deref()),

@@ -15,6 +15,7 @@ pub mod forward;
 #[macro_use]
 mod raw;
 pub mod pull;
+pub mod replay;
 pub mod s3;
 pub mod saved;
 pub mod watch;

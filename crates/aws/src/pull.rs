@@ -77,13 +77,7 @@ pub async fn fetch(
     name: &str,
 ) -> Result<Fetched> {
     let pipeline = backend.get_pipeline(name, None).await?.pipeline;
-    let mut fetched = Fetched {
-        pipeline,
-        from: backend.name(),
-        projects: IndexMap::new(),
-        observed: IndexMap::new(),
-        gaps: Vec::new(),
-    };
+    let mut fetched = Fetched::new(pipeline, backend.name());
     fetch_projects(connection, &mut fetched).await;
     fetch_observed(backend, &mut fetched).await;
     Ok(fetched)
@@ -101,7 +95,9 @@ fn actions(
     })
 }
 
-async fn fetch_projects(connection: &AwsConnection, fetched: &mut Fetched) {
+/// Each CodeBuild action's project, with its buildspec's text when the project keeps it inline
+/// or in S3.
+pub(crate) async fn fetch_projects(connection: &AwsConnection, fetched: &mut Fetched) {
     let wanted: Vec<(String, String)> = actions(&fetched.pipeline)
         .filter(|(_, action)| action.action_type_id.provider == "CodeBuild")
         .filter_map(|(key, action)| Some((key, action.config("ProjectName")?.to_owned())))
@@ -235,6 +231,17 @@ async fn fetch_observed(backend: &AwsBackend, fetched: &mut Fetched) {
 }
 
 impl Fetched {
+    /// A pipeline with nothing fetched for it yet.
+    pub(crate) fn new(pipeline: PipelineDeclaration, from: String) -> Fetched {
+        Fetched {
+            pipeline,
+            from,
+            projects: IndexMap::new(),
+            observed: IndexMap::new(),
+            gaps: Vec::new(),
+        }
+    }
+
     /// Writes the declaration, the buildspecs kept outside the source, and the local plan
     /// (worked out with `context`: where the sources are) into `dir`. A settings file already
     /// there is extended, keeping what it holds.

@@ -8,6 +8,8 @@ mod local_plan;
 mod on_events;
 mod output;
 mod pull;
+mod replay;
+mod run;
 mod s3_artifacts;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use indexmap::IndexMap;
-use pipewright_api::model::{Format, PipelineDocument, Severity};
+use pipewright_api::model::{Format, PipelineDocument};
 use pipewright_api::{Backend, Pipewright, engine::settings::LocalSettings};
 
 use crate::output::{confirm, print_json, style};
@@ -166,6 +168,28 @@ enum Command {
         /// the first source reads the repository you are in.
         #[arg(long = "source", value_name = "STAGE/ACTION=PATH")]
         sources: Vec<String>,
+    },
+    /// Replay one action of an AWS execution here (with --aws), most of all a failed one: its
+    /// input artifacts downloaded from the artifact store, its configuration as resolved there,
+    /// its CodeBuild project's buildspec, image and variables; it then runs alone, followed as
+    /// `run` follows it.
+    Replay {
+        /// The pipeline's name on AWS.
+        name: String,
+        /// The action, as STAGE/ACTION.
+        action: String,
+        /// The execution whose run of the action to replay (default: the action's newest run).
+        #[arg(long)]
+        execution: Option<String>,
+        /// Where to write the replay (default: the data directory's replays/NAME/STAGE-ACTION).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Build on this machine, whatever image the project names.
+        #[arg(long)]
+        host: bool,
+        /// Print the execution's events as JSON lines.
+        #[arg(long)]
+        json: bool,
     },
     /// The state of every stage and action (GetPipelineState).
     State {
@@ -578,7 +602,10 @@ async fn open(cli: &Cli) -> Result<Pipewright> {
     let options = pipewright_api::engine::EngineOptions {
         objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
         max_parallel_actions: cli.max_parallel.map(usize::from),
-        host_only: matches!(cli.command, Command::Run { host: true, .. }),
+        host_only: matches!(
+            cli.command,
+            Command::Run { host: true, .. } | Command::Replay { host: true, .. }
+        ),
         ..pipewright_api::engine::EngineOptions::new(data_dir(cli))
     };
     Ok(Pipewright::open_with(options, pipewright_api::local_actor("cli")).await?)
@@ -640,9 +667,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         api.close().await?;
         return result;
     }
-    if matches!(cli.command, Command::Pull { .. }) && !on_aws(&cli) {
+    if matches!(cli.command, Command::Pull { .. } | Command::Replay { .. }) && !on_aws(&cli) {
         bail!(
-            "pull reads a pipeline from AWS: give --aws (with --profile, --region), or --connection"
+            "pull and replay read a pipeline from AWS: give --aws (with --profile, --region), or --connection"
         );
     }
     if on_aws(&cli) {
@@ -788,12 +815,30 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
             let connection = connection(cli).await?;
             s3_artifacts::aws_command(backend, &connection, name, &id, export, *json).await?;
         }
+        Command::Replay {
+            name,
+            action,
+            execution,
+            dir,
+            json,
+            ..
+        } => {
+            let connection = connection(cli).await?;
+            let request = replay::Request {
+                name,
+                action,
+                execution: execution.as_deref(),
+                dir: dir.as_deref(),
+                json: *json,
+            };
+            return replay::replay(cli, backend, &connection, request).await;
+        }
         Command::Pull { name, dir, sources } => {
             let connection = connection(cli).await?;
             pull::pull(backend, &connection, name, dir, sources, &data_dir(cli)).await?;
         }
         _ => bail!(
-            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, pull, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, artifacts, events --follow)"
+            "this command works on the local engine only; run it without --aws (on AWS: pipelines, export, pull, replay, plan, push, state, executions, actions, approvals, approve, reject, stop, retry, rollback, transition, artifacts, events --follow)"
         ),
     }
     Ok(ExitCode::SUCCESS)
@@ -1121,61 +1166,15 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             yes,
             sources,
         } => {
-            let vars = parse_vars(vars)?;
-            let path = Path::new(pipeline);
-            let name = if path.is_file() {
-                let (document, read) = load(path, settings.as_deref())?;
-                let settings = local_plan::settle(
-                    local_plan::PipelineFile {
-                        file: path,
-                        pipeline: &document.pipeline,
-                        settings_file: settings.as_deref(),
-                        settings: read,
-                    },
-                    sources,
-                    &data_dir(cli),
-                    local_plan::Acceptance::Run { yes: *yes },
-                )?;
-                let report = pipewright_api::validate(
-                    &document.pipeline,
-                    settings.as_ref().unwrap_or(&LocalSettings::default()),
-                );
-                // A local run cares about what stops it locally; what only AWS would refuse
-                // is counted, and `validate` lists it.
-                if !*json {
-                    let (aws, local): (Vec<_>, Vec<_>) = report
-                        .diagnostics
-                        .iter()
-                        .cloned()
-                        .partition(|d| d.severity == Severity::Aws);
-                    if !local.is_empty() {
-                        output::diagnostics(pipeline, &local);
-                    }
-                    if !aws.is_empty() {
-                        anstream::eprintln!(
-                            "{}{} problems only AWS would refuse; see `pipewright validate {pipeline}`{}",
-                            style::DIM.render(),
-                            aws.len(),
-                            style::DIM.render_reset()
-                        );
-                    }
-                }
-                let (name, version) = import_if_changed(api, &document, settings.as_ref()).await?;
-                if !*json {
-                    anstream::eprintln!(
-                        "{}Using {name} version {version}{}",
-                        style::DIM.render(),
-                        style::DIM.render_reset()
-                    );
-                }
-                name
-            } else if looks_like_a_file(pipeline) {
-                bail!("cannot read {pipeline}: there is no such file");
-            } else {
-                pipeline.clone()
+            let request = run::Request {
+                pipeline,
+                vars: parse_vars(vars)?,
+                settings: settings.as_deref(),
+                json: *json,
+                yes: *yes,
+                sources,
             };
-            let id = api.start(&name, &vars, None).await?;
-            return follow::follow(api, &name, &id, 0, *json).await;
+            return run::run(api, &data_dir(cli), request).await;
         }
         Command::Logs {
             name,
@@ -1340,32 +1339,4 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
         _ => unreachable!("a command of either backend"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A `run` argument that names a file rather than a stored pipeline (pipeline names allow no
-/// `/`, and rarely end in .json or .yaml).
-fn looks_like_a_file(argument: &str) -> bool {
-    let lower = argument.to_ascii_lowercase();
-    argument.contains('/')
-        || [".json", ".yaml", ".yml"]
-            .iter()
-            .any(|ext| lower.ends_with(ext))
-}
-
-/// `run FILE` imports the file only when it differs from the stored latest version, so running
-/// the same file twice does not pile up identical versions.
-async fn import_if_changed(
-    api: &Pipewright,
-    document: &PipelineDocument,
-    settings: Option<&LocalSettings>,
-) -> Result<(String, i64)> {
-    let name = &document.pipeline.name;
-    if let Ok((stored, stored_settings, version)) = api.pipeline_version(name, None).await {
-        let mut incoming = document.pipeline.clone();
-        incoming.version = stored.version;
-        if stored == incoming && &stored_settings == settings.unwrap_or(&LocalSettings::default()) {
-            return Ok((name.clone(), version));
-        }
-    }
-    Ok(api.import(document, settings).await?)
 }

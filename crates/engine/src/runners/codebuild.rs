@@ -415,7 +415,10 @@ mod tests {
         );
         for outside in ["../buildspec.yml", "/etc/buildspec.yml", "ci/../../x.yml"] {
             let refused = in_source_path(primary, outside).expect_err(outside);
-            assert!(refused.contains("not a path inside the primary source"), "{refused}");
+            assert!(
+                refused.contains("not a path inside the primary source"),
+                "{refused}"
+            );
         }
     }
 }

@@ -2,4 +2,8 @@
 import type { ArtifactDetail } from "./ArtifactDetail";
 import type { JsonValue } from "./serde_json/JsonValue";
 
-export type ActionExecutionInput = { actionTypeId: JsonValue, configuration: { [key in string]: string }, resolvedConfiguration: { [key in string]: string }, inputArtifacts: Array<ArtifactDetail>, };
+export type ActionExecutionInput = { actionTypeId: JsonValue, configuration: { [key in string]: string }, resolvedConfiguration: { [key in string]: string }, inputArtifacts: Array<ArtifactDetail>, 
+/**
+ * The namespace of the action's output variables.
+ */
+namespace?: string | null, };
