@@ -8,8 +8,9 @@ use std::path::Path;
 use pipewright_api::model::PipelineDeclaration;
 use pipewright_api::{
     Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
-    ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput, LogLine,
-    PendingApproval, PipelinePlan, StageExecutionStatus, ValidationReport,
+    ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput,
+    LocalSettingsForm, LogLine, PendingApproval, PipelinePlan, StageExecutionStatus,
+    ValidationReport,
 };
 use ts_rs::{Config, TS};
 
@@ -17,6 +18,7 @@ use crate::commands::{
     ApprovalDecision, ConnectionApproval, ConnectionPipelines, Inbox, ParseError, SavedPipeline,
 };
 use crate::connections::ConnectionInfo;
+use crate::local_runs::ReplayStarted;
 use crate::navigation::Open;
 use crate::notifications::NotificationSettings;
 use crate::streams::Change;
@@ -49,6 +51,8 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ApprovalDecision::export_all(dir)?;
     PipelinePlan::export_all(dir)?;
     NotificationSettings::export_all(dir)?;
+    LocalSettingsForm::export_all(dir)?;
+    ReplayStarted::export_all(dir)?;
     Ok(())
 }
 

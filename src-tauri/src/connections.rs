@@ -100,6 +100,25 @@ impl Connections {
         }
     }
 
+    /// An AWS connection's backend and settings, for what only AWS has (pulling a pipeline,
+    /// replaying an action).
+    pub fn aws(&self, name: &str) -> Result<(Arc<AwsBackend>, pipewright_aws::AwsConnection)> {
+        self.0
+            .read()
+            .ok()
+            .and_then(|all| {
+                all.iter()
+                    .find(|c| c.backend.name() == name)
+                    .map(|c| (c.backend.clone(), c.settings.to_aws()))
+            })
+            .ok_or_else(|| {
+                Error::new(
+                    "ConnectionNotFound",
+                    format!("no AWS connection {name}; add it under Settings"),
+                )
+            })
+    }
+
     /// Tells a connection's watcher to look at a pipeline now: the user just changed something
     /// there.
     pub fn nudge(&self, name: Option<&str>, pipeline: &str) {

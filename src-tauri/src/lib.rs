@@ -8,6 +8,7 @@
 pub mod bindings;
 mod commands;
 mod connections;
+mod local_runs;
 mod navigation;
 mod notifications;
 mod streams;
@@ -24,6 +25,7 @@ pub struct Desktop {
 
 pub fn run() {
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let data_dir = pipewright_api::default_data_dir();
             let actor = pipewright_api::local_actor("desktop");
@@ -78,6 +80,11 @@ pub fn run() {
             commands::stage_statuses,
             commands::plan_pipeline,
             commands::push_pipeline,
+            local_runs::local_settings_form,
+            local_runs::save_local_settings,
+            local_runs::choose_folder,
+            local_runs::pull_pipeline,
+            local_runs::replay_action,
             streams::watch_changes,
             streams::follow_log,
             streams::unfollow,

@@ -129,6 +129,11 @@ export class App {
   }
 
   async screenshot(name: string) {
+    // After the page's next two frames: what was just typed or loaded is painted, not a frame
+    // behind.
+    await this.driver.executeAsyncScript(
+      "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(done));",
+    );
     const png = await this.driver.takeScreenshot();
     writeFileSync(join(env("PIPEWRIGHT_SCREENSHOTS"), `${name}.png`), png, "base64");
   }

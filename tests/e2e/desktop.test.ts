@@ -1,7 +1,7 @@
 // The desktop app as a person uses it: design a pipeline by dragging, save it, run it, watch the
 // monitor reach the approval, approve it from the inbox; and a failing run whose log the monitor
 // shows. The CLI, on the same data directory, checks what the app says it did.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -225,6 +225,122 @@ describe("a failing run", () => {
   });
 });
 
+describe("a real pipeline that needs a local plan", () => {
+  it("opens the plan as a form on Run, and runs as the form says once it is saved", async () => {
+    // The repository the pipeline builds: a commit, then a change not committed yet.
+    const repo = mkdtempSync(join(tmpdir(), "pipewright-e2e-repo-"));
+    const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { stdio: "pipe" });
+    git("init", "-q", "-b", "main");
+    writeFileSync(join(repo, "app.txt"), "committed\n");
+    git("add", ".");
+    git("-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "app");
+    writeFileSync(join(repo, "app.txt"), "not committed yet\n");
+    // As `aws codepipeline get-pipeline` prints one: a connection source, a CloudFormation deploy
+    // whose output a later action reads, no runOrder on the first actions, no local settings.
+    const dump = join(mkdtempSync(join(tmpdir(), "pipewright-e2e-")), "e2e-planned.json");
+    writeFileSync(
+      dump,
+      JSON.stringify({
+        pipeline: {
+          name: "e2e-planned",
+          roleArn: "arn:aws:iam::123456789012:role/pipeline",
+          artifactStore: { type: "S3", location: "codepipeline-us-east-1-123456789012" },
+          pipelineType: "V2",
+          version: 4,
+          stages: [
+            {
+              name: "Source",
+              actions: [
+                {
+                  name: "App",
+                  actionTypeId: { category: "Source", owner: "AWS", provider: "CodeStarSourceConnection", version: "1" },
+                  configuration: {
+                    ConnectionArn: "arn:aws:codeconnections:us-east-1:123456789012:connection/abc",
+                    FullRepositoryId: "acme/app",
+                    BranchName: "main",
+                  },
+                  outputArtifacts: [{ name: "SourceOutput" }],
+                },
+              ],
+            },
+            {
+              name: "Deploy",
+              actions: [
+                {
+                  name: "Stack",
+                  namespace: "StackVars",
+                  actionTypeId: { category: "Deploy", owner: "AWS", provider: "CloudFormation", version: "1" },
+                  configuration: { ActionMode: "CREATE_UPDATE", StackName: "app" },
+                  inputArtifacts: [{ name: "SourceOutput" }],
+                },
+                {
+                  name: "Smoke",
+                  runOrder: 2,
+                  actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+                  commands: ["echo smoke test of #{StackVars.ApiUrl}", "cat app.txt"],
+                  inputArtifacts: [{ name: "SourceOutput" }],
+                },
+              ],
+            },
+          ],
+        },
+        metadata: { pipelineArn: "arn:aws:codepipeline:us-east-1:123456789012:e2e-planned" },
+      }),
+    );
+    cli("import", dump);
+
+    await app.view("pipelines");
+    await app.press("Run", '[data-pipeline="e2e-planned"]');
+    const source = '[role="dialog"] [data-local-action="Source/App"]';
+    const stack = '[role="dialog"] [data-local-action="Deploy/Stack"]';
+    await app.find(source);
+    expect(await app.text('[role="dialog"]')).toContain("Some actions cannot run here as they are");
+    expect(await app.text(stack)).toContain("proposed");
+    expect(
+      await (await app.find(`${stack} textarea[name="outputVariables"]`)).getAttribute("value"),
+    ).toBe("ApiUrl=placeholder-StackVars.ApiUrl");
+
+    // Saving without a folder for the source is refused, and says which.
+    await app.press("Save and run");
+    await app.waitFor("the missing folder named", async () =>
+      (await app.text('[role="dialog"] .error-banner')).includes("Choose a folder for Source/App"),
+    );
+    await app.type(`${source} input[name="path"]`, repo);
+    await app.type(`${stack} textarea[name="outputVariables"]`, "ApiUrl=https://api.e2e.test");
+    await app.waitFor("the error to go once the folder is chosen", async () =>
+      (await app.findAll('[role="dialog"] .error-banner')).length === 0,
+    );
+    await app.screenshot("12-local-plan-form");
+    await app.press("Save and run");
+
+    await app.waitFor("the monitor of the planned pipeline", async () =>
+      (await app.text("#monitor-title")) === "e2e-planned",
+    );
+    await app.find('.view-header [data-status="Succeeded"]');
+    await app.click('.monitor [data-action="Deploy/Smoke"]');
+    await app.waitFor("the smoke test's log", async () => {
+      const log = await app.text(".log");
+      return log.includes("smoke test of https://api.e2e.test") && log.includes("not committed yet");
+    });
+    expect(await app.text('.monitor [data-action="Deploy/Stack"]')).toContain("simulated");
+    await app.click('.monitor [data-action="Deploy/Stack"]');
+    await app.find(".action-details [data-simulated]");
+    await app.click('.monitor [data-action="Deploy/Smoke"]');
+    await app.waitFor("the smoke test's log again", async () => (await app.text(".log")).includes("not committed yet"));
+    await app.screenshot("13-planned-run");
+
+    // The settings were kept with the pipeline: the form opens again with nothing proposed.
+    await app.press("Local settings");
+    await app.find(source);
+    expect(await (await app.find(`${source} input[name="path"]`)).getAttribute("value")).toBe(repo);
+    expect(await app.findAll('[role="dialog"] .badge')).toHaveLength(0);
+    await app.press("Cancel", '[role="dialog"]');
+    const state = cli("state", "e2e-planned");
+    expect(state).toMatch(/Stack.*simulated/);
+    expect(cli("history", "e2e-planned")).toContain("SaveLocalSettings");
+  });
+});
+
 describe("an AWS connection", () => {
   it("lists a pipeline of the connection, shows its approval in the inbox and approves it there", async () => {
     // The AWS side is a `pipewright serve` on loopback with a data directory of its own.
@@ -323,6 +439,30 @@ describe("an AWS connection", () => {
       );
       const kept = JSON.parse(cli("export", "remote"));
       expect(kept.stages[1].actions[0].configuration.CustomData).toBe("Ship it to the cloud?");
+
+      // An action of the AWS execution replayed on this machine, from the monitor.
+      await app.view("pipelines");
+      await app.press("Monitor", row);
+      await app.find('.monitor [data-action="Build/Make"][data-status="Succeeded"]');
+      await app.click('.monitor [data-action="Build/Make"]');
+      await app.press("Replay locally", ".action-details");
+      await app.waitFor("the replay's monitor", async () =>
+        (await app.text("#monitor-title")) === "remote.replay.Build.Make",
+      );
+      await app.find('.view-header [data-status="Succeeded"]');
+      await app.screenshot("12-replayed-locally");
+      const replays = JSON.parse(cli("executions", "remote.replay.Build.Make", "--json"));
+      expect(replays.pipelineExecutionSummaries[0].status).toBe("Succeeded");
+
+      // The AWS pipeline pulled and run here: it needs no plan, and waits at its approval.
+      await app.view("pipelines");
+      await app.press("Run locally", row);
+      await app.waitFor("the local run's monitor", async () =>
+        (await app.text(".monitor .view-header")).includes("remote") &&
+        (await app.findAll('.monitor [data-action="Release/Approve"][data-status="InProgress"]')).length === 1,
+      );
+      expect(cli("export", "remote")).toContain("Ship it to the cloud?");
+      cli("reject", "remote", "Release", "Approve", "--summary", "only trying it here");
 
       // The AWS side goes away: the inbox says its approvals cannot be shown, and why.
       serve.kill();

@@ -365,6 +365,10 @@ pub struct ActionExecutionDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub ran_on: Option<String>,
+    /// Not in AWS: the local settings marked the action simulated; nothing ran.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub simulated: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]

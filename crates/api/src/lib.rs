@@ -8,6 +8,7 @@
 
 mod backend;
 pub mod dto;
+mod local_settings;
 mod mapping;
 mod plan;
 
@@ -21,6 +22,7 @@ use serde_json::{Value, json};
 
 pub use backend::{Backend, BackendFuture};
 pub use dto::*;
+pub use local_settings::{ActionKind, How, LocalAction, LocalSettingsForm};
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;
 pub use pipewright_store::{

@@ -372,5 +372,6 @@ pub async fn action_execution(
             output_variables: json_map(row.output_variables.as_deref()),
         },
         ran_on: row.ran_on.clone(),
+        simulated: row.simulated,
     })
 }

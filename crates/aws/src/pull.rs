@@ -21,7 +21,7 @@ use pipewright_api::engine::runners::runner_for;
 use pipewright_api::engine::settings::LocalSettings;
 use pipewright_api::engine::settings_file;
 use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
-use pipewright_api::{ActionExecutionDetail, Backend, Error, Result};
+use pipewright_api::{ActionExecutionDetail, Backend, Error, Pipewright, Result};
 
 use crate::codebuild::{CodeBuildProjects, Project};
 use crate::raw::Capture;
@@ -313,4 +313,45 @@ impl Fetched {
             plan,
         })
     }
+}
+
+impl Written {
+    /// Stores what was written as a local pipeline (a new version of it when it exists), with
+    /// its settings: how the app runs a pulled pipeline or a replay, having no folder to run a
+    /// file from.
+    pub async fn import(&self, api: &Pipewright) -> Result<(String, i64)> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::new("IoError", format!("{}: {e}", path.display())))
+        };
+        let text = read(&self.pipeline_file)?;
+        let document = PipelineDocument::parse(&text, Format::Json)
+            .map_err(|e| Error::new("InvalidStructureException", e.to_string()))?;
+        let dir = self.settings_file.parent().unwrap_or(Path::new("."));
+        let settings = LocalSettings::parse(
+            &read(&self.settings_file)?,
+            &self.settings_file.display().to_string(),
+            dir,
+        )
+        .map_err(|e| Error::new("InvalidSettings", e.to_string()))?;
+        api.import(&document, Some(&settings)).await
+    }
+}
+
+/// `Run locally` on an AWS pipeline in the app: pulled into the data directory's
+/// `pulled/NAME` and stored as a local pipeline of the same name, whose sources the app's
+/// settings form then places. Its local name.
+pub async fn pull_into(
+    api: &Pipewright,
+    backend: &AwsBackend,
+    connection: &AwsConnection,
+    name: &str,
+) -> Result<String> {
+    let fetched = fetch(backend, connection, name).await?;
+    let context = PlanContext {
+        deploy_dir: api.data_dir().join("deploys").join(name),
+        ..PlanContext::default()
+    };
+    let written = fetched.write(&api.data_dir().join("pulled").join(name), context)?;
+    Ok(written.import(api).await?.0)
 }

@@ -15,7 +15,7 @@ use pipewright_api::engine::objects::ObjectAddress;
 use pipewright_api::engine::settings::ActionSettings;
 use pipewright_api::engine::settings_file::{self, Entry};
 use pipewright_api::model::{Action, ActionCategory, PipelineDeclaration, variables};
-use pipewright_api::{ActionExecutionDetail, Backend, Error, Result};
+use pipewright_api::{ActionExecutionDetail, Backend, Error, Pipewright, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -309,4 +309,30 @@ fn replay_pipeline(
 
 fn internal(error: serde_json::Error) -> Error {
     Error::new("InternalError", format!("the replay pipeline: {error}"))
+}
+
+/// `Replay locally` on an action of an AWS execution in the app: prepared in the data
+/// directory's `replays/NAME/STAGE-ACTION`, stored as a local pipeline, and started. The
+/// replay's local name and execution id.
+pub async fn start(
+    api: &Pipewright,
+    backend: &AwsBackend,
+    connection: &AwsConnection,
+    name: &str,
+    stage: &str,
+    action: &str,
+    execution: Option<&str>,
+) -> Result<(String, String)> {
+    let dir = api
+        .data_dir()
+        .join("replays")
+        .join(name)
+        .join(format!("{stage}-{action}"));
+    let prepared = Box::pin(prepare(
+        backend, connection, name, stage, action, execution, &dir,
+    ))
+    .await?;
+    let (local, _) = prepared.written.import(api).await?;
+    let id = api.start(&local, &Default::default(), None).await?;
+    Ok((local, id))
 }

@@ -63,6 +63,24 @@ pub async fn add_pipeline_version(
     Ok(version)
 }
 
+/// Replaces the local settings kept with a version (they are this machine's, not part of the
+/// declaration, so changing them makes no new version). False when there is no such version.
+pub async fn set_version_settings(
+    conn: &mut SqliteConnection,
+    name: &str,
+    version: i64,
+    settings: Option<&str>,
+) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE pipeline_versions SET settings = ? WHERE pipeline = ? AND version = ?")
+            .bind(settings)
+            .bind(name)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A version of a pipeline; the latest when `version` is None.
 pub async fn pipeline_version(
     conn: &mut SqliteConnection,

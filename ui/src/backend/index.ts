@@ -14,12 +14,15 @@ import type { ConnectionApproval } from "./generated/ConnectionApproval";
 import type { ConnectionInfo } from "./generated/ConnectionInfo";
 import type { Inbox } from "./generated/Inbox";
 import type { ConnectionPipelines } from "./generated/ConnectionPipelines";
+import type { LocalAction } from "./generated/LocalAction";
+import type { LocalSettingsForm } from "./generated/LocalSettingsForm";
 import type { LogLine } from "./generated/LogLine";
 import type { NotificationSettings } from "./generated/NotificationSettings";
 import type { Open } from "./generated/Open";
 import type { ParseError } from "./generated/ParseError";
 import type { PipelineDeclaration } from "./generated/PipelineDeclaration";
 import type { PipelinePlan } from "./generated/PipelinePlan";
+import type { ReplayStarted } from "./generated/ReplayStarted";
 import type { SavedPipeline } from "./generated/SavedPipeline";
 import type { StageExecutionStatus } from "./generated/StageExecutionStatus";
 import type { ValidationReport } from "./generated/ValidationReport";
@@ -92,6 +95,17 @@ export const backend = {
   /** Creates or updates `pipeline` in `connection`. */
   pushPipeline: (connection: string, pipeline: PipelineDeclaration) =>
     invoke<SavedPipeline>("push_pipeline", { connection, pipeline }),
+  /** How a local pipeline runs on this machine: its settings, and the plan for what they miss. */
+  localSettingsForm: (name: string) => invoke<LocalSettingsForm>("local_settings_form", { name }),
+  saveLocalSettings: (name: string, actions: LocalAction[]) =>
+    invoke<void>("save_local_settings", { name, actions }),
+  /** A folder picked in the system's dialog; null when the user cancels. */
+  chooseFolder: (title: string) => invoke<string | null>("choose_folder", { title }),
+  /** An AWS pipeline pulled to run on this machine; the local pipeline's name. */
+  pullPipeline: (connection: string, name: string) => invoke<string>("pull_pipeline", { connection, name }),
+  /** An action of an AWS execution replayed on this machine, started. */
+  replayAction: (connection: string, name: string, stage: string, action: string, executionId: string) =>
+    invoke<ReplayStarted>("replay_action", { connection, name, stage, action, executionId }),
   listConnections: () => invoke<ConnectionInfo[]>("list_connections"),
   /** Connects (and checks that pipelines can be listed) before keeping it; its name. */
   addAwsConnection: (settings: AwsConnection) => invoke<string>("add_aws_connection", { settings }),

@@ -4,8 +4,19 @@ import { useEffect, useRef, useState } from "react";
 import { backend, type ActionExecutionDetail, type LogLine } from "../backend";
 import { StatusBadge } from "../app/StatusBadge";
 
-/** `logs`: whether the connection keeps action logs (the local engine; AWS's are in CloudWatch). */
-export function ActionDetails({ detail, logs }: { detail: ActionExecutionDetail; logs: boolean }) {
+/**
+ * `logs`: whether the connection keeps action logs (the local engine; AWS's are in CloudWatch).
+ * `onReplay`: for an action of an AWS execution, runs it again on this machine.
+ */
+export function ActionDetails({
+  detail,
+  logs,
+  onReplay,
+}: {
+  detail: ActionExecutionDetail;
+  logs: boolean;
+  onReplay?: () => void;
+}) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const end = useRef<HTMLDivElement>(null);
 
@@ -33,7 +44,21 @@ export function ActionDetails({ detail, logs }: { detail: ActionExecutionDetail;
           {detail.stageName} / {detail.actionName}
         </strong>
         <StatusBadge status={detail.status} />
+        {onReplay && (
+          <button
+            className={detail.status === "Failed" ? "primary" : ""}
+            title="Run this action again on this machine, with its inputs and configuration from this execution"
+            onClick={onReplay}
+          >
+            Replay locally
+          </button>
+        )}
       </div>
+      {detail.simulated && (
+        <p className="muted" data-simulated>
+          Simulated: nothing ran; the local settings say so, and give its output variables.
+        </p>
+      )}
       {detail.ranOn && (
         <p className="muted" data-ran-on={detail.ranOn}>
           Ran on {detail.ranOn}

@@ -24,6 +24,7 @@ import { ActionDetails } from "./ActionDetails";
 import { latestAttempts, shownStatus, timeline } from "./execution";
 import { History } from "./History";
 import { RunForm } from "./RunForm";
+import { useLocalRun } from "../local/useLocalRun";
 
 interface Props {
   /** Where the pipeline lives: `local`, or an AWS connection's name. */
@@ -116,6 +117,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
     return () => clearInterval(timer);
   }, [running]);
 
+  const runs = useLocalRun(navigate, setError);
   const attempts = useMemo(() => latestAttempts(loaded?.actions ?? []), [loaded]);
   const act = (work: Promise<unknown>) => work.then(refresh, (e) => setError(asBackendError(e)));
 
@@ -185,20 +187,21 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
           </>
         )}
         <button onClick={() => navigate("designer", pipeline, undefined, connection)}>Edit</button>
+        {connection === LOCAL ? (
+          <button onClick={() => runs.editSettings(pipeline)}>Local settings</button>
+        ) : (
+          <button onClick={() => void runs.runLocally(connection, pipeline)}>Run locally</button>
+        )}
       </header>
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {runs.dialog}
       {showRun && loaded && (
         <RunForm
           declaration={loaded.declaration}
-          onRun={(variables) =>
-            backend.startExecution(connection, pipeline, variables).then(
-              (id) => {
-                setShowRun(false);
-                navigate("monitor", pipeline, id, connection);
-              },
-              (e) => setError(asBackendError(e)),
-            )
-          }
+          onRun={(variables) => {
+            setShowRun(false);
+            void runs.start(connection, pipeline, variables);
+          }}
         />
       )}
       {exec?.statusSummary && <p className="summary">{exec.statusSummary}</p>}
@@ -243,6 +246,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
                             <span className="action-name">{action.name}</span>
                             <span className="action-meta">
                               {shown ?? "Not started"}
+                              {attempt?.simulated && " · simulated"}
                               {attempt && ` · ${formatDuration(end - Date.parse(attempt.startTime))}`}
                             </span>
                           </button>
@@ -288,7 +292,21 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
       )}
       <div className="monitor-bottom">
         {selected ? (
-          <ActionDetails key={selected.actionExecutionId} detail={selected} logs={connection === LOCAL} />
+          <ActionDetails
+            key={selected.actionExecutionId}
+            detail={selected}
+            logs={connection === LOCAL}
+            onReplay={
+              connection === LOCAL
+                ? undefined
+                : () =>
+                    backend
+                      .replayAction(connection, pipeline, selected.stageName, selected.actionName, selected.pipelineExecutionId)
+                      .then((started) => navigate("monitor", started.pipeline, started.executionId, LOCAL), (e) =>
+                        setError(asBackendError(e)),
+                      )
+            }
+          />
         ) : (
           <p className="muted">Select an action to see its log and details.</p>
         )}

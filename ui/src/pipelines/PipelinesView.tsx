@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from "react";
 import {
   asBackendError,
   backend,
+  LOCAL,
   type BackendError,
   type ConnectionPipelines,
   type PipelineSummary,
@@ -16,6 +17,7 @@ import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { StatusBadge } from "../app/StatusBadge";
 import { formatDuration, formatTime, toneOf } from "../status";
+import { useLocalRun } from "../local/useLocalRun";
 
 const FILTERS: { key: string; label: string; shows: (p: Row) => boolean }[] = [
   { key: "all", label: "All", shows: () => true },
@@ -62,11 +64,7 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
     );
   }, [pipelines, search, filter]);
 
-  const run = (p: Row) =>
-    backend.startExecution(p.connection, p.name, {}).then(
-      (id) => navigate("monitor", p.name, id, p.connection),
-      (e) => setError(asBackendError(e)),
-    );
+  const runs = useLocalRun(navigate, setError);
 
   return (
     <section className="view" aria-labelledby="pipelines-title">
@@ -97,6 +95,7 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
         </button>
       </header>
       <ErrorBanner error={error} onClose={() => setError(undefined)} />
+      {runs.dialog}
       {unreachable.map((c) => (
         <ErrorBanner key={c.connection} error={c.error ? { ...c.error, message: `${c.connection}: ${c.error.message}` } : undefined} />
       ))}
@@ -136,7 +135,15 @@ export function PipelinesView({ navigate }: { navigate: Navigate }) {
               <td>{duration(p, now)}</td>
               <td>{p.version}</td>
               <td className="row-actions">
-                <button onClick={() => run(p)}>Run</button>
+                <button onClick={() => void runs.start(p.connection, p.name, {})}>Run</button>
+                {p.connection !== LOCAL && (
+                  <button
+                    title="Pull it to this machine (its CodeBuild projects and latest outputs too) and run it here"
+                    onClick={() => void runs.runLocally(p.connection, p.name)}
+                  >
+                    Run locally
+                  </button>
+                )}
                 <button onClick={() => navigate("designer", p.name, undefined, p.connection)}>Edit</button>
                 <button onClick={() => navigate("monitor", p.name, undefined, p.connection)}>Monitor</button>
               </td>

@@ -7,4 +7,8 @@ export type ActionExecutionDetail = { pipelineExecutionId: string, actionExecuti
 /**
  * Not in AWS: where a local action's commands ran.
  */
-ranOn?: string, };
+ranOn?: string, 
+/**
+ * Not in AWS: the local settings marked the action simulated; nothing ran.
+ */
+simulated?: boolean, };
