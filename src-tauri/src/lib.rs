@@ -57,6 +57,8 @@ pub fn run() {
             notifications::start(app.handle().clone());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { connections::restore(&handle).await });
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { local_runs::watch_triggers(&handle).await });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -4,7 +4,7 @@
 
 use pipewright_api::{LocalAction, LocalSettingsForm, Result};
 use serde::Serialize;
-use tauri::State;
+use tauri::{Manager, State};
 use tauri_plugin_dialog::DialogExt;
 use ts_rs::TS;
 
@@ -87,4 +87,35 @@ pub async fn replay_action(
         pipeline,
         execution_id,
     })
+}
+
+/// How often the window looks for commits and tags that start a pipeline.
+const TRIGGER_LOOK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Local triggers while the window is open, as `pipewright watch` does them: started executions
+/// reach the views and the notifications through the change feed like any other. A watcher in
+/// another process and this one never start the same change twice (the store decides).
+pub async fn watch_triggers(app: &tauri::AppHandle) {
+    let Some(desktop) = app.try_state::<Desktop>() else {
+        return;
+    };
+    let api = desktop.api.clone();
+    let mut told = std::collections::HashSet::new();
+    loop {
+        match api.look_for_triggers(&[]).await {
+            Ok(look) => {
+                for note in look.notes {
+                    if told.insert(note.clone()) {
+                        eprintln!("pipewright-desktop: triggers: {note}");
+                    }
+                }
+            }
+            Err(error) => {
+                if told.insert(error.message.clone()) {
+                    eprintln!("pipewright-desktop: triggers: {}", error.message);
+                }
+            }
+        }
+        tokio::time::sleep(TRIGGER_LOOK).await;
+    }
 }

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 
 import boto3
+from botocore.exceptions import ClientError
 from botocore.config import Config
 
 CLI = os.environ["PIPEWRIGHT_CLI"]
@@ -186,6 +187,52 @@ class ServeTest(unittest.TestCase):
         out = subprocess.run([CLI, "--data-dir", self.server.data, "executions", "approve-me", "--json"],
                              capture_output=True, text=True, check=True)
         self.assertEqual(json.loads(out.stdout)["pipelineExecutionSummaries"][0]["status"], "Succeeded")
+
+    def test_source_revisions_start_an_execution_on_an_older_commit(self):
+        # A pipeline whose connection source reads a git repository here (its local settings say
+        # so), imported into the server's data directory.
+        work = tempfile.mkdtemp(prefix="pipewright-revisions-")
+        repo = os.path.join(work, "repo")
+        os.makedirs(repo)
+        git = lambda *args: subprocess.run(["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                                           check=True, capture_output=True, text=True).stdout.strip()
+        git("init", "-q", "-b", "main")
+        with open(os.path.join(repo, "version.txt"), "w") as f:
+            f.write("one\n")
+        git("add", ".")
+        git("commit", "-q", "-m", "one")
+        first = git("rev-parse", "HEAD")
+        with open(os.path.join(repo, "version.txt"), "w") as f:
+            f.write("two\n")
+        git("commit", "-q", "-am", "two")
+        source = {"name": "App", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                  "configuration": {"BranchName": "main", "FullRepositoryId": "acme/app"}, "outputArtifacts": [{"name": "Code"}]}
+        build = commands("Show", ["cat version.txt"])
+        build["inputArtifacts"] = [{"name": "Code"}]
+        with open(os.path.join(work, "revisions.json"), "w") as f:
+            json.dump(declaration("revisions", ("Source", [source]), ("Build", [build])), f)
+        with open(os.path.join(work, "revisions.pipewright.yaml"), "w") as f:
+            f.write("actions:\n  Source/App: {path: repo}\n")
+        subprocess.run([CLI, "import", os.path.join(work, "revisions.json")], check=True, capture_output=True,
+                       env=dict(os.environ, PIPEWRIGHT_DATA_DIR=self.server.data))
+
+        started = self.client.start_pipeline_execution(
+            name="revisions", sourceRevisions=[{"actionName": "App", "revisionType": "COMMIT_ID", "revisionValue": first}])
+        execution_id = started["pipelineExecutionId"]
+        wait_for("the run to end", lambda: execution_status(self.client, "revisions", execution_id) != "InProgress")
+        execution = self.client.get_pipeline_execution(pipelineName="revisions", pipelineExecutionId=execution_id)
+        self.assertEqual(execution["pipelineExecution"]["status"], "Succeeded")
+        self.assertEqual(execution["pipelineExecution"]["artifactRevisions"][0]["revisionId"], first)
+        self.assertEqual(execution["pipelineExecution"]["artifactRevisions"][0]["revisionSummary"], "one")
+
+        with self.assertRaises(ClientError) as refused:
+            self.client.start_pipeline_execution(
+                name="revisions", sourceRevisions=[{"actionName": "App", "revisionType": "S3_OBJECT_VERSION_ID", "revisionValue": "v1"}])
+        self.assertEqual(refused.exception.response["Error"]["Code"], "ValidationException")
+        with self.assertRaises(ClientError) as refused:
+            self.client.start_pipeline_execution(
+                name="revisions", sourceRevisions=[{"actionName": "Show", "revisionType": "COMMIT_ID", "revisionValue": first}])
+        self.assertIn("not a git source action", refused.exception.response["Error"]["Message"])
 
     def test_a_failed_stage_is_retried(self):
         marker = os.path.join(self.server.data, "second-attempt")

@@ -11,6 +11,7 @@ pub mod dto;
 mod local_settings;
 mod mapping;
 mod plan;
+mod triggers;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,7 @@ pub use pipewright_store::{
     ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, RuleExecutionRow,
 };
 pub use plan::{PipelinePlan, PlanChange, plan};
+pub use triggers::{Look, TriggeredStart};
 
 /// An error a front end can show and match on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, ts_rs::TS)]
@@ -538,6 +540,21 @@ impl Pipewright {
         variables: &IndexMap<String, String>,
         client_token: Option<&str>,
     ) -> Result<String> {
+        self.start_with(name, variables, client_token, &IndexMap::new(), None)
+            .await
+    }
+
+    /// Starts an execution with `sourceRevisions` (commits source actions read instead of their
+    /// branch heads) and, for a local trigger, its trigger type and detail (by default,
+    /// StartPipelineExecution by this actor).
+    pub async fn start_with(
+        &self,
+        name: &str,
+        variables: &IndexMap<String, String>,
+        client_token: Option<&str>,
+        source_revisions: &IndexMap<String, String>,
+        trigger: Option<(&str, &str)>,
+    ) -> Result<String> {
         let result = async {
             let (declaration, settings, _) = self.pipeline_version(name, None).await?;
             let blocking: Vec<Diagnostic> =
@@ -553,15 +570,25 @@ impl Pipewright {
                     ),
                 ));
             }
-            let trigger = ("StartPipelineExecution", Some(self.actor.as_str()));
-            Ok(self
-                .engine
-                .start(name, None, variables, trigger, client_token)
-                .await?)
+            let start = pipewright_engine::Start {
+                trigger: match trigger {
+                    Some((kind, detail)) => (kind, Some(detail)),
+                    None => ("StartPipelineExecution", Some(self.actor.as_str())),
+                },
+                client_token,
+                source_revisions: source_revisions.clone(),
+            };
+            Ok(self.engine.start(name, None, variables, start).await?)
         }
         .await;
-        let parameters =
+        let mut parameters =
             json!({"name": name, "variables": variables, "clientRequestToken": client_token});
+        if !source_revisions.is_empty() {
+            parameters["sourceRevisions"] = json!(source_revisions);
+        }
+        if let Some((kind, detail)) = trigger {
+            parameters["trigger"] = json!({"triggerType": kind, "triggerDetail": detail});
+        }
         self.audited("StartPipelineExecution", Some(name), parameters, result)
             .await
     }

@@ -11,6 +11,7 @@ mod pull;
 mod replay;
 mod run;
 mod s3_artifacts;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -190,6 +191,17 @@ enum Command {
         /// Print the execution's events as JSON lines.
         #[arg(long)]
         json: bool,
+    },
+    /// Local triggers: watch the repositories the pipelines' sources read and start an
+    /// execution when a commit or tag appears that the pipeline's trigger filters accept (a V2
+    /// pipeline's branches, tags and file paths), or any commit of the source's branch (no
+    /// triggers), with that commit as the source's revision. Runs until Ctrl-C.
+    Watch {
+        /// Only these pipelines (default: every stored pipeline).
+        names: Vec<String>,
+        /// Seconds between two looks.
+        #[arg(long, default_value_t = 2.0, value_parser = positive_seconds)]
+        interval: f64,
     },
     /// The state of every stage and action (GetPipelineState).
     State {
@@ -712,6 +724,16 @@ async fn forward_events(
         println!("Forwarded {forwarded} events (up to number {})", feed.after);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--interval`: a number of seconds, at least a tenth of one.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if (0.1..=86_400.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "{text} is not a number of seconds from 0.1 to 86400"
+        )),
+    }
 }
 
 /// The plan to make what `backend` has into `pipeline`.
@@ -1318,6 +1340,9 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 served = pipewright_server::serve(api.clone(), listener, credentials) => served?,
                 _ = tokio::signal::ctrl_c() => {}
             }
+        }
+        Command::Watch { names, interval } => {
+            return watch::watch(api, names, std::time::Duration::from_secs_f64(*interval)).await;
         }
         Command::Gc { keep, json } => {
             let report = api.gc(*keep).await?;

@@ -49,6 +49,8 @@ pub(crate) struct ExecutionContext {
     pub declaration: Arc<PipelineDeclaration>,
     pub settings: Arc<LocalSettings>,
     pub variables: IndexMap<String, String>,
+    /// Commits source actions read instead of their branch heads, by action name.
+    pub source_revisions: Arc<IndexMap<String, String>>,
 }
 
 struct Running {
@@ -844,6 +846,7 @@ impl Driver {
             approval,
             place,
             engine_id: self.inner.id.clone(),
+            revision: self.ctx.source_revisions.get(&decl.name).cloned(),
         };
         let inner = self.inner.clone();
         let is_approval = decl.is_manual_approval();
@@ -1219,6 +1222,7 @@ impl ConditionChecks {
             approval: None,
             place: crate::containers::Place::Host,
             engine_id: self.inner.id.clone(),
+            revision: None,
         };
         let outcome = runners::run(&self.inner.services, run).await;
         self.inner.workspaces.give_back(workspace);

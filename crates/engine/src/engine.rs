@@ -111,6 +111,19 @@ struct NewExecution<'a> {
     /// Resolved pipeline variables, as JSON.
     variables: String,
     client_token: Option<&'a str>,
+    /// What sources read instead of their branch heads, as JSON (None: nothing).
+    source_revisions: Option<String>,
+}
+
+/// How an execution is started, besides its pipeline and variables.
+#[derive(Clone, Debug, Default)]
+pub struct Start<'a> {
+    /// `triggerType` and `triggerDetail`, as ListPipelineExecutions reports them.
+    pub trigger: (&'a str, Option<&'a str>),
+    /// StartPipelineExecution's idempotency token.
+    pub client_token: Option<&'a str>,
+    /// Commits source actions read instead of their branch heads, by action name.
+    pub source_revisions: IndexMap<String, String>,
 }
 
 /// A cheap handle; clones share the engine.
@@ -275,9 +288,13 @@ impl Engine {
         pipeline: &str,
         version: Option<i64>,
         overrides: &IndexMap<String, String>,
-        trigger: (&str, Option<&str>),
-        client_token: Option<&str>,
+        start: Start<'_>,
     ) -> Result<String> {
+        let Start {
+            trigger,
+            client_token,
+            source_revisions,
+        } = start;
         let mut tx = self.inner.store.write().await?;
         if let Some(token) = client_token
             && let Some(existing) = db::execution_by_client_token(&mut tx, pipeline, token).await?
@@ -290,6 +307,7 @@ impl Engine {
         let declaration = parse_declaration(&row.declaration)?;
         let settings = parse_settings(row.settings.as_deref())?;
         let variables = resolve_pipeline_variables(&declaration, overrides)?;
+        check_source_revisions(&declaration, &source_revisions)?;
         let new = NewExecution {
             pipeline,
             version: row.version,
@@ -298,6 +316,8 @@ impl Engine {
             trigger_detail: trigger.1.map(str::to_owned),
             variables: serde_json::to_string(&variables).unwrap_or_default(),
             client_token,
+            source_revisions: (!source_revisions.is_empty())
+                .then(|| serde_json::to_string(&source_revisions).unwrap_or_default()),
         };
         let id = self.record_new_execution(&mut tx, new).await?;
         tx.commit().await.map_err(db::Error::from)?;
@@ -309,6 +329,7 @@ impl Engine {
             declaration: Arc::new(declaration.clone()),
             settings: Arc::new(settings),
             variables,
+            source_revisions: Arc::new(source_revisions),
         });
         let machine = Machine::new(Plan::new(&declaration));
         self.spawn(ctx, machine, Input::Start, false, None).await;
@@ -375,6 +396,7 @@ impl Engine {
             declaration: Arc::new(declaration.clone()),
             settings: Arc::new(parse_settings(version.settings.as_deref())?),
             variables: execution.variables()?,
+            source_revisions: Arc::new(execution.source_revisions()?),
         });
         let machine = Machine::ended_at(Plan::new(&declaration), status, index, statuses);
         self.spawn(
@@ -483,6 +505,7 @@ impl Engine {
             trigger_detail: Some(target.id.clone()),
             variables: target.variables.clone(),
             client_token: None,
+            source_revisions: target.source_revisions.clone(),
         };
         let id = self.record_new_execution(&mut tx, new).await?;
         // The rollback runs on the target's artifacts; copying the references also keeps them
@@ -516,6 +539,7 @@ impl Engine {
             declaration: Arc::new(declaration.clone()),
             settings: Arc::new(parse_settings(current.settings.as_deref())?),
             variables: target.variables()?,
+            source_revisions: Arc::new(target.source_revisions()?),
         });
         let machine = Machine::rollback(Plan::new(&declaration), index);
         self.spawn(ctx, machine, Input::Start, false, Some(target.id.clone()))
@@ -548,6 +572,7 @@ impl Engine {
             started_ms: now,
             updated_ms: now,
             ended_ms: None,
+            source_revisions: new.source_revisions,
         };
         db::insert_execution(conn, &execution).await?;
         let subject = Subject {
@@ -657,6 +682,37 @@ fn parse_settings(text: Option<&str>) -> Result<LocalSettings> {
             .map_err(|e| Error::Corrupt(format!("stored local settings: {e}"))),
         None => Ok(LocalSettings::default()),
     }
+}
+
+/// Source revisions name source actions of git sources, as StartPipelineExecution's
+/// `sourceRevisions` must (a commit id, or any revision git reads, such as a tag).
+fn check_source_revisions(
+    declaration: &PipelineDeclaration,
+    revisions: &IndexMap<String, String>,
+) -> Result<()> {
+    for (name, revision) in revisions {
+        let action = declaration
+            .stages
+            .iter()
+            .flat_map(|stage| stage.actions.iter())
+            .find(|action| &action.name == name);
+        let Some(action) = action else {
+            return Err(Error::Validation(format!(
+                "sourceRevisions names {name}, which is no action of the pipeline"
+            )));
+        };
+        if crate::runners::runner_for(action, None) != Some(crate::runners::RunnerKind::GitSource) {
+            return Err(Error::Validation(format!(
+                "sourceRevisions names {name}, which is not a git source action (CodeStarSourceConnection, CodeCommit, GitHub)"
+            )));
+        }
+        if revision.trim().is_empty() || revision.starts_with('-') {
+            return Err(Error::Validation(format!(
+                "sourceRevisions gives {name} the revision '{revision}', which is no commit"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Pipeline variables with their defaults, overridden for this execution. An override must name

@@ -18,6 +18,7 @@ pub mod containers;
 mod driver;
 mod engine;
 pub mod events;
+pub mod git;
 pub mod local_plan;
 pub mod logs;
 pub mod machine;
@@ -33,9 +34,10 @@ pub mod settings;
 pub mod settings_file;
 pub mod status;
 pub mod stored_values;
+pub mod triggers;
 mod workspaces;
 
-pub use engine::{Engine, EngineOptions, resolve_pipeline_variables};
+pub use engine::{Engine, EngineOptions, Start, resolve_pipeline_variables};
 pub use pipewright_artifacts::{ArtifactStore, Digest, Error as ArtifactError, Handoff};
 
 #[derive(Debug, thiserror::Error)]

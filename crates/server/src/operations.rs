@@ -248,6 +248,8 @@ struct StartInput {
     #[serde(default)]
     variables: Vec<VariableInput>,
     client_request_token: Option<String>,
+    #[serde(default)]
+    source_revisions: Vec<SourceRevisionInput>,
 }
 
 #[derive(Deserialize)]
@@ -256,17 +258,43 @@ struct VariableInput {
     value: String,
 }
 
+/// A SourceRevisionOverride: which revision a source action reads in this execution.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SourceRevisionInput {
+    action_name: String,
+    revision_type: String,
+    revision_value: String,
+}
+
 async fn start_pipeline_execution(api: &Pipewright, input: StartInput) -> Answer {
     let variables: IndexMap<String, String> = input
         .variables
         .into_iter()
         .map(|v| (v.name, v.value))
         .collect();
+    let mut revisions = IndexMap::new();
+    for revision in input.source_revisions {
+        // Git sources run here; S3 object versions and image digests have no local source.
+        if revision.revision_type != "COMMIT_ID" {
+            return Err(pipewright_api::Error::new(
+                "ValidationException",
+                format!(
+                    "sourceRevisions: {} gives a {} revision; the local engine takes COMMIT_ID for git sources only",
+                    revision.action_name, revision.revision_type
+                ),
+            )
+            .into());
+        }
+        revisions.insert(revision.action_name, revision.revision_value);
+    }
     let id = api
-        .start(
+        .start_with(
             &input.name,
             &variables,
             input.client_request_token.as_deref(),
+            &revisions,
+            None,
         )
         .await?;
     Ok(json!({"pipelineExecutionId": id}))

@@ -157,6 +157,10 @@ pub async fn delete_pipeline(conn: &mut SqliteConnection, name: &str) -> Result<
         .bind(name)
         .execute(&mut *conn)
         .await?;
+    sqlx::query("DELETE FROM trigger_refs WHERE pipeline = ?")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM disabled_transitions WHERE pipeline = ?")
         .bind(name)
         .execute(&mut *conn)
@@ -355,19 +359,29 @@ pub struct ExecutionRow {
     pub started_ms: i64,
     pub updated_ms: i64,
     pub ended_ms: Option<i64>,
+    /// JSON `{"SourceActionName": "commit"}`: what the sources read instead of their branch heads.
+    pub source_revisions: Option<String>,
 }
 
 impl ExecutionRow {
     pub fn variables(&self) -> Result<indexmap::IndexMap<String, String>> {
         from_json("executions.variables", &self.variables)
     }
+
+    pub fn source_revisions(&self) -> Result<indexmap::IndexMap<String, String>> {
+        match &self.source_revisions {
+            Some(text) => from_json("executions.source_revisions", text),
+            None => Ok(indexmap::IndexMap::new()),
+        }
+    }
 }
 
 pub async fn insert_execution(conn: &mut SqliteConnection, row: &ExecutionRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO executions (id, seq, pipeline, version, status, summary, execution_type, trigger_type,
-           trigger_detail, variables, client_token, owner, stop_mode, stop_reason, started_ms, updated_ms, ended_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           trigger_detail, variables, client_token, owner, stop_mode, stop_reason, started_ms, updated_ms, ended_ms,
+           source_revisions)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&row.id)
     .bind(row.seq)
@@ -386,8 +400,79 @@ pub async fn insert_execution(conn: &mut SqliteConnection, row: &ExecutionRow) -
     .bind(row.started_ms)
     .bind(row.updated_ms)
     .bind(row.ended_ms)
+    .bind(&row.source_revisions)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// What the trigger watchers have seen of a watched source's repository: ref and commit.
+pub async fn seen_refs(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    action: &str,
+) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT ref, commit_id FROM trigger_refs WHERE pipeline = ? AND action = ? ORDER BY ref",
+    )
+    .bind(pipeline)
+    .bind(action)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Moves a seen ref from `old` (None: not seen yet) to `new`; false when another watcher moved
+/// it first, so only one of them acts on the change.
+pub async fn claim_ref(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    action: &str,
+    reference: &str,
+    old: Option<&str>,
+    new: &str,
+) -> Result<bool> {
+    let done = match old {
+        Some(old) => {
+            sqlx::query(
+                "UPDATE trigger_refs SET commit_id = ? WHERE pipeline = ? AND action = ? AND ref = ? AND commit_id = ?",
+            )
+            .bind(new)
+            .bind(pipeline)
+            .bind(action)
+            .bind(reference)
+            .bind(old)
+            .execute(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO trigger_refs (pipeline, action, ref, commit_id) VALUES (?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(pipeline)
+            .bind(action)
+            .bind(reference)
+            .bind(new)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets a ref that is gone from the repository.
+pub async fn forget_ref(
+    conn: &mut SqliteConnection,
+    pipeline: &str,
+    action: &str,
+    reference: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM trigger_refs WHERE pipeline = ? AND action = ? AND ref = ?")
+        .bind(pipeline)
+        .bind(action)
+        .bind(reference)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -67,6 +67,9 @@ pub struct ActionRun {
     pub place: Place,
     /// The engine running the action, whose id labels its containers.
     pub engine_id: String,
+    /// A source action: the commit to read instead of its branch head (the execution's source
+    /// revision, from StartPipelineExecution or a local trigger).
+    pub revision: Option<String>,
 }
 
 /// A source revision (artifactRevisions in GetPipelineExecution).

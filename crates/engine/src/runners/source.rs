@@ -35,34 +35,13 @@ pub(super) fn output_name(run: &ActionRun) -> Result<String, Box<Outcome>> {
         })
 }
 
-async fn git_output(repo: &Path, args: &[&str]) -> Result<String, String> {
-    let output = tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "git {} in {}: {}",
-            args.join(" "),
-            repo.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .trim_end()
-        .to_owned())
-}
-
 pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
     let repo = match mapped_path(run) {
         Ok(path) => path,
         Err(outcome) => return *outcome,
     };
     if repo.is_dir()
-        && git_output(&repo, &["rev-parse", "--show-toplevel"])
+        && crate::git::output(&repo, &["rev-parse", "--show-toplevel"])
             .await
             .is_err()
     {
@@ -83,10 +62,22 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         .or(run.action.config("Branch"))
         .unwrap_or("HEAD")
         .to_owned();
-    let working_copy = run.settings.as_ref().is_some_and(|s| s.working_copy);
+    // The execution's source revision (a trigger's commit, or StartPipelineExecution's
+    // sourceRevisions) is read as committed, whatever the settings say of the working tree.
+    let working_copy =
+        run.revision.is_none() && run.settings.as_ref().is_some_and(|s| s.working_copy);
     // The working tree is what HEAD has checked out, whatever branch the action names.
-    let revision = if working_copy { "HEAD" } else { &branch };
-    let commit = match git_output(
+    let revision = match &run.revision {
+        Some(revision) => {
+            run.log.note(format!(
+                "Source revision {revision}, as the execution was started with"
+            ));
+            revision.as_str()
+        }
+        None if working_copy => "HEAD",
+        None => &branch,
+    };
+    let commit = match crate::git::output(
         &repo,
         &["rev-parse", "--verify", &format!("{revision}^{{commit}}")],
     )
@@ -95,13 +86,13 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         Ok(commit) => commit,
         Err(message) => return Outcome::failed("SourceNotFound", message),
     };
-    let mut message = git_output(&repo, &["log", "-1", "--format=%s", &commit])
+    let mut message = crate::git::output(&repo, &["log", "-1", "--format=%s", &commit])
         .await
         .unwrap_or_default();
     if working_copy && has_local_changes(&repo).await {
         message.push_str(LOCAL_CHANGES);
     }
-    let author_date = git_output(&repo, &["log", "-1", "--format=%aI", &commit])
+    let author_date = crate::git::output(&repo, &["log", "-1", "--format=%aI", &commit])
         .await
         .unwrap_or_default();
     let dest = run.workspace.join("source");
@@ -169,7 +160,7 @@ const LOCAL_CHANGES: &str = " (with uncommitted changes)";
 
 /// Whether the working tree differs from HEAD: changed, staged or untracked-but-not-ignored files.
 async fn has_local_changes(repo: &Path) -> bool {
-    git_output(repo, &["status", "--porcelain", "--untracked-files=normal"])
+    crate::git::output(repo, &["status", "--porcelain", "--untracked-files=normal"])
         .await
         .is_ok_and(|status| !status.trim().is_empty())
 }
@@ -202,7 +193,7 @@ async fn clone(repo: &Path, branch: &str, commit: &str, dest: &Path) -> Result<(
     let parent = dest.parent().unwrap_or(dest);
     let name = dest.display().to_string();
     let repo = repo.display().to_string();
-    git_output(
+    crate::git::output(
         parent,
         &["clone", "--quiet", "--no-checkout", "--", &repo, &name],
     )
@@ -212,12 +203,12 @@ async fn clone(repo: &Path, branch: &str, commit: &str, dest: &Path) -> Result<(
     } else {
         vec!["checkout", "--quiet", "-B", branch, commit]
     };
-    git_output(dest, &checkout).await.map(drop)
+    crate::git::output(dest, &checkout).await.map(drop)
 }
 
 /// Tracked and untracked-but-not-ignored files as they are on disk.
 async fn copy_working_tree(repo: &Path, dest: &Path) -> Result<(), String> {
-    let list = git_output(
+    let list = crate::git::output(
         repo,
         &[
             "ls-files",

@@ -1,0 +1,16 @@
+-- The source revisions an execution runs with instead of its sources' branch heads, as JSON
+-- {"SourceActionName": "commit"}: StartPipelineExecution's sourceRevisions, or the commit a local
+-- trigger saw. Kept so a retry reads the same commit. NULL: the sources as mapped.
+ALTER TABLE executions ADD COLUMN source_revisions TEXT;
+
+-- What the local trigger watchers (`pipewright watch`, the app) have seen of each watched
+-- source's repository: every branch and tag with its commit. A watcher claims a change by
+-- moving its row from the commit it saw to the new one in one statement, so two watchers of one
+-- data directory never both start an execution for it.
+CREATE TABLE trigger_refs (
+    pipeline  TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    ref       TEXT NOT NULL,
+    commit_id TEXT NOT NULL,
+    PRIMARY KEY (pipeline, action, ref)
+);
