@@ -185,26 +185,9 @@ impl Backend for AwsBackend {
         execution_id: Option<&'a str>,
     ) -> BackendFuture<'a, ListActionExecutionsOutput> {
         Box::pin(async move {
-            let filter = execution_id.map(|id| {
-                aws_sdk_codepipeline::types::ActionExecutionFilter::builder()
-                    .pipeline_execution_id(id)
-                    .build()
-            });
-            let filter = &filter;
-            let details = paged("actionExecutionDetails", usize::MAX, |token, capture| {
-                Box::pin(async move {
-                    send_captured!(
-                        self.client
-                            .list_action_executions()
-                            .pipeline_name(name)
-                            .set_filter(filter.clone())
-                            .set_next_token(token)
-                            .customize(),
-                        capture
-                    )
-                })
-            })
-            .await?;
+            let details = self
+                .action_executions(name, execution_id, usize::MAX)
+                .await?;
             Ok(ListActionExecutionsOutput {
                 action_execution_details: details,
             })
@@ -474,6 +457,37 @@ fn without_version(pipeline: &PipelineDeclaration) -> PipelineDeclaration {
 }
 
 impl AwsBackend {
+    /// ListActionExecutions, newest first, page after page up to `limit` details: of one
+    /// execution, or of the pipeline's latest ones.
+    pub(crate) async fn action_executions(
+        &self,
+        name: &str,
+        execution_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<pipewright_api::ActionExecutionDetail>> {
+        let filter = execution_id.map(|id| {
+            aws_sdk_codepipeline::types::ActionExecutionFilter::builder()
+                .pipeline_execution_id(id)
+                .build()
+        });
+        let filter = &filter;
+        paged("actionExecutionDetails", limit, |token, capture| {
+            Box::pin(async move {
+                send_captured!(
+                    self.client
+                        .list_action_executions()
+                        .pipeline_name(name)
+                        .set_filter(filter.clone())
+                        .max_results(100)
+                        .set_next_token(token)
+                        .customize(),
+                    capture
+                )
+            })
+        })
+        .await
+    }
+
     /// The names of every pipeline: ListPipelines alone, without the latest execution of each.
     pub async fn pipeline_names(&self) -> Result<Vec<String>> {
         Ok(self

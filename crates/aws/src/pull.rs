@@ -21,12 +21,11 @@ use pipewright_api::engine::runners::runner_for;
 use pipewright_api::engine::settings::LocalSettings;
 use pipewright_api::engine::settings_file;
 use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
-use pipewright_api::{ActionExecutionDetail, Backend, Error, Pipewright, Result};
+use pipewright_api::{Backend, Error, Pipewright, Result};
 
 use crate::codebuild::{CodeBuildProjects, Project};
-use crate::raw::Capture;
 use crate::s3::S3Objects;
-use crate::{AwsBackend, AwsConnection, paged};
+use crate::{AwsBackend, AwsConnection};
 
 /// How far back ListActionExecutions is read for actions' latest outputs: five pages.
 const OBSERVED_LIMIT: usize = 500;
@@ -182,26 +181,9 @@ async fn fetch_observed(backend: &AwsBackend, fetched: &mut Fetched) {
     if wanted.is_empty() {
         return;
     }
-    let name = fetched.pipeline.name.as_str();
-    let details: Result<Vec<ActionExecutionDetail>> = paged(
-        "actionExecutionDetails",
-        OBSERVED_LIMIT,
-        |token, capture: Capture| {
-            Box::pin(async move {
-                send_captured!(
-                    backend
-                        .client
-                        .list_action_executions()
-                        .pipeline_name(name)
-                        .max_results(100)
-                        .set_next_token(token)
-                        .customize(),
-                    capture
-                )
-            })
-        },
-    )
-    .await;
+    let details = backend
+        .action_executions(&fetched.pipeline.name, None, OBSERVED_LIMIT)
+        .await;
     let details = match details {
         Ok(details) => details,
         Err(error) => {

@@ -20,9 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::pull::{self, Fetched};
-use crate::raw::Capture;
 use crate::s3::S3Objects;
-use crate::{AwsBackend, AwsConnection, paged};
+use crate::{AwsBackend, AwsConnection};
 
 /// How far back ListActionExecutions is read for the action's latest run: five pages.
 const SEARCH_LIMIT: usize = 500;
@@ -61,7 +60,8 @@ pub async fn prepare(
     dir: &Path,
 ) -> Result<Prepared> {
     let key = format!("{stage}/{action}");
-    let original = action_executions(backend, name, execution)
+    let original = backend
+        .action_executions(name, execution, SEARCH_LIMIT)
         .await?
         .into_iter()
         .find(|d| d.stage_name == stage && d.action_name == action)
@@ -109,7 +109,9 @@ pub async fn prepare(
     if !original.input.resolved_configuration.is_empty() {
         replayed.configuration = Some(original.input.resolved_configuration.clone());
     }
-    let siblings = action_executions(backend, name, Some(&execution_id)).await?;
+    let siblings = backend
+        .action_executions(name, Some(&execution_id), SEARCH_LIMIT)
+        .await?;
     let variables = match backend.get_execution(name, &execution_id).await {
         Ok(out) => out.pipeline_execution.variables,
         Err(error) => {
@@ -206,40 +208,6 @@ pub async fn prepare(
         written,
         gaps,
     })
-}
-
-/// Action executions of a pipeline, newest first: of one execution, or the latest ones.
-async fn action_executions(
-    backend: &AwsBackend,
-    name: &str,
-    execution: Option<&str>,
-) -> Result<Vec<ActionExecutionDetail>> {
-    let filter = execution.map(|id| {
-        aws_sdk_codepipeline::types::ActionExecutionFilter::builder()
-            .pipeline_execution_id(id)
-            .build()
-    });
-    let filter = &filter;
-    paged(
-        "actionExecutionDetails",
-        SEARCH_LIMIT,
-        |token, capture: Capture| {
-            Box::pin(async move {
-                send_captured!(
-                    backend
-                        .client
-                        .list_action_executions()
-                        .pipeline_name(name)
-                        .set_filter(filter.clone())
-                        .max_results(100)
-                        .set_next_token(token)
-                        .customize(),
-                    capture
-                )
-            })
-        },
-    )
-    .await
 }
 
 /// The action with every `#{Namespace.Name}` and `#{variables.Name}` that the execution on AWS
