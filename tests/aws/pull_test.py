@@ -115,11 +115,11 @@ class PullTest(unittest.TestCase):
         on_aws = self.moto.client("codepipeline").get_pipeline(name="shop")["pipeline"]
         on_aws.pop("version")
         self.assertEqual(written, json.loads(json.dumps(on_aws)), "the declaration is as AWS keeps it")
-        with open(os.path.join(folder, "shop.Build-Compile.buildspec.yml")) as f:
+        with open(os.path.join(folder, "shop.Build+Compile.buildspec.yml")) as f:
             self.assertEqual(f.read(), INLINE_BUILDSPEC)
         settings = self.settings(folder)
         compile_ = settings["actions"]["Build/Compile"]
-        self.assertEqual(compile_["buildspec"], "shop.Build-Compile.buildspec.yml")
+        self.assertEqual(compile_["buildspec"], "shop.Build+Compile.buildspec.yml")
         self.assertEqual(compile_["image"], "public.ecr.aws/codebuild/standard:7.0")
         self.assertTrue(compile_["privileged"])
         self.assertEqual(compile_["environmentVariables"],
@@ -136,12 +136,20 @@ class PullTest(unittest.TestCase):
         # pipeline runs without a question (stdin is no terminal: a question would refuse).
         with open(os.path.join(folder, "shop.pipewright.yaml"), "a") as f:
             f.write("parameterStore:\n  /shop/db/password: s3cret\n")
-        # Pulling again refreshes the plan and keeps what was added to the settings.
+        # A newer run on AWS, then a second pull: the simulated stack reports what that run
+        # reported, and what was added to the settings stays.
+        self.front.action_executions.insert(0, self.stack_run(
+            "e-newer", "Succeeded", {"ApiUrl": "https://api.example.com/prod", "StackName": "shop", "Version": "7"}))
         again = self.pipewright("pull", "shop", "--dir", "pulled", "--source", f"Source/Tools={tools}", cwd=repo)
         self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
         self.assertNotIn("DB_PASSWORD reads Parameter Store", again.stdout, "the value is given now")
-        self.assertEqual(self.settings(folder)["parameterStore"], {"/shop/db/password": "s3cret"})
-        self.assertEqual(self.settings(folder)["actions"], settings["actions"])
+        self.assertIn("(as in execution e-newer on AWS)", again.stdout)
+        refreshed = self.settings(folder)
+        self.assertEqual(refreshed["parameterStore"], {"/shop/db/password": "s3cret"})
+        self.assertEqual(refreshed["actions"]["Deploy/Stack"]["outputVariables"]["Version"], "7")
+        del refreshed["actions"]["Deploy/Stack"]
+        del settings["actions"]["Deploy/Stack"]
+        self.assertEqual(refreshed["actions"], settings["actions"])
         ran = self.pipewright("run", "pulled/shop.json", "--host", cwd=repo, aws=False)
         self.assertEqual(ran.returncode, 0, ran.stdout + ran.stderr)
         self.assertNotIn("needs a local plan", ran.stderr)

@@ -242,6 +242,27 @@ impl Pipewright {
             .await
     }
 
+    /// Imports the document unless the latest stored version is the same declaration with the
+    /// same settings, so running or pulling the same file again does not pile up identical
+    /// versions; the name and the version to use.
+    pub async fn import_if_changed(
+        &self,
+        document: &PipelineDocument,
+        settings: Option<&LocalSettings>,
+    ) -> Result<(String, i64)> {
+        let name = &document.pipeline.name;
+        if let Ok((stored, stored_settings, version)) = self.pipeline_version(name, None).await {
+            let mut incoming = document.pipeline.clone();
+            incoming.version = stored.version;
+            if stored == incoming
+                && &stored_settings == settings.unwrap_or(&LocalSettings::default())
+            {
+                return Ok((name.clone(), version));
+            }
+        }
+        self.import(document, settings).await
+    }
+
     async fn import_inner(
         &self,
         pipeline: &PipelineDeclaration,
@@ -552,7 +573,7 @@ impl Pipewright {
         name: &str,
         variables: &IndexMap<String, String>,
         client_token: Option<&str>,
-        source_revisions: &IndexMap<String, String>,
+        source_revisions: &IndexMap<String, pipewright_engine::SourceRevision>,
         trigger: Option<(&str, &str)>,
     ) -> Result<String> {
         let result = async {
@@ -584,7 +605,12 @@ impl Pipewright {
         let mut parameters =
             json!({"name": name, "variables": variables, "clientRequestToken": client_token});
         if !source_revisions.is_empty() {
-            parameters["sourceRevisions"] = json!(source_revisions);
+            parameters["sourceRevisions"] = json!(
+                source_revisions
+                    .iter()
+                    .map(|(name, r)| (name.clone(), r.revision.clone()))
+                    .collect::<IndexMap<_, _>>()
+            );
         }
         if let Some((kind, detail)) = trigger {
             parameters["trigger"] = json!({"triggerType": kind, "triggerDetail": detail});

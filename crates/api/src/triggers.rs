@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
+use pipewright_engine::SourceRevision;
 use pipewright_engine::git;
 use pipewright_engine::triggers::{self, GitChange, Watched};
 use pipewright_store as db;
@@ -40,9 +41,13 @@ pub struct TriggeredStart {
     pub trigger_detail: String,
 }
 
+/// The row that marks a source as watched; its commit_id is the repository it was watched in.
+const WATCHED: &str = "";
+
 impl Pipewright {
     /// Looks at the sources of `names` (every stored pipeline when empty) and starts what their
-    /// changes since the last look call for.
+    /// changes since the last look call for. A pipeline that cannot be read or started is a
+    /// note; the others are still looked at.
     pub async fn look_for_triggers(&self, names: &[String]) -> Result<Look> {
         let names = if names.is_empty() {
             self.list_pipelines()
@@ -56,7 +61,13 @@ impl Pipewright {
         };
         let mut look = Look::default();
         for name in names {
-            let (declaration, settings, _) = self.pipeline_version(&name, None).await?;
+            let (declaration, settings, _) = match self.pipeline_version(&name, None).await {
+                Ok(version) => version,
+                Err(error) => {
+                    look.notes.push(format!("{name}: {}", error.message));
+                    continue;
+                }
+            };
             let (watched, notes) = triggers::watched_sources(&declaration, &settings);
             look.notes
                 .extend(notes.into_iter().map(|note| format!("{name}: {note}")));
@@ -77,40 +88,58 @@ impl Pipewright {
         source: &Watched,
         look: &mut Look,
     ) -> Result<()> {
-        let refs = git::refs(&source.repo)
-            .await
-            .map_err(|message| Error::new("SourceNotFound", message))?;
+        let repo = source.repo.display().to_string();
+        // What was seen, read before the repository: a change another watcher claims in between
+        // is then seen by this one as already claimed, never as a change back.
         let mut conn = self.conn().await?;
-        let seen: HashMap<String, String> = db::seen_refs(&mut conn, pipeline, &source.action)
+        let mut seen: HashMap<String, String> = db::seen_refs(&mut conn, pipeline, &source.action)
             .await?
             .into_iter()
             .collect();
         drop(conn);
-        let first = seen.is_empty();
+        let refs = git::refs(&source.repo)
+            .await
+            .map_err(|message| Error::new("SourceNotFound", message))?;
+        let first = seen.remove(WATCHED).as_deref() != Some(repo.as_str());
         if first {
+            // A source looked at for the first time (or in another repository than before):
+            // what is there is recorded, and starts nothing.
+            let mut tx = self.store().write().await?;
+            db::forget_refs(&mut tx, pipeline, &source.action).await?;
+            db::claim_ref(&mut tx, pipeline, &source.action, WATCHED, None, &repo).await?;
+            for (reference, commit) in &refs {
+                db::claim_ref(&mut tx, pipeline, &source.action, reference, None, commit).await?;
+            }
+            tx.commit()
+                .await
+                .map_err(|e| Error::new("StoreError", e.to_string()))?;
             look.first_seen.push(format!(
-                "{pipeline}: {} in {} ({})",
+                "{pipeline}: {} in {repo} ({})",
                 source.key,
-                source.repo.display(),
                 describe_rule(&source.rule)
             ));
+            return Ok(());
         }
+        let rule = match &source.rule {
+            triggers::StartRule::Branch(None) => {
+                triggers::StartRule::Branch(git::head_branch(&source.repo).await)
+            }
+            rule => rule.clone(),
+        };
         for (reference, commit) in &refs {
             let before = seen.get(reference).map(String::as_str);
             if before == Some(commit.as_str()) {
                 continue;
             }
-            if !self
-                .claim(pipeline, source, reference, before, commit)
-                .await?
-                || first
-            {
-                continue;
-            }
             let change = if let Some(branch) = reference.strip_prefix("refs/heads/") {
-                let files = git::changed_files(&source.repo, before, commit)
-                    .await
-                    .map_err(|message| Error::new("SourceNotFound", message))?;
+                // The files since the commit seen before; when that commit is gone (a force
+                // push, then gc), the new commit's own.
+                let files = match git::changed_files(&source.repo, before, commit).await {
+                    Ok(files) => files,
+                    Err(_) => git::changed_files(&source.repo, None, commit)
+                        .await
+                        .map_err(|message| Error::new("SourceNotFound", message))?,
+                };
                 GitChange::Push {
                     branch: branch.to_owned(),
                     commit: commit.clone(),
@@ -124,22 +153,41 @@ impl Pipewright {
             } else {
                 continue;
             };
-            let short = &commit[..commit.len().min(7)];
-            if !triggers::starts(&source.rule, &change) {
+            if !self
+                .claim(pipeline, source, reference, before, commit)
+                .await?
+            {
+                continue;
+            }
+            let short = commit.get(..7).unwrap_or(commit);
+            if !triggers::starts(&rule, &change) {
                 look.ignored.push(format!(
                     "{pipeline}: {reference} at {short}{}: {} does not start on it ({})",
                     changed_files(&change),
                     source.key,
-                    match &source.rule {
-                        triggers::StartRule::Branch(branch) => format!("it starts on {branch}"),
-                        triggers::StartRule::Filters(_) =>
-                            "no push filter of its trigger accepts it".to_owned(),
+                    match &rule {
+                        triggers::StartRule::Branch(Some(branch)) =>
+                            format!("it starts on {branch}"),
+                        triggers::StartRule::Branch(None) => {
+                            "it starts on the branch its repository has checked out, and none is"
+                                .to_owned()
+                        }
+                        triggers::StartRule::Filters(_) => {
+                            "no push filter of its trigger accepts it".to_owned()
+                        }
                     }
                 ));
                 continue;
             }
             let (kind, detail) = triggers::trigger_of(declaration, source, &change);
-            let revisions = IndexMap::from([(source.action.clone(), commit.clone())]);
+            let revision = SourceRevision {
+                revision: commit.clone(),
+                branch: match &change {
+                    GitChange::Push { branch, .. } => Some(branch.clone()),
+                    GitChange::Tag { .. } => None,
+                },
+            };
+            let revisions = IndexMap::from([(source.action.clone(), revision)]);
             match self
                 .start_with(
                     pipeline,
@@ -162,14 +210,14 @@ impl Pipewright {
                 )),
             }
         }
-        let gone: Vec<&String> = seen
-            .keys()
-            .filter(|reference| !refs.iter().any(|(r, _)| r == *reference))
+        let gone: Vec<(&String, &String)> = seen
+            .iter()
+            .filter(|(reference, _)| !refs.iter().any(|(r, _)| r == *reference))
             .collect();
         if !gone.is_empty() {
             let mut tx = self.store().write().await?;
-            for reference in gone {
-                db::forget_ref(&mut tx, pipeline, &source.action, reference).await?;
+            for (reference, commit) in gone {
+                db::forget_ref(&mut tx, pipeline, &source.action, reference, commit).await?;
             }
             tx.commit()
                 .await
@@ -213,7 +261,10 @@ fn changed_files(change: &GitChange) -> String {
 
 fn describe_rule(rule: &triggers::StartRule) -> String {
     match rule {
-        triggers::StartRule::Branch(branch) => format!("starts on new commits of {branch}"),
+        triggers::StartRule::Branch(Some(branch)) => format!("starts on new commits of {branch}"),
+        triggers::StartRule::Branch(None) => {
+            "starts on new commits of the branch its repository has checked out".to_owned()
+        }
         triggers::StartRule::Filters(filters) => format!(
             "starts as its trigger's {} push filter{} say{}",
             filters.len(),

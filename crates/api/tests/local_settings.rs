@@ -104,6 +104,17 @@ async fn a_pipeline_with_no_settings_runs_after_its_form_is_saved() {
         .await
         .expect_err("a relative path");
     assert!(error.message.contains("not a full path"), "{error}");
+    let unchanged = api.local_settings_form("shop").await.expect("form");
+    assert!(unchanged.needs_plan, "a refused save keeps nothing");
+    assert!(unchanged.actions.iter().all(|a| {
+        a.how
+            == form
+                .actions
+                .iter()
+                .find(|f| f.key == a.key)
+                .expect("same actions")
+                .how
+    }));
 
     // The user's choices: the folder, and the stack's API URL given by hand.
     choices[0].how = How::Folder {

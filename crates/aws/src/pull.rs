@@ -19,7 +19,7 @@ use pipewright_api::engine::local_plan::{
 use pipewright_api::engine::objects::ObjectAddress;
 use pipewright_api::engine::runners::runner_for;
 use pipewright_api::engine::settings::LocalSettings;
-use pipewright_api::engine::settings_file;
+use pipewright_api::engine::settings_file::{self, Entry};
 use pipewright_api::model::{Format, PipelineDeclaration, PipelineDocument};
 use pipewright_api::{Backend, Error, Pipewright, Result};
 
@@ -213,6 +213,16 @@ async fn fetch_observed(backend: &AwsBackend, fetched: &mut Fetched) {
 }
 
 impl Fetched {
+    /// What opens a settings file a pull writes.
+    fn header(&self) -> String {
+        format!(
+            "# Pipewright's local settings for {}, pulled from {}: how it runs on this machine.\n\
+             # CodeBuild actions carry their projects' settings; simulated actions report what\n\
+             # they reported in their latest run there. Change it as you like.",
+            self.pipeline.name, self.from
+        )
+    }
+
     /// A pipeline with nothing fetched for it yet.
     pub(crate) fn new(pipeline: PipelineDeclaration, from: String) -> Fetched {
         Fetched {
@@ -248,7 +258,8 @@ impl Fetched {
                 FetchedBuildspec::InSource(path) => ProjectBuildspec::InSource(path.clone()),
                 FetchedBuildspec::Missing(why) => ProjectBuildspec::Missing(why.clone()),
                 FetchedBuildspec::Text { text, from } => {
-                    let file = dir.join(format!("{name}.{}.buildspec.yml", key.replace('/', "-")));
+                    // `+` is in no stage or action name, so no two actions share a file.
+                    let file = dir.join(format!("{name}.{}.buildspec.yml", key.replace('/', "+")));
                     std::fs::write(&file, text).map_err(|e| io(&file, e))?;
                     buildspecs.push((key.clone(), fetched.project.name.clone(), file.clone()));
                     ProjectBuildspec::File {
@@ -277,17 +288,8 @@ impl Fetched {
             Err(_) => LocalSettings::default(),
         };
         let plan = local_plan::propose(&self.pipeline, &settings, &context);
-        settings_file::write_entries(
-            &settings_file,
-            &plan.entries(&dir),
-            &format!(
-                "# Pipewright's local settings for {name}, pulled from {}: how it runs on this machine.\n\
-                 # CodeBuild actions carry their projects' settings; simulated actions report what\n\
-                 # they reported in their latest run there. Change it as you like.",
-                self.from
-            ),
-        )
-        .map_err(|e| Error::new("InvalidSettings", e.to_string()))?;
+        settings_file::write_entries(&settings_file, &plan.entries(&dir), &self.header())
+            .map_err(|e| Error::new("InvalidSettings", e.to_string()))?;
         Ok(Written {
             pipeline_file,
             settings_file,
@@ -316,7 +318,7 @@ impl Written {
             dir,
         )
         .map_err(|e| Error::new("InvalidSettings", e.to_string()))?;
-        api.import(&document, Some(&settings)).await
+        api.import_if_changed(&document, Some(&settings)).await
     }
 }
 
@@ -330,10 +332,31 @@ pub async fn pull_into(
     name: &str,
 ) -> Result<String> {
     let fetched = fetch(backend, connection, name).await?;
+    let dir = api.data_dir().join("pulled").join(name);
+    // What the app saved for the local pipeline (a source's folder, commands instead of a
+    // simulation) goes into the settings file first, so pulling again keeps it.
+    if let Ok((_, stored, _)) = api.pipeline_version(name, None).await {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::new("IoError", format!("{}: {e}", dir.display())))?;
+        let file = dir.join(format!("{name}.pipewright.yaml"));
+        let entries: Vec<Entry> = stored
+            .actions
+            .iter()
+            .map(|(key, settings)| Entry::new("actions", key, settings, &dir))
+            .chain(
+                stored
+                    .rules
+                    .iter()
+                    .map(|(key, settings)| Entry::new("rules", key, settings, &dir)),
+            )
+            .collect();
+        settings_file::write_entries(&file, &entries, &fetched.header())
+            .map_err(|e| Error::new("InvalidSettings", e.to_string()))?;
+    }
     let context = PlanContext {
         deploy_dir: api.data_dir().join("deploys").join(name),
         ..PlanContext::default()
     };
-    let written = fetched.write(&api.data_dir().join("pulled").join(name), context)?;
+    let written = fetched.write(&dir, context)?;
     Ok(written.import(api).await?.0)
 }

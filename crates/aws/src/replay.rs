@@ -60,6 +60,11 @@ pub async fn prepare(
     dir: &Path,
 ) -> Result<Prepared> {
     let key = format!("{stage}/{action}");
+    // Absolute from here on: the settings written below name files in it by their full path.
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new("IoError", format!("{}: {e}", dir.display())))?;
+    let dir = &std::fs::canonicalize(dir)
+        .map_err(|e| Error::new("IoError", format!("{}: {e}", dir.display())))?;
     let original = backend
         .action_executions(name, execution, SEARCH_LIMIT)
         .await?
@@ -123,10 +128,14 @@ pub async fn prepare(
         }
     };
     let mut values: HashMap<(String, String), String> = HashMap::new();
+    // Newest first: after a stage retry, the latest attempt's outputs are the ones later
+    // actions read.
     for sibling in &siblings {
         if let Some(namespace) = sibling.input.namespace.as_deref() {
             for (variable, value) in &sibling.output.output_variables {
-                values.insert((namespace.to_owned(), variable.clone()), value.clone());
+                values
+                    .entry((namespace.to_owned(), variable.clone()))
+                    .or_insert_with(|| value.clone());
             }
         }
     }
@@ -168,10 +177,6 @@ pub async fn prepare(
     }
 
     let pipeline = replay_pipeline(&declared, stage, &replayed, &input_settings)?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::new("IoError", format!("{}: {e}", dir.display())))?;
-    let dir = std::fs::canonicalize(dir)
-        .map_err(|e| Error::new("IoError", format!("{}: {e}", dir.display())))?;
     // The sources' paths first, so the plan takes them as mapped.
     let settings_file = dir.join(format!("{}.pipewright.yaml", pipeline.name));
     let entries: Vec<Entry> = input_settings
@@ -185,7 +190,7 @@ pub async fn prepare(
                 "actions",
                 &format!("{INPUTS_STAGE}/{artifact}"),
                 &settings,
-                &dir,
+                dir,
             )
         })
         .collect();
@@ -201,7 +206,7 @@ pub async fn prepare(
     let mut fetched = Fetched::new(pipeline, backend.name());
     pull::fetch_projects(connection, &mut fetched).await;
     gaps.extend(fetched.gaps.clone());
-    let written = fetched.write(&dir, PlanContext::default())?;
+    let written = fetched.write(dir, PlanContext::default())?;
     Ok(Prepared {
         original,
         inputs,

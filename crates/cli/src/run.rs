@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use indexmap::IndexMap;
 use pipewright_api::Pipewright;
 use pipewright_api::engine::settings::LocalSettings;
-use pipewright_api::model::{PipelineDocument, Severity};
+use pipewright_api::model::Severity;
 
 use crate::output::style;
 use crate::{follow, load, local_plan, output};
@@ -68,7 +68,7 @@ pub async fn run(api: &Pipewright, data_dir: &Path, request: Request<'_>) -> Res
                 );
             }
         }
-        let (name, version) = import_if_changed(api, &document, settings.as_ref()).await?;
+        let (name, version) = api.import_if_changed(&document, settings.as_ref()).await?;
         if !request.json {
             anstream::eprintln!(
                 "{}Using {name} version {version}{}",
@@ -94,22 +94,4 @@ fn looks_like_a_file(argument: &str) -> bool {
         || [".json", ".yaml", ".yml"]
             .iter()
             .any(|ext| lower.ends_with(ext))
-}
-
-/// `run FILE` imports the file only when it differs from the stored latest version, so running
-/// the same file twice does not pile up identical versions.
-async fn import_if_changed(
-    api: &Pipewright,
-    document: &PipelineDocument,
-    settings: Option<&LocalSettings>,
-) -> Result<(String, i64)> {
-    let name = &document.pipeline.name;
-    if let Ok((stored, stored_settings, version)) = api.pipeline_version(name, None).await {
-        let mut incoming = document.pipeline.clone();
-        incoming.version = stored.version;
-        if stored == incoming && &stored_settings == settings.unwrap_or(&LocalSettings::default()) {
-            return Ok((name.clone(), version));
-        }
-    }
-    Ok(api.import(document, settings).await?)
 }

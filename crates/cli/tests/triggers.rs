@@ -1,8 +1,8 @@
 //! Local triggers through the binary: `pipewright watch` starts a V2 pipeline for the commits and
-//! tags its trigger filters accept, with that commit as the source's revision (even while the
-//! branch has moved on), passes over the others and says so; a pipeline without triggers starts
-//! on its branch's commits only; and a second watcher of the same data directory does not start
-//! an execution twice.
+//! tags its trigger filters accept, with that commit (and the branch it was pushed to) as the
+//! source's revision, passes over the others and says so; a pipeline without triggers starts on
+//! its branch's commits only, with two watchers of one data directory starting it once; and an
+//! empty repository's first commit is a change like any other.
 
 mod common;
 
@@ -87,7 +87,7 @@ fn pipeline(env: &Env, name: &str, triggers: serde_json::Value, repo: &Path) {
                 "outputArtifacts": [{"name": "Code"}]}]},
             {"name": "Build", "actions": [{"name": "Show",
                 "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
-                "commands": ["echo built #{SourceVariables.CommitId}", "cat app.txt"],
+                "commands": ["echo built #{SourceVariables.CommitId} of #{SourceVariables.BranchName}", "cat app.txt"],
                 "inputArtifacts": [{"name": "Code"}]}]}
         ]
     });
@@ -157,14 +157,22 @@ fn trigger_filters_start_the_pipeline_with_the_commit_that_matched() {
     );
     assert!(env.logs("filtered", "Build/Show").contains("second"));
 
-    // Other branches: feature/ is passed over, release/ starts.
-    git(&repo, &["checkout", "-q", "-b", "feature/x"]);
-    commit(&repo, "app.txt", "feature work");
+    // Other branches: feature/ is passed over, release/ starts and reports its branch. Each
+    // branch is made at its new commit (committed on a detached HEAD first), so no look sees
+    // it at the commit it came from.
+    git(&repo, &["checkout", "-q", "--detach"]);
+    let feature = commit(&repo, "app.txt", "feature work");
+    git(&repo, &["branch", "feature/x", &feature]);
     watcher.expect("refs/heads/feature/x at");
-    git(&repo, &["checkout", "-q", "-b", "release/1.0"]);
     let release = commit(&repo, "app.txt", "release candidate");
+    git(&repo, &["branch", "release/1.0", &release]);
     watcher.expect(&format!("refs/heads/release/1.0@{release}"));
     watcher.expect("Succeeded filtered execution");
+    assert!(
+        env.logs("filtered", "Build/Show")
+            .contains(&format!("built {release} of release/1.0")),
+        "the source reports the branch the commit was pushed to"
+    );
 
     // Tags: v* starts, with the tagged commit; others do not.
     git(&repo, &["tag", "nightly"]);
@@ -228,4 +236,18 @@ fn without_triggers_commits_of_the_branch_start_it_once_whoever_watches() {
     drop(second);
     let output = env.run(&env.work, &["watch", "--interval", "0"]);
     assert!(!output.status.success(), "{}", text(&output));
+}
+
+#[test]
+fn an_empty_repository_s_first_commit_starts_it() {
+    let env = Env::new();
+    let repo = env.work.join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    pipeline(&env, "fresh", serde_json::Value::Null, &repo);
+    let mut watcher = Watcher::start(&env, &["fresh"]);
+    watcher.expect("fresh: Source/App in");
+    let first = commit(&repo, "app.txt", "the very first");
+    watcher.expect(&format!("Webhook refs/heads/main@{first}"));
+    watcher.expect("Succeeded fresh execution");
 }

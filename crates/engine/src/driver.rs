@@ -50,7 +50,7 @@ pub(crate) struct ExecutionContext {
     pub settings: Arc<LocalSettings>,
     pub variables: IndexMap<String, String>,
     /// Commits source actions read instead of their branch heads, by action name.
-    pub source_revisions: Arc<IndexMap<String, String>>,
+    pub source_revisions: Arc<IndexMap<String, crate::engine::SourceRevision>>,
 }
 
 struct Running {

@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use pipewright_artifacts::{ArtifactStore, Handoff};
 use pipewright_model::PipelineDeclaration;
 use pipewright_store::{self as db, SqliteConnection, Store};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, Semaphore, mpsc, watch};
 
@@ -123,7 +124,28 @@ pub struct Start<'a> {
     /// StartPipelineExecution's idempotency token.
     pub client_token: Option<&'a str>,
     /// Commits source actions read instead of their branch heads, by action name.
-    pub source_revisions: IndexMap<String, String>,
+    pub source_revisions: IndexMap<String, SourceRevision>,
+}
+
+/// What a source action reads in one execution instead of its branch head.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRevision {
+    /// A commit id (or anything `git rev-parse` reads as a commit).
+    pub revision: String,
+    /// The branch it was pushed to, when a trigger saw it there: the source reports it as its
+    /// BranchName. None: the branch the action's configuration names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+}
+
+impl SourceRevision {
+    pub fn commit(revision: impl Into<String>) -> SourceRevision {
+        SourceRevision {
+            revision: revision.into(),
+            branch: None,
+        }
+    }
 }
 
 /// A cheap handle; clones share the engine.
@@ -396,7 +418,7 @@ impl Engine {
             declaration: Arc::new(declaration.clone()),
             settings: Arc::new(parse_settings(version.settings.as_deref())?),
             variables: execution.variables()?,
-            source_revisions: Arc::new(execution.source_revisions()?),
+            source_revisions: Arc::new(source_revisions_of(&execution)?),
         });
         let machine = Machine::ended_at(Plan::new(&declaration), status, index, statuses);
         self.spawn(
@@ -539,7 +561,7 @@ impl Engine {
             declaration: Arc::new(declaration.clone()),
             settings: Arc::new(parse_settings(current.settings.as_deref())?),
             variables: target.variables()?,
-            source_revisions: Arc::new(target.source_revisions()?),
+            source_revisions: Arc::new(source_revisions_of(&target)?),
         });
         let machine = Machine::rollback(Plan::new(&declaration), index);
         self.spawn(ctx, machine, Input::Start, false, Some(target.id.clone()))
@@ -684,19 +706,23 @@ fn parse_settings(text: Option<&str>) -> Result<LocalSettings> {
     }
 }
 
+/// The source revisions an execution was started with.
+fn source_revisions_of(execution: &db::ExecutionRow) -> Result<IndexMap<String, SourceRevision>> {
+    match &execution.source_revisions {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| Error::Corrupt(format!("stored source revisions: {e}"))),
+        None => Ok(IndexMap::new()),
+    }
+}
+
 /// Source revisions name source actions of git sources, as StartPipelineExecution's
 /// `sourceRevisions` must (a commit id, or any revision git reads, such as a tag).
 fn check_source_revisions(
     declaration: &PipelineDeclaration,
-    revisions: &IndexMap<String, String>,
+    revisions: &IndexMap<String, SourceRevision>,
 ) -> Result<()> {
-    for (name, revision) in revisions {
-        let action = declaration
-            .stages
-            .iter()
-            .flat_map(|stage| stage.actions.iter())
-            .find(|action| &action.name == name);
-        let Some(action) = action else {
+    for (name, SourceRevision { revision, .. }) in revisions {
+        let Some((_, action)) = declaration.find_action(name) else {
             return Err(Error::Validation(format!(
                 "sourceRevisions names {name}, which is no action of the pipeline"
             )));

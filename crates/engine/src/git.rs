@@ -77,3 +77,11 @@ pub async fn changed_files(
     };
     Ok(listed.lines().map(str::to_owned).collect())
 }
+
+/// The branch the repository has checked out; None on a detached HEAD.
+pub async fn head_branch(repo: &Path) -> Option<String> {
+    output(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .await
+        .ok()
+        .filter(|b| !b.is_empty())
+}

@@ -37,7 +37,7 @@ pub mod stored_values;
 pub mod triggers;
 mod workspaces;
 
-pub use engine::{Engine, EngineOptions, Start, resolve_pipeline_variables};
+pub use engine::{Engine, EngineOptions, SourceRevision, Start, resolve_pipeline_variables};
 pub use pipewright_artifacts::{ArtifactStore, Digest, Error as ArtifactError, Handoff};
 
 #[derive(Debug, thiserror::Error)]

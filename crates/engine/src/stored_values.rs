@@ -79,6 +79,20 @@ impl StoredValues {
         }
     }
 
+    /// Whether the settings give a value for `reference`, without reading it (a value read
+    /// from the environment is read only when a build starts).
+    pub fn gives(&self, store: Store, reference: &str) -> bool {
+        match store {
+            Store::ParameterStore => self.parameter_store.contains_key(reference),
+            Store::SecretsManager => {
+                self.secrets_manager.contains_key(reference)
+                    || self
+                        .secrets_manager
+                        .contains_key(split_secret_reference(reference).0)
+            }
+        }
+    }
+
     fn secret(&self, reference: &str) -> Result<String, String> {
         if let Some(value) = self.secrets_manager.get(reference) {
             return value.get();

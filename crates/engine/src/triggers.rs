@@ -49,8 +49,9 @@ impl GitChange {
 pub enum StartRule {
     /// The push filters of the V2 trigger on this source.
     Filters(Vec<GitPushFilter>),
-    /// Any new commit of this branch: no triggers, change detection on.
-    Branch(String),
+    /// Any new commit of this branch: no triggers, change detection on. None: the action names
+    /// no branch, so the one the repository has checked out (as the source reads it).
+    Branch(Option<String>),
 }
 
 /// A source action the watcher looks at.
@@ -101,7 +102,10 @@ pub fn watched_sources(
                 // With triggers for other sources only, this one starts nothing (AWS: a
                 // trigger configuration turns the default change detection off).
                 None if !triggers.is_empty() => continue,
-                None if action.config("DetectChanges") == Some("false") => {
+                None if action
+                    .config("DetectChanges")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("false")) =>
+                {
                     notes.push(format!(
                         "{key}: DetectChanges is false, so new commits do not start the pipeline"
                     ));
@@ -111,8 +115,7 @@ pub fn watched_sources(
                     action
                         .config("BranchName")
                         .or(action.config("Branch"))
-                        .unwrap_or("main")
-                        .to_owned(),
+                        .map(str::to_owned),
                 ),
             };
             let repo = settings
@@ -137,7 +140,9 @@ pub fn watched_sources(
 /// Whether a change starts the pipeline under `rule`.
 pub fn starts(rule: &StartRule, change: &GitChange) -> bool {
     match (rule, change) {
-        (StartRule::Branch(wanted), GitChange::Push { branch, .. }) => wanted == branch,
+        (StartRule::Branch(wanted), GitChange::Push { branch, .. }) => {
+            wanted.as_ref() == Some(branch)
+        }
         (StartRule::Branch(_), GitChange::Tag { .. }) => false,
         (StartRule::Filters(filters), change) => filters.iter().any(|f| filter_accepts(f, change)),
     }
@@ -205,11 +210,8 @@ pub fn trigger_of(
     change: &GitChange,
 ) -> (&'static str, String) {
     let provider = pipeline
-        .stages
-        .iter()
-        .flat_map(|s| s.actions.iter())
-        .find(|a| a.name == watched.action)
-        .map(|a| a.action_type_id.provider.as_str());
+        .find_action(&watched.action)
+        .map(|(_, a)| a.action_type_id.provider.as_str());
     let kind = match (&watched.rule, provider) {
         (StartRule::Filters(_), _) => "WebhookV2",
         (StartRule::Branch(_), Some("CodeCommit")) => "CloudWatchEvent",
@@ -307,7 +309,7 @@ mod tests {
                 {"name": "App", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
                  "configuration": {"BranchName": "trunk"}, "outputArtifacts": [{"name": "A"}]},
                 {"name": "Quiet", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
-                 "configuration": {"BranchName": "main", "DetectChanges": "false"}, "outputArtifacts": [{"name": "B"}]},
+                 "configuration": {"BranchName": "main", "DetectChanges": "False"}, "outputArtifacts": [{"name": "B"}]},
                 {"name": "Repo", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
                  "configuration": {"BranchName": "main"}, "outputArtifacts": [{"name": "C"}]}
             ]}]
@@ -321,7 +323,7 @@ mod tests {
         .expect("settings");
         let (watched, notes) = watched_sources(&pipeline, &settings);
         assert_eq!(watched.len(), 1);
-        assert_eq!(watched[0].rule, StartRule::Branch("trunk".to_owned()));
+        assert_eq!(watched[0].rule, StartRule::Branch(Some("trunk".to_owned())));
         assert!(notes[0].contains("DetectChanges is false"), "{notes:?}");
         assert!(
             notes[1].starts_with("Source/Repo: no repository"),

@@ -62,6 +62,18 @@ impl PipelineDeclaration {
         self.variables.as_deref().unwrap_or_default()
     }
 
+    /// The action of this name, in whichever stage it is (action names are unique per stage,
+    /// and CodePipeline's sourceRevisions and triggers name source actions alone).
+    pub fn find_action(&self, name: &str) -> Option<(&Stage, &Action)> {
+        self.stages.iter().find_map(|stage| {
+            stage
+                .actions
+                .iter()
+                .find(|action| action.name == name)
+                .map(|action| (stage, action))
+        })
+    }
+
     pub fn stage(&self, name: &str) -> Option<&Stage> {
         self.stages.iter().find(|stage| stage.name == name)
     }

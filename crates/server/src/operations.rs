@@ -286,7 +286,10 @@ async fn start_pipeline_execution(api: &Pipewright, input: StartInput) -> Answer
             )
             .into());
         }
-        revisions.insert(revision.action_name, revision.revision_value);
+        revisions.insert(
+            revision.action_name,
+            pipewright_api::engine::SourceRevision::commit(revision.revision_value),
+        );
     }
     let id = api
         .start_with(

@@ -164,6 +164,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_seen_ref_is_claimed_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("pipewright.db"))
+            .await
+            .expect("open");
+        let mut tx = store.write().await.expect("tx");
+        assert!(
+            claim_ref(&mut tx, "p", "App", "refs/heads/main", None, "c1")
+                .await
+                .expect("first sight")
+        );
+        // Two watchers that both saw c1 move it to c2: only the first one acts.
+        assert!(
+            claim_ref(&mut tx, "p", "App", "refs/heads/main", Some("c1"), "c2")
+                .await
+                .expect("claim")
+        );
+        assert!(
+            !claim_ref(&mut tx, "p", "App", "refs/heads/main", Some("c1"), "c2")
+                .await
+                .expect("claim again")
+        );
+        assert!(
+            !claim_ref(&mut tx, "p", "App", "refs/heads/main", None, "c3")
+                .await
+                .expect("first sight again")
+        );
+        // A ref is forgotten only at the commit the watcher saw.
+        forget_ref(&mut tx, "p", "App", "refs/heads/main", "c1")
+            .await
+            .expect("forget");
+        assert_eq!(
+            seen_refs(&mut tx, "p", "App").await.expect("seen"),
+            [("refs/heads/main".to_owned(), "c2".to_owned())]
+        );
+    }
+
+    #[tokio::test]
     async fn summaries_show_what_the_latest_version_declares() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("pipewright.db"))

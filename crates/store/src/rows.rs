@@ -359,20 +359,14 @@ pub struct ExecutionRow {
     pub started_ms: i64,
     pub updated_ms: i64,
     pub ended_ms: Option<i64>,
-    /// JSON `{"SourceActionName": "commit"}`: what the sources read instead of their branch heads.
+    /// JSON `{"SourceActionName": {"revision": "commit", "branch": ...}}`: what the sources read
+    /// instead of their branch heads (the engine's `SourceRevision`).
     pub source_revisions: Option<String>,
 }
 
 impl ExecutionRow {
     pub fn variables(&self) -> Result<indexmap::IndexMap<String, String>> {
         from_json("executions.variables", &self.variables)
-    }
-
-    pub fn source_revisions(&self) -> Result<indexmap::IndexMap<String, String>> {
-        match &self.source_revisions {
-            Some(text) => from_json("executions.source_revisions", text),
-            None => Ok(indexmap::IndexMap::new()),
-        }
     }
 }
 
@@ -460,17 +454,32 @@ pub async fn claim_ref(
     Ok(done.rows_affected() == 1)
 }
 
-/// Forgets a ref that is gone from the repository.
+/// Forgets a ref that is gone from the repository, unless another watcher has seen it at
+/// another commit since (a tag deleted and made again).
 pub async fn forget_ref(
     conn: &mut SqliteConnection,
     pipeline: &str,
     action: &str,
     reference: &str,
+    seen: &str,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM trigger_refs WHERE pipeline = ? AND action = ? AND ref = ?")
+    sqlx::query(
+        "DELETE FROM trigger_refs WHERE pipeline = ? AND action = ? AND ref = ? AND commit_id = ?",
+    )
+    .bind(pipeline)
+    .bind(action)
+    .bind(reference)
+    .bind(seen)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets everything seen of a source (its repository changed).
+pub async fn forget_refs(conn: &mut SqliteConnection, pipeline: &str, action: &str) -> Result<()> {
+    sqlx::query("DELETE FROM trigger_refs WHERE pipeline = ? AND action = ?")
         .bind(pipeline)
         .bind(action)
-        .bind(reference)
         .execute(&mut *conn)
         .await?;
     Ok(())

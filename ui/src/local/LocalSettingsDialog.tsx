@@ -21,6 +21,8 @@ export function LocalSettingsDialog(props: {
   const [actions, setActions] = useState<LocalAction[]>([]);
   const [error, setError] = useState<BackendError>();
   const [saving, setSaving] = useState(false);
+  /** Text fields that do not read back (variables without `=`), by action. */
+  const [unreadable, setUnreadable] = useState<Record<string, string>>({});
 
   useEffect(() => {
     backend.localSettingsForm(props.pipeline).then(
@@ -38,7 +40,10 @@ export function LocalSettingsDialog(props: {
   };
 
   const save = () => {
-    const missing = problems(actions);
+    const missing = [
+      ...problems(actions),
+      ...Object.entries(unreadable).map(([key, why]) => `${key}: ${why}`),
+    ];
     if (missing.length > 0) {
       setError({ code: "ValidationException", message: missing.join("; ") });
       return;
@@ -76,7 +81,13 @@ export function LocalSettingsDialog(props: {
                     {action.proposed && <span className="badge">proposed</span>}
                   </th>
                   <td>
-                    <ChoiceEditor action={action} onChange={(how) => change(action.key, how)} />
+                    <ChoiceEditor
+                      action={action}
+                      onChange={(how) => change(action.key, how)}
+                      onUnreadable={(why) =>
+                        setUnreadable(({ [action.key]: _, ...others }) => (why ? { ...others, [action.key]: why } : others))
+                      }
+                    />
                     {unchanged(form, action) && <div className="muted description">{action.description}</div>}
                   </td>
                 </tr>
@@ -108,7 +119,16 @@ function unchanged(form: LocalSettingsForm, action: LocalAction): boolean {
   return loaded !== undefined && JSON.stringify(shownChoice(loaded)) === JSON.stringify(action.how);
 }
 
-function ChoiceEditor({ action, onChange }: { action: LocalAction; onChange: (how: How) => void }) {
+function ChoiceEditor({
+  action,
+  onChange,
+  onUnreadable,
+}: {
+  action: LocalAction;
+  onChange: (how: How) => void;
+  /** Why a text field does not read back, or undefined once it does. */
+  onUnreadable: (why: string | undefined) => void;
+}) {
   const how = action.how;
   const choices = choicesOf(action);
   const [variables, setVariables] = useState(how.kind === "simulate" ? variablesText(how.outputVariables) : "");
@@ -127,6 +147,8 @@ function ChoiceEditor({ action, onChange }: { action: LocalAction; onChange: (ho
                 if (how.kind === choice.kind) return;
                 const started = startChoice(action, choice.kind);
                 if (started.kind === "simulate") setVariables("");
+                setVariablesError(undefined);
+                onUnreadable(undefined);
                 onChange(started);
               }}
             >
@@ -176,8 +198,10 @@ function ChoiceEditor({ action, onChange }: { action: LocalAction; onChange: (ho
               const read = parseVariables(e.target.value);
               if ("error" in read) {
                 setVariablesError(read.error);
+                onUnreadable(read.error);
               } else {
                 setVariablesError(undefined);
+                onUnreadable(undefined);
                 onChange({ kind: "simulate", outputVariables: read.variables });
               }
             }}

@@ -99,18 +99,23 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     let mut notes = local_notes(run, &spec);
-    for (name, store, reference) in buildspec_stored {
-        env.extend(stored_variable(
-            run, &mut notes, name, store, reference, "/env",
-        ));
-    }
-    // The project's variables override the buildspec's, and the action's override both.
+    // Each variable in order of precedence, the later overriding the earlier: the buildspec's,
+    // the project's, then the action's. A stored one with no value here is unset, as the note
+    // says, whatever came before it.
+    let buildspec_stored = buildspec_stored.map(|(name, store, reference)| {
+        (
+            name.clone(),
+            Configured::Stored(store, reference.clone()),
+            "/env",
+        )
+    });
     let project = project_variables(run)
         .map(|(name, value)| (name, value, "the project's environmentVariables"));
     let action = configured
         .into_iter()
         .map(|(name, value)| (name, value, "EnvironmentVariables"));
-    for (name, value, from) in project.chain(action) {
+    for (name, value, from) in buildspec_stored.chain(project).chain(action) {
+        env.retain(|(set, _)| *set != name);
         match value {
             Configured::Plain(value) => env.push((name, value)),
             Configured::Stored(store, reference) => env.extend(stored_variable(

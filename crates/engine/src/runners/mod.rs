@@ -69,7 +69,7 @@ pub struct ActionRun {
     pub engine_id: String,
     /// A source action: the commit to read instead of its branch head (the execution's source
     /// revision, from StartPipelineExecution or a local trigger).
-    pub revision: Option<String>,
+    pub revision: Option<crate::engine::SourceRevision>,
 }
 
 /// A source revision (artifactRevisions in GetPipelineExecution).

@@ -45,6 +45,16 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
             .await
             .is_err()
     {
+        if let Some(revision) = &run.revision {
+            return Outcome::failed(
+                "SourceNotFound",
+                format!(
+                    "the execution reads revision {} of this source, but {} is a folder, not a git repository",
+                    revision.revision,
+                    repo.display()
+                ),
+            );
+        }
         // The settings (or `--source`) give a folder for a git source: it is read as it is.
         run.log.note(format!(
             "{} is not in a git repository: its files are read as a folder, with no commit (so no CommitId)",
@@ -56,12 +66,18 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         Ok(name) => name,
         Err(outcome) => return *outcome,
     };
+    // The branch a trigger saw the revision pushed to, else the one the action names.
     let branch = run
-        .action
-        .config("BranchName")
-        .or(run.action.config("Branch"))
-        .unwrap_or("HEAD")
-        .to_owned();
+        .revision
+        .as_ref()
+        .and_then(|r| r.branch.clone())
+        .or_else(|| {
+            run.action
+                .config("BranchName")
+                .or(run.action.config("Branch"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "HEAD".to_owned());
     // The execution's source revision (a trigger's commit, or StartPipelineExecution's
     // sourceRevisions) is read as committed, whatever the settings say of the working tree.
     let working_copy =
@@ -70,9 +86,10 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
     let revision = match &run.revision {
         Some(revision) => {
             run.log.note(format!(
-                "Source revision {revision}, as the execution was started with"
+                "Source revision {}, as the execution was started with",
+                revision.revision
             ));
-            revision.as_str()
+            revision.revision.as_str()
         }
         None if working_copy => "HEAD",
         None => &branch,
