@@ -9,8 +9,8 @@ use pipewright_api::model::PipelineDeclaration;
 use pipewright_api::{
     Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
     ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput,
-    LocalSettingsForm, LogLine, PendingApproval, PipelinePlan, StageExecutionStatus,
-    ValidationReport,
+    ListReportsOutput, LocalSettingsForm, LogLine, PendingApproval, PipelinePlan,
+    StageExecutionStatus, ValidationReport,
 };
 use ts_rs::{Config, TS};
 
@@ -53,6 +53,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     NotificationSettings::export_all(dir)?;
     LocalSettingsForm::export_all(dir)?;
     ReplayStarted::export_all(dir)?;
+    ListReportsOutput::export_all(dir)?;
     Ok(())
 }
 

@@ -392,3 +392,13 @@ pub async fn stage_statuses(
 ) -> Result<Vec<StageExecutionStatus>> {
     desktop.api.stage_statuses(&execution_id).await
 }
+
+/// The test and coverage reports of a local execution's builds.
+#[tauri::command]
+pub async fn list_reports(
+    desktop: State<'_, Desktop>,
+    name: String,
+    execution_id: String,
+) -> Result<pipewright_api::ListReportsOutput> {
+    desktop.api.reports(&name, Some(&execution_id)).await
+}

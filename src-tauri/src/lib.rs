@@ -80,6 +80,7 @@ pub fn run() {
             commands::pending_approvals,
             commands::put_approval_result,
             commands::stage_statuses,
+            commands::list_reports,
             commands::plan_pipeline,
             commands::push_pipeline,
             local_runs::local_settings_form,

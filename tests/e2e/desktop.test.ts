@@ -341,6 +341,69 @@ describe("a real pipeline that needs a local plan", () => {
   });
 });
 
+describe("a build's reports", () => {
+  it("shows the test report of the selected build, with its failed test", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pipewright-e2e-reports-"));
+    writeFileSync(
+      join(dir, "buildspec.yml"),
+      [
+        "version: 0.2",
+        "phases:",
+        "  build:",
+        "    commands:",
+        "      - printf '<testsuite name=\"cart\"><testcase classname=\"CartTest\" name=\"adds\"/><testcase classname=\"CartTest\" name=\"totals\"><failure message=\"expected 3 but was 2\"/></testcase></testsuite>' > junit.xml",
+        "reports:",
+        "  unit:",
+        "    files: junit.xml",
+        "",
+      ].join("\n"),
+    );
+    const file = join(dir, "e2e-reports.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "e2e-reports",
+        pipelineType: "V2",
+        stages: [
+          {
+            name: "Source",
+            actions: [
+              {
+                name: "Src",
+                actionTypeId: { category: "Source", owner: "AWS", provider: "S3", version: "1" },
+                configuration: { S3Bucket: "b", S3ObjectKey: "k.zip" },
+                outputArtifacts: [{ name: "Src" }],
+              },
+            ],
+          },
+          {
+            name: "Test",
+            actions: [
+              {
+                name: "Unit",
+                actionTypeId: { category: "Test", owner: "AWS", provider: "CodeBuild", version: "1" },
+                configuration: { ProjectName: "tests" },
+                inputArtifacts: [{ name: "Src" }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    writeFileSync(join(dir, "e2e-reports.pipewright.yaml"), `actions:\n  Source/Src: {path: ${dir}}\n`);
+    cli("import", file);
+    await app.view("pipelines");
+    await app.press("Run", '[data-pipeline="e2e-reports"]');
+    await app.find('.view-header [data-status="Succeeded"]');
+    await app.click('.monitor [data-action="Test/Unit"]');
+    const report = '.action-details [data-report="unit"]';
+    await app.find(`${report}[data-report-status="FAILED"]`);
+    expect(await app.text(report)).toContain("2 tests: 1 SUCCEEDED, 1 FAILED");
+    expect(await app.text(report)).toContain("CartTest totals: expected 3 but was 2");
+    await app.screenshot("14-monitor-reports");
+  });
+});
+
 describe("an AWS connection", () => {
   it("lists a pipeline of the connection, shows its approval in the inbox and approves it there", async () => {
     // The AWS side is a `pipewright serve` on loopback with a data directory of its own.

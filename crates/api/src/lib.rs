@@ -11,6 +11,7 @@ pub mod dto;
 mod local_settings;
 mod mapping;
 mod plan;
+mod reports;
 mod triggers;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use pipewright_store::{
     ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, RuleExecutionRow,
 };
 pub use plan::{PipelinePlan, PlanChange, plan};
+pub use reports::{ActionReport, ListReportsOutput};
 pub use triggers::{Look, TriggeredStart};
 
 /// An error a front end can show and match on.

@@ -85,6 +85,21 @@ impl Selection {
         })
     }
 
+    /// The regular files selected from `dir`: where each is, and its path in the selection
+    /// (after `base-directory` and `discard-paths`). For what reads files rather than storing
+    /// them (test reports, cache paths); nothing selected is an empty list, not an error.
+    pub fn files(&self, dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+        match self.plan(dir) {
+            Ok(planned) => Ok(planned
+                .into_iter()
+                .filter(|p| p.kind == EntryKind::File)
+                .map(|p| (p.source, p.dest))
+                .collect()),
+            Err(Error::NothingSelected { .. }) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Lists what the artifact built from `dir` holds. Refuses special files; symlinks are
     /// listed here and checked against the final layout by the caller.
     pub(crate) fn plan(&self, dir: &Path) -> Result<Vec<Planned>, Error> {

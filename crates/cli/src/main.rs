@@ -9,6 +9,7 @@ mod on_events;
 mod output;
 mod pull;
 mod replay;
+mod reports;
 mod run;
 mod s3_artifacts;
 mod watch;
@@ -230,6 +231,17 @@ enum Command {
         #[arg(long)]
         execution: Option<String>,
         /// Print the result as JSON, in the AWS CodePipeline response shape.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test and coverage reports of an execution's builds (their buildspecs' `reports:`).
+    Reports {
+        /// The pipeline's name.
+        name: String,
+        /// The execution (default: the newest).
+        #[arg(long)]
+        execution: Option<String>,
+        /// Print the reports as JSON, as CodeBuild shapes reports, test cases and coverage.
         #[arg(long)]
         json: bool,
     },
@@ -1197,6 +1209,18 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 sources,
             };
             return run::run(api, &data_dir(cli), request).await;
+        }
+        Command::Reports {
+            name,
+            execution,
+            json,
+        } => {
+            let out = api.reports(name, execution.as_deref()).await?;
+            if *json {
+                print_json(&out)?;
+            } else {
+                reports::print(&out);
+            }
         }
         Command::Logs {
             name,

@@ -348,7 +348,7 @@ fn recovery_removes_the_containers_of_a_dead_engine() {
 #[test]
 fn version_0_1_runs_each_command_in_its_own_shell_and_one_string_is_a_list() {
     let env = Env::new();
-    let buildspec = "version: 0.1\nphases:\n  build:\n    commands:\n      - cd /tmp && export GONE=yes\n      - echo \"pwd-is-src=$([ \"$(pwd)\" = \"$CODEBUILD_SRC_DIR\" ] && echo yes) gone=${GONE:-no}\"\n      - echo built > made.txt\n  post_build:\n    commands: echo one string\nartifacts:\n  files: made.txt\nreports:\n  unit:\n    files: ['**/*.xml']\n";
+    let buildspec = "version: 0.1\nphases:\n  build:\n    commands:\n      - cd /tmp && export GONE=yes\n      - echo \"pwd-is-src=$([ \"$(pwd)\" = \"$CODEBUILD_SRC_DIR\" ] && echo yes) gone=${GONE:-no}\"\n      - echo built > made.txt\n  post_build:\n    commands: echo one string\nartifacts:\n  files: made.txt\nreports:\n  unit:\n    files: ['**/*.xml']\nsteps: [make]\n";
     let file = build_pipeline(&env, "old", buildspec, "");
     let output = env.run(&env.work, &["run", &file.display().to_string()]);
     assert!(output.status.success(), "{}", text(&output));
@@ -356,8 +356,12 @@ fn version_0_1_runs_each_command_in_its_own_shell_and_one_string_is_a_list() {
     assert!(log.contains("Buildspec version 0.1"), "{log}");
     assert!(log.contains("pwd-is-src=yes gone=no"), "{log}");
     assert!(log.contains("one string"), "{log}");
+    assert!(
+        log.contains("Report group unit: no files matched **/*.xml"),
+        "{log}"
+    );
     // Named before the first command runs.
-    let notes = log.find("Not done locally: /reports").expect(&log);
+    let notes = log.find("Not done locally: /steps").expect(&log);
     assert!(
         notes < log.find("Entering phase BUILD").expect(&log),
         "{log}"

@@ -949,6 +949,14 @@ impl Driver {
                 output_variables: Some(json!(outcome.variables)),
                 external_url: outcome.external_url.clone(),
             };
+            if !outcome.reports.is_empty() {
+                let reports: Vec<(String, String)> = outcome
+                    .reports
+                    .iter()
+                    .map(|r| (r.name.clone(), serde_json::to_string(r).unwrap_or_default()))
+                    .collect();
+                db::add_reports(&mut tx, &finished.action_execution_id, &reports).await?;
+            }
             ends.push((finished.action_execution_id.as_str(), end));
             let decl = self.action_decl(finished.stage, finished.action);
             let state = events::action_state(outcome.status);

@@ -17,3 +17,4 @@ pub use document::{
 };
 pub use validate::{Diagnostic, Severity, validate};
 pub mod buildspec;
+pub mod reports;

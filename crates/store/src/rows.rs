@@ -644,7 +644,46 @@ pub async fn delete_old_executions(conn: &mut SqliteConnection, keep: i64) -> Re
     )
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "DELETE FROM reports WHERE action_execution_id NOT IN (SELECT id FROM action_executions)",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected())
+}
+
+/// Stores the reports an action execution made, each as JSON under its report group's name.
+pub async fn add_reports(
+    conn: &mut SqliteConnection,
+    action_execution_id: &str,
+    reports: &[(String, String)],
+) -> Result<()> {
+    for (name, report) in reports {
+        sqlx::query(
+            "INSERT OR REPLACE INTO reports (action_execution_id, name, report) VALUES (?, ?, ?)",
+        )
+        .bind(action_execution_id)
+        .bind(name)
+        .bind(report)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The reports of an execution's action executions: action execution id, report JSON.
+pub async fn reports_of_execution(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT r.action_execution_id, r.report FROM reports r
+           JOIN action_executions a ON a.id = r.action_execution_id
+          WHERE a.execution_id = ? ORDER BY a.started_ms, r.name",
+    )
+    .bind(execution_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 // ---------------------------------------------------------------------------------------------

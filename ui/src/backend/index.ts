@@ -14,6 +14,7 @@ import type { ConnectionApproval } from "./generated/ConnectionApproval";
 import type { ConnectionInfo } from "./generated/ConnectionInfo";
 import type { Inbox } from "./generated/Inbox";
 import type { ConnectionPipelines } from "./generated/ConnectionPipelines";
+import type { ListReportsOutput } from "./generated/ListReportsOutput";
 import type { LocalAction } from "./generated/LocalAction";
 import type { LocalSettingsForm } from "./generated/LocalSettingsForm";
 import type { LogLine } from "./generated/LogLine";
@@ -70,6 +71,9 @@ export const backend = {
     invoke<GetPipelineExecutionOutput>("get_execution", { connection, name, executionId }),
   /** The stages' statuses of a local execution (AWS reports them in the pipeline's state). */
   stageStatuses: (executionId: string) => invoke<StageExecutionStatus[]>("stage_statuses", { executionId }),
+  /** The test and coverage reports of a local execution's builds. */
+  listReports: (name: string, executionId: string) =>
+    invoke<ListReportsOutput>("list_reports", { name, executionId }),
   listActionExecutions: (connection: string, name: string, executionId: string) =>
     invoke<ListActionExecutionsOutput>("list_action_executions", { connection, name, executionId }),
   startExecution: (connection: string, name: string, variables: Record<string, string>) =>

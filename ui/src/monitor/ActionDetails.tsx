@@ -1,8 +1,9 @@
 // The selected action: its streamed log, and what it ran with and produced.
 import { useEffect, useRef, useState } from "react";
 
-import { backend, type ActionExecutionDetail, type LogLine } from "../backend";
+import { backend, type ActionExecutionDetail, type ActionReport, type LogLine } from "../backend";
 import { StatusBadge } from "../app/StatusBadge";
+import { Reports } from "./Reports";
 
 /**
  * `logs`: whether the connection keeps action logs (the local engine; AWS's are in CloudWatch).
@@ -11,10 +12,13 @@ import { StatusBadge } from "../app/StatusBadge";
 export function ActionDetails({
   detail,
   logs,
+  reports = [],
   onReplay,
 }: {
   detail: ActionExecutionDetail;
   logs: boolean;
+  /** The test and coverage reports the action made. */
+  reports?: ActionReport[];
   onReplay?: () => void;
 }) {
   const [lines, setLines] = useState<LogLine[]>([]);
@@ -79,6 +83,7 @@ export function ActionDetails({
         {lines.length === 0 && <div className="muted">No output.</div>}
         <div ref={end} />
       </div>}
+      {reports.length > 0 && <Reports reports={reports} />}
       {(variables.length > 0 || config.length > 0) && (
         <dl className="pairs">
           {config.map(([k, v]) => (

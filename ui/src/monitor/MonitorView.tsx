@@ -8,6 +8,7 @@ import {
   backend,
   LOCAL,
   type ActionExecutionDetail,
+  type ActionReport,
   type BackendError,
   type GetPipelineStateOutput,
   type PipelineDeclaration,
@@ -40,6 +41,8 @@ interface Loaded {
   executions: PipelineExecutionSummary[];
   execution?: PipelineExecution;
   actions: ActionExecutionDetail[];
+  /** The test and coverage reports of the execution's builds (local executions). */
+  reports: ActionReport[];
   /** The status of each stage the execution reached, as the engine recorded it. */
   stages: Map<string, string>;
 }
@@ -73,7 +76,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
       const executions = history.pipelineExecutionSummaries;
       const id = execution ?? executions[0]?.pipelineExecutionId;
       const chosen = id ? (await backend.getExecution(connection, pipeline, id)).pipelineExecution : undefined;
-      const [declaration, actions, stages] = await Promise.all([
+      const [declaration, actions, stages, reports] = await Promise.all([
         backend.getPipeline(connection, pipeline, chosen?.pipelineVersion).then((out) => out.pipeline),
         id ? backend.listActionExecutions(connection, pipeline, id).then((out) => out.actionExecutionDetails) : [],
         // AWS says how each stage fares in the pipeline's state (for its latest execution).
@@ -84,6 +87,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
                 ? [{ stageName: st.stageName, status: st.latestExecution.status }]
                 : [],
             ),
+        id && connection === LOCAL ? backend.listReports(pipeline, id).then((out) => out.reports) : [],
       ]);
       if (!current.live) return;
       setLoaded({
@@ -92,6 +96,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
         executions,
         execution: chosen,
         actions,
+        reports,
         stages: new Map(stages.map((s) => [s.stageName, s.status])),
       });
       setNow(Date.now());
@@ -296,6 +301,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
             key={selected.actionExecutionId}
             detail={selected}
             logs={connection === LOCAL}
+            reports={loaded?.reports.filter((r) => r.actionExecutionId === selected.actionExecutionId) ?? []}
             onReplay={
               connection === LOCAL
                 ? undefined

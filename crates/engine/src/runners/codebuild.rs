@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use pipewright_artifacts::Selection;
 use pipewright_model::buildspec::{self, Buildspec};
 
-use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, script_failure};
+use super::{
+    ActionRun, Outcome, Services, Sources, build_reports, ingest_outputs, run_script,
+    script_failure,
+};
 use crate::containers::Place;
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
@@ -165,10 +168,26 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         Ok(ended) => ended,
         Err(message) => return Outcome::failed("CommandFailed", message),
     };
+    // Reports are read whether the build passed or not, as CodeBuild reads them.
+    let reports = build_reports::read(run, &spec, &sources.primary).await;
+    let mut outcome = finish(services, run, &spec, sources, end, variables).await;
+    outcome.reports = reports;
+    outcome
+}
+
+/// The build's outcome once its commands ended: its artifacts and exported variables.
+async fn finish(
+    services: &Services,
+    run: &ActionRun,
+    spec: &Buildspec,
+    sources: &Sources,
+    end: ProcessEnd,
+    variables: indexmap::IndexMap<String, String>,
+) -> Outcome {
     if end != ProcessEnd::Exited(0) {
         return script_failure(end, run.timeout);
     }
-    let selections = match selections(run, &spec) {
+    let selections = match selections(run, spec) {
         Ok(selections) => selections,
         Err(message) => return Outcome::failed("InvalidBuildspec", message),
     };

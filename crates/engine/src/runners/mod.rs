@@ -2,6 +2,7 @@
 //! an action; a provider with no runner fails the action with a message saying how to map it, never
 //! a silent skip.
 
+mod build_reports;
 mod codebuild;
 mod commands;
 mod manual;
@@ -89,6 +90,8 @@ pub struct Outcome {
     pub variables: IndexMap<String, String>,
     pub revision: Option<Revision>,
     pub external_url: Option<String>,
+    /// Test and coverage reports (a CodeBuild action's `reports:`), whatever the outcome.
+    pub reports: Vec<pipewright_model::reports::Report>,
 }
 
 impl Outcome {
@@ -101,6 +104,7 @@ impl Outcome {
             variables: IndexMap::new(),
             revision: None,
             external_url: None,
+            reports: Vec::new(),
         }
     }
 

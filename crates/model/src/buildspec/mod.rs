@@ -51,6 +51,10 @@ pub struct Buildspec {
     /// The `batch` section as written. CodeBuild reads it only when the action (or project) has
     /// batch builds enabled.
     pub batch: Option<serde_json::Value>,
+    /// The `reports` section: report groups by name (or ARN).
+    pub reports: IndexMap<String, ReportGroup>,
+    /// The `cache` section.
+    pub cache: Option<Cache>,
     /// What the buildspec asks for that no local build does, each with where it is.
     pub not_done_locally: Vec<NotDoneLocally>,
 }
@@ -110,6 +114,39 @@ pub struct Artifacts {
     pub base_directory: Option<String>,
     pub exclude_paths: Vec<String>,
     pub secondary_artifacts: IndexMap<String, Artifacts>,
+}
+
+/// A report group of the `reports` section: its files, and their format (`file-format`, JUNITXML
+/// when not given; checked where the files are read).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportGroup {
+    pub files: Vec<String>,
+    pub base_directory: Option<String>,
+    pub discard_paths: bool,
+    pub file_format: Option<String>,
+}
+
+/// The `cache` section: what is kept between builds, and under which key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cache {
+    /// Matched exactly; without one, the cache is the project's single one.
+    pub key: Option<String>,
+    /// Tried in order when the key has no cache, each as a prefix (ignored without a key).
+    pub fallback_keys: Vec<String>,
+    pub action: CacheAction,
+    pub paths: Vec<String>,
+}
+
+/// `action:` of the cache section.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CacheAction {
+    /// No `action`: restore before the build, save after it.
+    #[default]
+    RestoreAndSave,
+    /// `restore`: only restore.
+    Restore,
+    /// `save`: only save.
+    Save,
 }
 
 /// Why a buildspec could not be read. `line` and `column` are 1-based and present where the YAML
@@ -215,6 +252,32 @@ pub fn parse(text: &str) -> Result<Buildspec, BuildspecError> {
             ));
         }
     };
+    let cache = match raw.cache {
+        Some(cache) => Some(Cache {
+            action: match cache
+                .action
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None => CacheAction::RestoreAndSave,
+                Some("restore") => CacheAction::Restore,
+                Some("save") => CacheAction::Save,
+                Some(other) => {
+                    return Err(BuildspecError::whole(
+                        Some("/cache/action"),
+                        format!(
+                            "unsupported cache action `{other}`; CodeBuild takes restore or save"
+                        ),
+                    ));
+                }
+            },
+            key: cache.key,
+            fallback_keys: cache.fallback_keys,
+            paths: cache.paths,
+        }),
+        None => None,
+    };
     // The same text as plain data, for the keys the typed shapes above do not read.
     let document: serde_json::Value =
         serde_saphyr::from_str(text).unwrap_or(serde_json::Value::Null);
@@ -225,6 +288,13 @@ pub fn parse(text: &str) -> Result<Buildspec, BuildspecError> {
         phases,
         artifacts: raw.artifacts.map(RawArtifacts::into_artifacts),
         batch: raw.batch,
+        reports: raw
+            .reports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, group)| (name, group.into_group()))
+            .collect(),
+        cache,
         not_done_locally: not_done_locally::find(&document),
     })
 }

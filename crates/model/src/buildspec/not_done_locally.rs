@@ -33,6 +33,8 @@ const ENV: &[&str] = &[
     "git-credential-helper",
     "proxy",
 ];
+const REPORT_GROUP: &[&str] = &["files", "base-directory", "discard-paths", "file-format"];
+const CACHE: &[&str] = &["key", "fallback-keys", "action", "paths"];
 const PHASES: &[&str] = &["install", "pre_build", "build", "post_build"];
 const PHASE: &[&str] = &[
     "run-as",
@@ -59,20 +61,19 @@ pub(super) fn find(document: &Value) -> Vec<NotDoneLocally> {
     };
     unknown_keys(&mut out, "", top, TOP);
     if let Some(reports) = top.get("reports").and_then(Value::as_object) {
-        let groups: Vec<&str> = reports.keys().map(String::as_str).collect();
-        out.push(note(
-            "/reports",
-            format!(
-                "test and coverage reports ({}) are not collected",
-                groups.join(", ")
-            ),
-        ));
+        for (group, value) in reports {
+            if let Some(group_map) = value.as_object() {
+                unknown_keys(
+                    &mut out,
+                    &format!("/reports/{group}"),
+                    group_map,
+                    REPORT_GROUP,
+                );
+            }
+        }
     }
-    if top.contains_key("cache") {
-        out.push(note(
-            "/cache",
-            "cache paths are not kept between runs; every build starts without them",
-        ));
+    if let Some(cache) = top.get("cache").and_then(Value::as_object) {
+        unknown_keys(&mut out, "/cache", cache, CACHE);
     }
     if let Some(env) = top.get("env").and_then(Value::as_object) {
         unknown_keys(&mut out, "/env", env, ENV);

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
-use super::{Artifacts, Env, OnFailure, Phase};
+use super::{Artifacts, Env, OnFailure, Phase, ReportGroup};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -23,6 +23,47 @@ pub(super) struct RawBuildspec {
     pub artifacts: Option<RawArtifacts>,
     #[serde(default)]
     pub batch: Option<serde_json::Value>,
+    #[serde(default)]
+    pub reports: Option<IndexMap<String, RawReportGroup>>,
+    #[serde(default)]
+    pub cache: Option<RawCache>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) struct RawReportGroup {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub base_directory: Option<String>,
+    #[serde(default, deserialize_with = "yes_no")]
+    pub discard_paths: bool,
+    #[serde(default)]
+    pub file_format: Option<String>,
+}
+
+impl RawReportGroup {
+    pub fn into_group(self) -> ReportGroup {
+        ReportGroup {
+            files: self.files,
+            base_directory: self.base_directory,
+            discard_paths: self.discard_paths,
+            file_format: self.file_format,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) struct RawCache {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub fallback_keys: Vec<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub paths: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -294,13 +294,9 @@ fn what_no_local_build_does_is_listed_with_its_path() {
         .iter()
         .map(|n| n.path.as_str())
         .collect();
-    assert_eq!(paths, ["/reports", "/cache"]);
     assert!(
-        spec.not_done_locally[0]
-            .note
-            .contains("report-group-name-1"),
-        "{:?}",
-        spec.not_done_locally
+        paths.is_empty(),
+        "reports and cache are done locally: {paths:?}"
     );
 
     let spec = parse(
@@ -389,4 +385,43 @@ fn missing_version_and_empty_text_are_errors() {
     assert!(error.message.contains("version"), "{error}");
     let error = parse("  \n").expect_err("empty");
     assert!(error.message.contains("empty"), "{error}");
+}
+
+#[test]
+fn reports_and_cache_are_read_as_codebuild_reads_them() {
+    let spec = parse(FULL).expect("parses");
+    let group =
+        &spec.reports["arn:aws:codebuild:us-west-2:123456789012:report-group/report-group-name-1"];
+    assert_eq!(group.files, ["**/*"]);
+    assert_eq!(
+        group.base_directory.as_deref(),
+        Some("target/tests/reports")
+    );
+    assert!(!group.discard_paths);
+    assert_eq!(group.file_format, None, "JUNITXML when not given");
+    let cache = spec.cache.expect("cache");
+    assert_eq!(cache.paths, ["/root/.m2/**/*"]);
+    assert_eq!(
+        (cache.key, cache.action),
+        (None, CacheAction::RestoreAndSave)
+    );
+
+    let spec = parse(
+        "version: 0.2\nphases:\n  build:\n    commands: [make]\nreports:\n  unit:\n    files: junit.xml\n    file-format: junitxml\n    discard-paths: yes\n    typo: 1\ncache:\n  key: npm-$(codebuild-hash-files package-lock.json)\n  fallback-keys: [npm-]\n  action: restore\n  paths: [node_modules/**/*]\n",
+    )
+    .expect("parses");
+    assert_eq!(spec.reports["unit"].files, ["junit.xml"]);
+    assert!(spec.reports["unit"].discard_paths);
+    let cache = spec.cache.expect("cache");
+    assert_eq!(cache.fallback_keys, ["npm-"]);
+    assert_eq!(cache.action, CacheAction::Restore);
+    let paths: Vec<&str> = spec
+        .not_done_locally
+        .iter()
+        .map(|n| n.path.as_str())
+        .collect();
+    assert_eq!(paths, ["/reports/unit/typo"]);
+    let error = parse("version: 0.2\nphases:\n  build:\n    commands: [make]\ncache:\n  action: keep\n  paths: [x]\n")
+        .expect_err("an unknown action");
+    assert!(error.to_string().contains("restore or save"), "{error}");
 }

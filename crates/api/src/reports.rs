@@ -1,0 +1,64 @@
+//! The test and coverage reports of an execution's builds (`pipewright reports`, the monitor):
+//! each report with the action it came from.
+
+use pipewright_model::reports::Report;
+use pipewright_store as db;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{Error, Pipewright, Result, execution_of};
+
+/// A report and the action execution that made it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionReport {
+    pub stage_name: String,
+    pub action_name: String,
+    pub action_execution_id: String,
+    pub report: Report,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ListReportsOutput {
+    pub pipeline_execution_id: String,
+    pub reports: Vec<ActionReport>,
+}
+
+impl Pipewright {
+    /// The reports of an execution (the newest when None), in the order its actions started.
+    pub async fn reports(
+        &self,
+        name: &str,
+        execution_id: Option<&str>,
+    ) -> Result<ListReportsOutput> {
+        let id = match execution_id {
+            Some(id) => id.to_owned(),
+            None => self.latest_execution_id(name).await?.ok_or_else(|| {
+                Error::new(
+                    "PipelineExecutionNotFoundException",
+                    format!("{name} has no execution yet"),
+                )
+            })?,
+        };
+        let mut conn = self.conn().await?;
+        execution_of(&mut conn, name, &id).await?;
+        let actions = db::action_executions(&mut conn, &id).await?;
+        let mut reports = Vec::new();
+        for (action_execution_id, text) in db::reports_of_execution(&mut conn, &id).await? {
+            let report: Report = serde_json::from_str(&text)
+                .map_err(|e| Error::new("StoreError", format!("a stored report: {e}")))?;
+            let action = actions.iter().find(|a| a.id == action_execution_id);
+            reports.push(ActionReport {
+                stage_name: action.map(|a| a.stage.clone()).unwrap_or_default(),
+                action_name: action.map(|a| a.action.clone()).unwrap_or_default(),
+                action_execution_id,
+                report,
+            });
+        }
+        Ok(ListReportsOutput {
+            pipeline_execution_id: id,
+            reports,
+        })
+    }
+}
