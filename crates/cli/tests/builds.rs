@@ -464,3 +464,93 @@ artifacts:
         }
     }
 }
+
+#[test]
+fn a_container_build_s_cache_keeps_its_absolute_folders_between_runs() {
+    podman();
+    let env = Env::new();
+    let buildspec = r#"version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p /root/.deps
+      - |
+        if [ -f /root/.deps/fetched ]; then
+          echo "deps from the cache: $(cat /root/.deps/fetched)"
+        else
+          echo fetched-once > /root/.deps/fetched; echo fetched
+        fi
+      - echo built > made.txt
+cache:
+  paths:
+    - /root/.deps/**/*
+artifacts:
+  files: made.txt
+"#;
+    let file = build_pipeline(
+        &env,
+        "cached",
+        buildspec,
+        &format!("  Build/Compile: {{image: \"{IMAGE}\"}}\n"),
+    );
+    for round in 0..2 {
+        let output = env.run(&env.work, &["run", &file.display().to_string()]);
+        assert!(output.status.success(), "round {round}: {}", text(&output));
+    }
+    let executions = env.executions("cached");
+    let second = executions[0]["pipelineExecutionId"].as_str().expect("id");
+    let log = env.ok(&[
+        "logs",
+        "cached",
+        "--execution",
+        second,
+        "--action",
+        "Build/Compile",
+    ]);
+    assert!(
+        log.contains("Cache: restored 1 files from the project's cache"),
+        "{log}"
+    );
+    assert!(log.contains("deps from the cache: fetched-once"), "{log}");
+}
+
+#[test]
+fn a_build_knows_its_number_its_project_and_the_commit_it_builds() {
+    let env = Env::new();
+    let repo = env.work.join("repo");
+    write(
+        &repo.join("buildspec.yml"),
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"number=$CODEBUILD_BUILD_NUMBER id=$CODEBUILD_BUILD_ID resolved=$CODEBUILD_RESOLVED_SOURCE_VERSION ci=$CODEBUILD_CI\"\n",
+    );
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "one"]);
+    let commit = git(&repo, &["rev-parse", "HEAD"]);
+    let file = env.work.join("numbered.json");
+    write(
+        &file,
+        &serde_json::json!({"name": "numbered", "pipelineType": "V2", "stages": [
+            {"name": "Source", "actions": [{"name": "App",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                "configuration": {"BranchName": "main"}, "outputArtifacts": [{"name": "Code"}]}]},
+            {"name": "Build", "actions": [{"name": "Make",
+                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                "configuration": {"ProjectName": "numbered-build"}, "inputArtifacts": [{"name": "Code"}]}]}
+        ]})
+        .to_string(),
+    );
+    write(
+        &env.work.join("numbered.pipewright.yaml"),
+        "actions:\n  Source/App: {path: repo}\n",
+    );
+    for expected in 1..=2 {
+        let output = env.run(&env.work, &["run", &file.display().to_string()]);
+        assert!(output.status.success(), "{}", text(&output));
+        let log = env.logs("numbered", "Build/Make");
+        assert!(
+            log.contains(&format!("number={expected} id=numbered-build:"))
+                && log.contains(&format!("resolved={commit} ci=true")),
+            "{log}"
+        );
+    }
+}

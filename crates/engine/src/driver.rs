@@ -612,9 +612,9 @@ impl Driver {
             .into_iter()
             .map(|(stage, action)| self.prepare(stage, action))
             .collect();
-        retry_write(|| self.record_starts(&prepared)).await?;
-        for prepared in prepared {
-            self.launch(prepared);
+        let facts = retry_write(|| self.record_starts(&prepared)).await?;
+        for (prepared, build_number) in prepared.into_iter().zip(facts.build_numbers) {
+            self.launch(prepared, build_number, &facts.revisions);
         }
         Ok(())
     }
@@ -721,7 +721,9 @@ impl Driver {
         }
     }
 
-    async fn record_starts(&self, prepared: &[Prepared]) -> Result<()> {
+    /// Records the starts; gives each CodeBuild action its project's next build number, and
+    /// what the execution's sources revisions are (for the builds' source variables).
+    async fn record_starts(&self, prepared: &[Prepared]) -> Result<StartFacts> {
         let rows: Vec<ActionExecutionRow> = prepared.iter().map(|p| p.row.clone()).collect();
         let events = prepared
             .iter()
@@ -738,15 +740,41 @@ impl Driver {
             .collect();
         let mut tx = self.inner.store.write().await?;
         db::insert_action_executions(&mut tx, &rows).await?;
+        let mut build_numbers = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            build_numbers.push(match project_of(&p.decl) {
+                Some(project) => {
+                    Some(db::next_counter(&mut tx, &format!("build-number:{project}")).await?)
+                }
+                None => None,
+            });
+        }
+        let revisions = if build_numbers.iter().any(Option::is_some) {
+            db::revisions(&mut tx, &self.ctx.id)
+                .await?
+                .into_iter()
+                .map(|r| (r.artifact, r.revision_id))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         self.inner
             .emit_all(&mut tx, &self.subject(), events)
             .await?;
         tx.commit().await.map_err(db::Error::from)?;
         self.inner.published();
-        Ok(())
+        Ok(StartFacts {
+            build_numbers,
+            revisions,
+        })
     }
 
-    fn launch(&mut self, prepared: Prepared) {
+    fn launch(
+        &mut self,
+        prepared: Prepared,
+        build_number: Option<i64>,
+        revisions: &HashMap<String, String>,
+    ) {
         let Prepared {
             stage,
             action,
@@ -786,8 +814,10 @@ impl Driver {
             Ok(place) => place.unwrap_or_default(),
             Err(message) => return fail_unstarted("NoBuildEnvironment", message),
         };
+        let primary = crate::runners::primary_input(&resolved, &present);
         let mut env = crate::build_variables::BuildVariables {
             pipeline: &self.ctx.pipeline,
+            project: project_of(&resolved),
             execution_id: &self.ctx.id,
             action_execution_id: &action_execution_id,
             start_time_ms: self.inner.clock.now_ms(),
@@ -795,6 +825,9 @@ impl Driver {
                 .region
                 .as_deref()
                 .or(self.ctx.settings.aws.region.as_deref()),
+            build_number,
+            source_version: primary.map(|(_, digest)| digest.to_string()),
+            resolved_source_version: primary.and_then(|(name, _)| revisions.get(name).cloned()),
         }
         .list();
         let stored = self.ctx.settings.stored_values();
@@ -1044,10 +1077,10 @@ impl Driver {
 
 /// Tries a write up to `WRITE_ATTEMPTS` times, `WRITE_RETRY_DELAY` apart; the last error when it
 /// still fails.
-async fn retry_write<F, Fut>(mut write: F) -> Result<()>
+async fn retry_write<T, F, Fut>(mut write: F) -> Result<T>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
+    Fut: std::future::Future<Output = Result<T>>,
 {
     let mut attempt = 1;
     loop {
@@ -1261,6 +1294,21 @@ impl ConditionChecks {
 }
 
 /// An action execution about to start.
+/// What recording a batch of starts learnt for launching them.
+struct StartFacts {
+    /// Each started action's build number, when it is a CodeBuild action.
+    build_numbers: Vec<Option<i64>>,
+    /// The execution's source revisions so far, by artifact.
+    revisions: HashMap<String, String>,
+}
+
+/// The CodeBuild project an action builds in (its ProjectName), for build numbers and ids.
+fn project_of(action: &Action) -> Option<&str> {
+    (action.action_type_id.provider == "CodeBuild")
+        .then(|| action.config("ProjectName"))
+        .flatten()
+}
+
 struct Prepared {
     stage: usize,
     action: usize,

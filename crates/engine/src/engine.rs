@@ -263,6 +263,7 @@ impl Engine {
                 artifacts,
                 clock: clock.clone(),
                 objects: options.objects.clone(),
+                cache_dir: options.data_dir.join("cache"),
             },
             logs: LogSink::start(store.clone(), clock.clone()),
             slots: Arc::new(Semaphore::new(

@@ -9,8 +9,8 @@ use pipewright_artifacts::Selection;
 use pipewright_model::buildspec::{self, Buildspec};
 
 use super::{
-    ActionRun, Outcome, Services, Sources, build_reports, ingest_outputs, run_script,
-    script_failure,
+    ActionRun, InContainer, Outcome, Services, Sources, build_cache, build_reports, ingest_outputs,
+    run_script, script_failure,
 };
 use crate::containers::Place;
 use crate::process::ProcessEnd;
@@ -154,6 +154,13 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         Place::Container(_) => spec.run_as.as_deref(),
         Place::Host => None,
     };
+    let cache = match &spec.cache {
+        Some(cache) => {
+            build_cache::restore(&services.cache_dir, run, cache, &sources.primary, &env).await
+        }
+        None => None,
+    };
+    let mounts = cache.as_ref().map(|c| c.mounts()).unwrap_or_default();
     let (end, variables) = match run_script(
         services,
         run,
@@ -161,13 +168,21 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         script,
         sources.primary.clone(),
         env,
-        user,
+        InContainer {
+            user,
+            mounts: &mounts,
+        },
     )
     .await
     {
         Ok(ended) => ended,
         Err(message) => return Outcome::failed("CommandFailed", message),
     };
+    if let Some(cache) = cache
+        && end == ProcessEnd::Exited(0)
+    {
+        build_cache::save(run, cache, &sources.primary).await;
+    }
     // Reports are read whether the build passed or not, as CodeBuild reads them.
     let reports = build_reports::read(run, &spec, &sources.primary).await;
     let mut outcome = finish(services, run, &spec, sources, end, variables).await;

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use pipewright_artifacts::Selection;
 
-use super::{ActionRun, Outcome, Services, Sources, ingest_outputs, run_script, script_failure};
+use super::{
+    ActionRun, InContainer, Outcome, Services, Sources, ingest_outputs, run_script, script_failure,
+};
 use crate::process::ProcessEnd;
 use crate::script::{OnFailure, Phase, Script};
 
@@ -49,7 +51,7 @@ async fn run_in(
         script,
         sources.primary.clone(),
         env,
-        None,
+        InContainer::default(),
     )
     .await
     {

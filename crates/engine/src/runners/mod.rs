@@ -2,6 +2,7 @@
 //! an action; a provider with no runner fails the action with a message saying how to map it, never
 //! a silent skip.
 
+mod build_cache;
 mod build_reports;
 mod codebuild;
 mod commands;
@@ -37,6 +38,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Real S3, when the front end plugged it in.
     pub objects: Option<Arc<dyn ObjectStore>>,
+    /// Where builds' caches are kept between runs (`cache/` in the data directory).
+    pub cache_dir: PathBuf,
 }
 
 /// One action execution, ready to run: variables are already substituted.
@@ -245,19 +248,7 @@ impl Sources {
         if run.inputs.is_empty() {
             return Ok(sources);
         }
-        // CodeBuild's PrimarySource names the primary input when there are several.
-        let primary_index = match run.action.config("PrimarySource") {
-            Some(name) => run
-                .inputs
-                .iter()
-                .position(|(input, _)| input == name)
-                .ok_or_else(|| {
-                    format!(
-                        "PrimarySource names {name}, which is not an input artifact of the action"
-                    )
-                })?,
-            None => 0,
-        };
+        let primary_index = primary_index(&run.action, &run.inputs)?;
         let artifacts = services.artifacts.clone();
         let inputs = run.inputs.clone();
         let workspace = run.workspace.clone();
@@ -322,6 +313,39 @@ fn container_root(action_execution_id: &str) -> String {
 /// are seen inside it.
 const CONTAINER_PIPEWRIGHT_DIR: &str = "/codebuild/pipewright";
 
+/// Which input is the primary one: CodeBuild's PrimarySource names it when there are several,
+/// else the first.
+fn primary_index(action: &Action, inputs: &[(String, Digest)]) -> Result<usize, String> {
+    match action.config("PrimarySource") {
+        Some(name) => inputs
+            .iter()
+            .position(|(input, _)| input == name)
+            .ok_or_else(|| {
+                format!("PrimarySource names {name}, which is not an input artifact of the action")
+            }),
+        None => Ok(0),
+    }
+}
+
+/// The primary input artifact (name and digest), when there is one.
+pub(crate) fn primary_input<'a>(
+    action: &Action,
+    inputs: &'a [(String, Digest)],
+) -> Option<&'a (String, Digest)> {
+    primary_index(action, inputs)
+        .ok()
+        .and_then(|index| inputs.get(index))
+}
+
+/// What a script run in a container has besides the script: ignored on this machine.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct InContainer<'a> {
+    /// The user the commands run as (the buildspec's `run-as`).
+    pub user: Option<&'a str>,
+    /// Other mounts (host folder, path inside), such as a build cache's folders.
+    pub mounts: &'a [(PathBuf, String)],
+}
+
 /// Scripts longer than this run from a file instead of `sh -c`.
 const MAX_SCRIPT_ARGUMENT: usize = 96 * 1024;
 
@@ -335,8 +359,12 @@ pub(crate) async fn run_script(
     mut script: Script,
     cwd: PathBuf,
     env: Vec<(String, String)>,
-    user: Option<&str>,
+    in_container: InContainer<'_>,
 ) -> Result<(ProcessEnd, IndexMap<String, String>), String> {
+    let InContainer {
+        user,
+        mounts: extra_mounts,
+    } = in_container;
     let variables_file = run.workspace.with_extension("variables");
     let _ = std::fs::remove_file(&variables_file);
     let container = match &run.place {
@@ -422,6 +450,11 @@ pub(crate) async fn run_script(
                     format!("{CONTAINER_PIPEWRIGHT_DIR}/script.sh"),
                 ));
             }
+            mounts.extend(
+                extra_mounts
+                    .iter()
+                    .map(|(host, inside)| (host.display().to_string(), inside.clone())),
+            );
             let mut client_env = env.clone();
             client_env.extend(container.credential_env());
             client_env.push(("CODEBUILD_BUILD_IMAGE".to_owned(), container.image.clone()));
