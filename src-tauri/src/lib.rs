@@ -32,6 +32,9 @@ pub fn run() {
             // S3 actions with `s3: true` reach real buckets through the AWS SDK.
             let options = pipewright_api::engine::EngineOptions {
                 objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
+                remote_values: Some(std::sync::Arc::new(
+                    pipewright_aws::stored_values::AwsStoredValues::new(),
+                )),
                 ..pipewright_api::engine::EngineOptions::new(&data_dir)
             };
             let api = tauri::async_runtime::block_on(Pipewright::open_with(options, actor))

@@ -222,6 +222,72 @@ class MotoTest(unittest.TestCase):
         self.assertIn("s3://app-sources/gone.zip", summary)
         self.assertIn("NoSuchKey", summary)
 
+    def test_builds_read_parameter_store_and_secrets_manager_from_aws_when_the_settings_ask(self):
+        ssm = self.server.client("ssm")
+        secrets = self.server.client("secretsmanager")
+        ssm.put_parameter(Name="/shop/db-host", Value="db.internal", Type="String")
+        ssm.put_parameter(Name="/shop/api-key", Value="k3y-from-ssm", Type="SecureString")
+        secrets.create_secret(Name="shop/db", SecretString=json.dumps({"username": "app", "password": "pa55-from-sm"}))
+        secrets.create_secret(Name="shop/token", SecretString="tok-from-sm")
+        folder = tempfile.mkdtemp(prefix="pipewright-stored-")
+        os.makedirs(os.path.join(folder, "src"))
+        with open(os.path.join(folder, "src", "buildspec.yml"), "w") as f:
+            f.write("""version: 0.2
+env:
+  parameter-store:
+    DB_HOST: /shop/db-host
+    API_KEY: /shop/api-key
+    LOCAL_ONE: /shop/local
+    MISSING: /shop/nowhere
+  secrets-manager:
+    DB_PASSWORD: shop/db:password
+phases:
+  build:
+    commands:
+      - echo "host=$DB_HOST key=$API_KEY local=$LOCAL_ONE password=$DB_PASSWORD missing=${MISSING:-unset}"
+      - echo "$DB_HOST $API_KEY $LOCAL_ONE $DB_PASSWORD" > seen.txt
+artifacts:
+  files: seen.txt
+""")
+        pipeline = {"name": "stored", "pipelineType": "V2", "stages": [
+            {"name": "Source", "actions": [{"name": "Src",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "b", "S3ObjectKey": "k.zip"}, "outputArtifacts": [{"name": "Src"}]}]},
+            {"name": "Build", "actions": [
+                {"name": "Make", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                 "configuration": {"ProjectName": "stored"}, "inputArtifacts": [{"name": "Src"}], "outputArtifacts": [{"name": "Seen"}]},
+                {"name": "Check", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+                 "commands": ["echo \"token-length=${#TOKEN}\""], "inputArtifacts": [{"name": "Src"}],
+                 "environmentVariables": [{"name": "TOKEN", "value": "shop/token", "type": "SECRETS_MANAGER"}]}]},
+        ]}
+        with open(os.path.join(folder, "stored.json"), "w") as f:
+            json.dump(pipeline, f)
+        with open(os.path.join(folder, "stored.pipewright.yaml"), "w") as f:
+            f.write(f"""actions:
+  Source/Src: {{path: src}}
+parameterStore:
+  /shop/local: from-the-settings
+storedValuesFromAws: true
+aws: {{endpointUrl: "{self.endpoint}", region: us-east-1}}
+""")
+        local = lambda *args: subprocess.run([CLI, *args], env=self.env, capture_output=True, text=True)
+        ran = local("run", os.path.join(folder, "stored.json"))
+        self.assertEqual(ran.returncode, 0, ran.stdout + ran.stderr)
+
+        logs = local("logs", "stored").stdout
+        for secret in ["db.internal", "k3y-from-ssm", "pa55-from-sm", "from-the-settings", "tok-from-sm"]:
+            self.assertNotIn(secret, logs, "every stored value is masked in the log")
+        self.assertIn("host=*** key=*** local=*** password=*** missing=unset", logs)
+        self.assertIn("DB_HOST is /shop/db-host from Parameter Store: read from AWS", logs)
+        self.assertIn("LOCAL_ONE is /shop/local from Parameter Store: the value in the local settings", logs)
+        self.assertIn("MISSING comes from Parameter Store (/shop/nowhere)", logs)
+        self.assertIn("ParameterNotFound", logs)
+        self.assertIn("token-length=11", logs)
+        out = os.path.join(folder, "seen.zip")
+        self.assertEqual(local("artifacts", "stored", "--export", "Seen", "--output", out).returncode, 0)
+        with zipfile.ZipFile(out) as z:
+            self.assertEqual(z.read("seen.txt").decode(), "db.internal k3y-from-ssm from-the-settings pa55-from-sm\n")
+
 
 if __name__ == "__main__":
     unittest.main()

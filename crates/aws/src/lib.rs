@@ -18,6 +18,7 @@ pub mod pull;
 pub mod replay;
 pub mod s3;
 pub mod saved;
+pub mod stored_values;
 pub mod watch;
 
 use std::sync::Arc;

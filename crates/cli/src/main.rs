@@ -625,6 +625,9 @@ fn on_aws(cli: &Cli) -> bool {
 async fn open(cli: &Cli) -> Result<Pipewright> {
     let options = pipewright_api::engine::EngineOptions {
         objects: Some(std::sync::Arc::new(pipewright_aws::s3::S3Objects::new())),
+        remote_values: Some(std::sync::Arc::new(
+            pipewright_aws::stored_values::AwsStoredValues::new(),
+        )),
         max_parallel_actions: cli.max_parallel.map(usize::from),
         host_only: matches!(
             cli.command,

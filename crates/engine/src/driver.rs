@@ -25,7 +25,6 @@ use crate::runners::{self, ActionRun, Outcome};
 use crate::scheduler::{self, Entry, Waiter};
 use crate::settings::LocalSettings;
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
-use crate::stored_values::Store;
 use crate::{Error, Result};
 
 /// How often an execution waiting for a stage asks again. Releases by this process wake it
@@ -246,6 +245,19 @@ impl Driver {
         );
         for running in self.running.values() {
             running.cancel.cancel();
+        }
+    }
+
+    /// Where builds' stored values come from: the settings, and AWS's when they ask for it.
+    fn value_sources(&self) -> crate::stored_values::ValueSources {
+        let settings = &self.ctx.settings;
+        crate::stored_values::ValueSources {
+            local: settings.stored_values(),
+            remote: settings
+                .stored_values_from_aws
+                .then(|| self.inner.services.remote_values.clone())
+                .flatten()
+                .map(|remote| (remote, settings.aws.clone())),
         }
     }
 
@@ -830,25 +842,16 @@ impl Driver {
             resolved_source_version: primary.and_then(|(name, _)| revisions.get(name).cloned()),
         }
         .list();
-        let stored = self.ctx.settings.stored_values();
+        // A SECRETS_MANAGER variable's value names the secret, read when the action starts.
+        let mut secret_env = Vec::new();
         for variable in resolved.environment_variables() {
-            if variable.variable_type.as_ref() != Some(&EnvironmentVariableType::SecretsManager) {
+            if variable.variable_type.as_ref() == Some(&EnvironmentVariableType::SecretsManager) {
+                secret_env.push((variable.name.clone(), variable.value.clone()));
+            } else {
                 env.push((variable.name.clone(), variable.value.clone()));
-                continue;
-            }
-            // A SECRETS_MANAGER variable's value names the secret.
-            match stored.value(Store::SecretsManager, &variable.value) {
-                Ok(value) => {
-                    log.mask(&value);
-                    env.push((variable.name.clone(), value));
-                }
-                Err(why) => log.note(format!(
-                    "Not done locally: environmentVariables: {} comes from Secrets Manager ({}); \
-                     {why}, so it is left unset (give it in the local settings' secretsManager)",
-                    variable.name, variable.value
-                )),
             }
         }
+        let stored = self.value_sources();
         // Marks every process of the action as this engine's, for crash recovery, and as this
         // action's, for a stop or a timeout.
         env.push((crate::process::ENGINE_ENV.to_owned(), self.inner.id.clone()));
@@ -869,6 +872,7 @@ impl Driver {
             settings,
             aws: self.ctx.settings.aws.clone(),
             stored,
+            secret_env,
             inputs: present,
             // Given a workspace once it holds a slot, so a group of 100 parallel actions does
             // not hold 100 directories while two run.
@@ -1246,7 +1250,11 @@ impl ConditionChecks {
             action,
             settings: None,
             aws: self.ctx.settings.aws.clone(),
-            stored: self.ctx.settings.stored_values(),
+            stored: crate::stored_values::ValueSources {
+                local: self.ctx.settings.stored_values(),
+                remote: None,
+            },
+            secret_env: Vec::new(),
             inputs: prepared.inputs,
             workspace: workspace.clone(),
             env: vec![

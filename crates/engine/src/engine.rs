@@ -43,6 +43,8 @@ pub struct EngineOptions {
     pub handoff: Option<Handoff>,
     /// Real S3, for S3 actions whose local settings say `s3: true`.
     pub objects: Option<Arc<dyn ObjectStore>>,
+    /// AWS's Parameter Store and Secrets Manager, for settings with `storedValuesFromAws`.
+    pub remote_values: Option<Arc<dyn crate::stored_values::RemoteValues>>,
     /// `pipewright run --host`: every action runs on this machine, whatever images the local
     /// settings give.
     pub host_only: bool,
@@ -56,6 +58,7 @@ impl EngineOptions {
             clock: None,
             handoff: None,
             objects: None,
+            remote_values: None,
             host_only: false,
         }
     }
@@ -264,6 +267,7 @@ impl Engine {
                 clock: clock.clone(),
                 objects: options.objects.clone(),
                 cache_dir: options.data_dir.join("cache"),
+                remote_values: options.remote_values.clone(),
             },
             logs: LogSink::start(store.clone(), clock.clone()),
             slots: Arc::new(Semaphore::new(

@@ -22,6 +22,7 @@
 //!   awsCredentials: environment                    # or {profile: NAME}; default: none
 //! parameterStore: { /app/db-host: db.internal }    # values for builds' parameter-store
 //! secretsManager: { prod/db: {env: PROD_DB} }      # and secrets-manager (masked in logs)
+//! storedValuesFromAws: true                        # the values not given: from AWS, via aws:
 //! aws:                                             # how `s3: true` actions reach AWS (optional)
 //!   profile: dev
 //!   region: eu-west-1
@@ -57,6 +58,10 @@ pub struct LocalSettings {
     /// What builds read from Secrets Manager, by secret id or ARN.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub secrets_manager: IndexMap<String, StoredValue>,
+    /// Values builds read that `parameterStore`/`secretsManager` do not give are read from AWS
+    /// (through the `aws:` connection) when the build starts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stored_values_from_aws: bool,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

@@ -20,8 +20,13 @@
 //! settings do not hold is left unset and named before the build starts; every value found is
 //! masked in the build's log, as CodeBuild masks them.
 
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+
+use crate::objects::AwsConnection;
 
 /// The settings' `parameterStore:` and `secretsManager:`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -103,16 +108,99 @@ impl StoredValues {
             .get(id)
             .ok_or_else(|| format!("the local settings' secretsManager has no {id}"))?
             .get()?;
-        let Some(key) = json_key else {
-            return Ok(secret);
+        json_key_of(id, secret, json_key)
+    }
+}
+
+/// A secret's string, or the value of one key of it when it is JSON.
+fn json_key_of(id: &str, secret: String, key: Option<&str>) -> Result<String, String> {
+    let Some(key) = key else {
+        return Ok(secret);
+    };
+    let json: serde_json::Value = serde_json::from_str(&secret).map_err(|_| {
+        format!("the secretsManager value of {id} is not JSON, so it has no key {key}")
+    })?;
+    match json.get(key) {
+        Some(serde_json::Value::String(value)) => Ok(value.clone()),
+        Some(other) => Ok(other.to_string()),
+        None => Err(format!("the secretsManager value of {id} has no key {key}")),
+    }
+}
+
+/// The engine's port to AWS's Parameter Store and Secrets Manager, for the values a build reads
+/// that the settings do not give, when the settings ask for AWS's (`storedValuesFromAws: true`).
+/// The engine links no SDK: the CLI and the app plug in `pipewright_aws`'s.
+pub trait RemoteValues: Send + Sync + std::fmt::Debug {
+    /// A parameter's value (decrypted, as CodeBuild reads SecureStrings).
+    fn parameter<'a>(
+        &'a self,
+        connection: &'a AwsConnection,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>>;
+
+    /// A secret's string, of the version stage or id when one is given.
+    fn secret<'a>(
+        &'a self,
+        connection: &'a AwsConnection,
+        id: &'a str,
+        version_stage: Option<&'a str>,
+        version_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, String>>;
+}
+
+/// Where a build's stored values come from: the settings, then AWS when the settings ask.
+#[derive(Clone, Debug)]
+pub struct ValueSources {
+    pub local: StoredValues,
+    /// AWS's Parameter Store and Secrets Manager, through this connection.
+    pub remote: Option<(Arc<dyn RemoteValues>, AwsConnection)>,
+}
+
+impl ValueSources {
+    /// The value `reference` names and where it came from (the settings' own, else AWS's when
+    /// the settings ask); or why there is none.
+    pub async fn value(&self, store: Store, reference: &str) -> Result<(String, Origin), String> {
+        let why = match self.local.value(store, reference) {
+            Ok(value) => return Ok((value, Origin::Settings)),
+            Err(why) => why,
         };
-        let json: serde_json::Value = serde_json::from_str(&secret).map_err(|_| {
-            format!("the secretsManager value of {id} is not JSON, so it has no key {key}")
-        })?;
-        match json.get(key) {
-            Some(serde_json::Value::String(value)) => Ok(value.clone()),
-            Some(other) => Ok(other.to_string()),
-            None => Err(format!("the secretsManager value of {id} has no key {key}")),
+        let Some((remote, connection)) = &self.remote else {
+            return Err(why);
+        };
+        let fetched = match store {
+            Store::ParameterStore => remote.parameter(connection, reference).await,
+            Store::SecretsManager => {
+                let (id, json_key) = split_secret_reference(reference);
+                let mut rest = reference[id.len()..]
+                    .trim_start_matches(':')
+                    .split(':')
+                    .skip(1);
+                let stage = rest.next().filter(|s| !s.is_empty());
+                let version = rest.next().filter(|s| !s.is_empty());
+                match remote.secret(connection, id, stage, version).await {
+                    Ok(secret) => json_key_of(id, secret, json_key),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        fetched
+            .map(|value| (value, Origin::Aws))
+            .map_err(|aws| format!("{why}, and AWS's {} says: {aws}", store.as_str()))
+    }
+}
+
+/// Where a stored value came from, as the build's log says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Settings,
+    Aws,
+}
+
+impl Origin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Settings => "the value in the local settings",
+            Origin::Aws => "read from AWS",
         }
     }
 }

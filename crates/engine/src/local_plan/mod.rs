@@ -222,7 +222,13 @@ pub fn propose(
                 Some(RunnerKind::CodeBuild) => {
                     let project = context.projects.get(&key);
                     let saved = project.map(|project| {
-                        let (settings, notes) = with_project(&key, base, project, &stored);
+                        let (settings, notes) = with_project(
+                            &key,
+                            base,
+                            project,
+                            &stored,
+                            settings.stored_values_from_aws,
+                        );
                         plan.notes.extend(notes);
                         settings
                     });

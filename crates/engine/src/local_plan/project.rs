@@ -99,6 +99,8 @@ pub(super) fn with_project(
     base: ActionSettings,
     project: &BuildProject,
     stored: &StoredValues,
+    // The settings read what they do not give from AWS.
+    from_aws: bool,
 ) -> (ActionSettings, Vec<String>) {
     let mut notes = Vec::new();
     let mut settings = base;
@@ -136,10 +138,11 @@ pub(super) fn with_project(
             StoredReference::ParameterStore(r) => (Store::ParameterStore, r, "parameterStore"),
             StoredReference::SecretsManager(r) => (Store::SecretsManager, r, "secretsManager"),
         };
-        if !stored.gives(store, reference) {
+        if !from_aws && !stored.gives(store, reference) {
             notes.push(format!(
                 "{key}: {name} reads {} {reference}: give its value under {section}: in the \
-                 settings, or the build runs without it",
+                 settings (or set storedValuesFromAws: true to read it from AWS), or the build \
+                 runs without it",
                 store.as_str()
             ));
         }

@@ -121,9 +121,9 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         env.retain(|(set, _)| *set != name);
         match value {
             Configured::Plain(value) => env.push((name, value)),
-            Configured::Stored(store, reference) => env.extend(stored_variable(
-                run, &mut notes, &name, store, &reference, from,
-            )),
+            Configured::Stored(store, reference) => {
+                env.extend(stored_variable(run, &mut notes, &name, store, &reference, from).await)
+            }
         }
     }
     for line in notes {
@@ -339,9 +339,9 @@ fn configured_variables(run: &ActionRun) -> Result<Vec<(String, Configured)>, St
     Ok(out)
 }
 
-/// A variable whose value lives in Parameter Store or Secrets Manager, from the local settings:
-/// masked in the log when found, and named in `notes` (left unset) when not.
-fn stored_variable(
+/// A variable whose value lives in Parameter Store or Secrets Manager, from the local settings
+/// (or AWS, when they ask): masked in the log when found, named in `notes` (left unset) when not.
+async fn stored_variable(
     run: &ActionRun,
     notes: &mut Vec<String>,
     name: &str,
@@ -349,12 +349,13 @@ fn stored_variable(
     reference: &str,
     from: &str,
 ) -> Option<(String, String)> {
-    match run.stored.value(store, reference) {
-        Ok(value) => {
+    match run.stored.value(store, reference).await {
+        Ok((value, origin)) => {
             run.log.mask(&value);
             notes.push(format!(
-                "{name} is {reference} from {}: the value in the local settings (masked here)",
-                store.as_str()
+                "{name} is {reference} from {}: {} (masked here)",
+                store.as_str(),
+                origin.describe()
             ));
             Some((name.to_owned(), value))
         }

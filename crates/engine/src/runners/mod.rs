@@ -13,6 +13,7 @@ mod source;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -40,6 +41,8 @@ pub struct Services {
     pub objects: Option<Arc<dyn ObjectStore>>,
     /// Where builds' caches are kept between runs (`cache/` in the data directory).
     pub cache_dir: PathBuf,
+    /// AWS's Parameter Store and Secrets Manager, when the front end plugged them in.
+    pub remote_values: Option<Arc<dyn crate::stored_values::RemoteValues>>,
 }
 
 /// One action execution, ready to run: variables are already substituted.
@@ -53,8 +56,11 @@ pub struct ActionRun {
     pub settings: Option<ActionSettings>,
     /// The local settings' `aws:` connection, for actions that reach real S3.
     pub aws: AwsConnection,
-    /// The local settings' Parameter Store and Secrets Manager values, for builds.
-    pub stored: crate::stored_values::StoredValues,
+    /// Where the Parameter Store and Secrets Manager values builds read come from.
+    pub stored: crate::stored_values::ValueSources,
+    /// The action's `environmentVariables` of type SECRETS_MANAGER: each name and the secret
+    /// it reads, resolved (and masked) when the action starts.
+    pub secret_env: Vec<(String, String)>,
     /// Input artifacts in declaration order: the first is the primary one, unless CodeBuild's
     /// `PrimarySource` names another.
     pub inputs: Vec<(String, Digest)>,
@@ -163,7 +169,25 @@ pub fn runner_for(action: &Action, settings: Option<&ActionSettings>) -> Option<
 
 /// Runs the action to its end. Never panics on what the action does; every failure becomes a
 /// Failed outcome with a summary that says what happened.
-pub async fn run(services: &Services, run: ActionRun) -> Outcome {
+pub async fn run(services: &Services, mut run: ActionRun) -> Outcome {
+    // An action's SECRETS_MANAGER variables, read now: the settings', or AWS's when they ask.
+    for (name, reference) in std::mem::take(&mut run.secret_env) {
+        match run
+            .stored
+            .value(crate::stored_values::Store::SecretsManager, &reference)
+            .await
+        {
+            Ok((value, _)) => {
+                run.log.mask(&value);
+                run.env.push((name, value));
+            }
+            Err(why) => run.log.note(format!(
+                "Not done locally: environmentVariables: {name} comes from Secrets Manager \
+                 ({reference}); {why}, so it is left unset (give it in the local settings' \
+                 secretsManager)"
+            )),
+        }
+    }
     let settings = run.settings.clone();
     match runner_for(&run.action, settings.as_ref()) {
         Some(RunnerKind::Simulated) => {
