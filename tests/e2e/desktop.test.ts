@@ -404,6 +404,75 @@ describe("a build's reports", () => {
   });
 });
 
+describe("a batch build", () => {
+  it("shows each build of the batch with its status, and its own log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pipewright-e2e-batch-"));
+    writeFileSync(
+      join(dir, "buildspec.yml"),
+      [
+        "version: 0.2",
+        "batch:",
+        "  build-matrix:",
+        "    dynamic:",
+        "      env:",
+        "        variables:",
+        "          TARGET: [linux, windows, mac]",
+        "phases:",
+        "  build:",
+        "    commands:",
+        '      - echo "building for $TARGET as $CODEBUILD_BATCH_BUILD_IDENTIFIER"',
+        "",
+      ].join("\n"),
+    );
+    const file = join(dir, "e2e-batch.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "e2e-batch",
+        pipelineType: "V2",
+        stages: [
+          {
+            name: "Source",
+            actions: [
+              {
+                name: "Src",
+                actionTypeId: { category: "Source", owner: "AWS", provider: "S3", version: "1" },
+                configuration: { S3Bucket: "b", S3ObjectKey: "k.zip" },
+                outputArtifacts: [{ name: "Src" }],
+              },
+            ],
+          },
+          {
+            name: "Build",
+            actions: [
+              {
+                name: "Everywhere",
+                actionTypeId: { category: "Build", owner: "AWS", provider: "CodeBuild", version: "1" },
+                configuration: { ProjectName: "everywhere", BatchEnabled: "true" },
+                inputArtifacts: [{ name: "Src" }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    writeFileSync(join(dir, "e2e-batch.pipewright.yaml"), `actions:\n  Source/Src: {path: ${dir}}\n`);
+    cli("import", file);
+    await app.view("pipelines");
+    await app.press("Run", '[data-pipeline="e2e-batch"]');
+    await app.find('.view-header [data-status="Succeeded"]');
+    await app.click('.monitor [data-action="Build/Everywhere"]');
+    await app.find('.batch-builds [data-batch-build="build3"][data-status="Succeeded"]');
+    expect(await app.findAll(".batch-builds [data-batch-build]")).toHaveLength(3);
+    await app.click('.batch-builds [data-batch-build="build2"]');
+    await app.waitFor("build2's own log", async () =>
+      (await app.text(".log")).includes("building for windows as build2"),
+    );
+    expect(await app.text(".log")).not.toContain("building for linux");
+    await app.screenshot("15-monitor-batch");
+  });
+});
+
 describe("an AWS connection", () => {
   it("lists a pipeline of the connection, shows its approval in the inbox and approves it there", async () => {
     // The AWS side is a `pipewright serve` on loopback with a data directory of its own.

@@ -369,6 +369,29 @@ pub struct ActionExecutionDetail {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     #[ts(as = "Option<bool>", optional)]
     pub simulated: bool,
+    /// Not in AWS (which keeps them in CodeBuild): the builds of a local batch build.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<BatchBuild>>", optional)]
+    pub batch_builds: Vec<BatchBuild>,
+}
+
+/// One build of a local batch build; its id names its log.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(optional_fields = nullable)]
+pub struct BatchBuild {
+    pub id: String,
+    pub identifier: String,
+    /// Waiting, InProgress, Succeeded, Failed or Stopped.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ran_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]

@@ -28,7 +28,7 @@ pub use local_settings::{ActionKind, How, LocalAction, LocalSettingsForm};
 pub use pipewright_engine as engine;
 pub use pipewright_model as model;
 pub use pipewright_store::{
-    ActionExecutionRow, AuditRow, EventFilter, ExecutionRow, RuleExecutionRow,
+    ActionExecutionRow, AuditRow, BatchBuildRow, EventFilter, ExecutionRow, RuleExecutionRow,
 };
 pub use plan::{PipelinePlan, PlanChange, plan};
 pub use reports::{ActionReport, ListReportsOutput};
@@ -989,6 +989,23 @@ impl Pipewright {
     ) -> Result<Vec<db::ActionExecutionRow>> {
         let mut conn = self.conn().await?;
         Ok(db::action_executions(&mut conn, execution_id).await?)
+    }
+
+    /// The batch builds of an execution's actions, with the `Stage/Action` each belongs to.
+    pub async fn batch_build_rows(
+        &self,
+        execution_id: &str,
+    ) -> Result<Vec<(String, db::BatchBuildRow)>> {
+        let mut conn = self.conn().await?;
+        let actions = db::action_executions(&mut conn, execution_id).await?;
+        Ok(db::batch_builds_of_execution(&mut conn, execution_id)
+            .await?
+            .into_iter()
+            .filter_map(|build| {
+                let action = actions.iter().find(|a| a.id == build.action_execution_id)?;
+                Some((format!("{}/{}", action.stage, action.action), build))
+            })
+            .collect())
     }
 
     /// Stored events after `after_seq`, oldest first, each in its EventBridge shape.

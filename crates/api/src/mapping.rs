@@ -310,6 +310,8 @@ fn condition_state(rules: &[db::RuleExecutionRow], kind: &str) -> Option<StageCo
 pub struct Lookups {
     versions: std::collections::HashMap<String, i64>,
     declarations: std::collections::HashMap<i64, Option<PipelineDeclaration>>,
+    /// Each execution's batch builds, by action execution.
+    batches: std::collections::HashMap<String, std::collections::HashMap<String, Vec<BatchBuild>>>,
 }
 
 pub async fn action_execution(
@@ -373,5 +375,39 @@ pub async fn action_execution(
         },
         ran_on: row.ran_on.clone(),
         simulated: row.simulated,
+        batch_builds: batch_builds(conn, row, lookups).await?,
     })
+}
+
+/// The batch builds of an action execution, read once per execution.
+async fn batch_builds(
+    conn: &mut SqliteConnection,
+    row: &db::ActionExecutionRow,
+    lookups: &mut Lookups,
+) -> Result<Vec<BatchBuild>> {
+    if !lookups.batches.contains_key(&row.execution_id) {
+        let mut by_action: std::collections::HashMap<String, Vec<BatchBuild>> =
+            std::collections::HashMap::new();
+        for build in db::batch_builds_of_execution(conn, &row.execution_id).await? {
+            by_action
+                .entry(build.action_execution_id.clone())
+                .or_default()
+                .push(BatchBuild {
+                    id: build.id,
+                    identifier: build.identifier,
+                    status: build.status,
+                    summary: build.summary,
+                    ran_on: build.ran_on,
+                    start_time: build.started_ms.map(Timestamp),
+                    end_time: build.ended_ms.map(Timestamp),
+                });
+        }
+        lookups.batches.insert(row.execution_id.clone(), by_action);
+    }
+    Ok(lookups
+        .batches
+        .get(&row.execution_id)
+        .and_then(|by_action| by_action.get(&row.id))
+        .cloned()
+        .unwrap_or_default())
 }

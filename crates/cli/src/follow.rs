@@ -138,6 +138,44 @@ impl Screen {
             view.draw(now_ms);
         }
     }
+
+    /// Takes in the batch builds' states: the view shows them under their action; off a
+    /// terminal, a line for each change.
+    fn batch(
+        &mut self,
+        builds: &[(String, pipewright_api::BatchBuildRow)],
+        seen: &mut HashMap<String, String>,
+    ) {
+        for (key, build) in builds {
+            if seen.get(&build.id) == Some(&build.status) {
+                continue;
+            }
+            seen.insert(build.id.clone(), build.status.clone());
+            match self {
+                Screen::Json => {}
+                Screen::Live(view) => view.batch_build(key, build),
+                Screen::Lines { .. } => {
+                    let took = match (build.started_ms, build.ended_ms) {
+                        (Some(start), Some(end)) => format!(
+                            "  {}({:.2}s){}",
+                            style::DIM.render(),
+                            (end - start) as f64 / 1000.0,
+                            style::DIM.render_reset()
+                        ),
+                        _ => String::new(),
+                    };
+                    anstream::println!(
+                        "{}{:8}{}      {key:<26} batch build {} {}{took}",
+                        style::DIM.render(),
+                        "",
+                        style::DIM.render_reset(),
+                        build.identifier,
+                        status(&build.status)
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Follows from the event after `after` (0 for a new execution; the newest event's number for a
@@ -191,6 +229,7 @@ pub async fn follow(
     let mut watch = api.engine().event_watch();
     let mut waiting = None;
     let mut waiting_checked = std::time::Instant::now();
+    let mut batch_seen: HashMap<String, String> = HashMap::new();
     let final_status = loop {
         let events = api.events_after(after, Some(execution_id)).await?;
         // Nothing happened to this execution for a while: say once why it waits, if it waits
@@ -236,6 +275,10 @@ pub async fn follow(
                     finished = Some(state_word(state).to_owned());
                 }
             }
+        }
+        if !json {
+            let builds = api.batch_build_rows(execution_id).await?;
+            screen.batch(&builds, &mut batch_seen);
         }
         screen.tick(clock.now_ms());
         if let Some(status) = finished {
@@ -618,6 +661,7 @@ pub async fn logs(
     let mut last_pass = false;
     loop {
         let rows = api.action_execution_rows(execution_id).await?;
+        let batch = api.batch_build_rows(execution_id).await?;
         let selected: Vec<_> = rows
             .iter()
             .filter(|r| only.is_none_or(|o| o == format!("{}/{}", r.stage, r.action)))
@@ -628,21 +672,40 @@ pub async fn logs(
                 only.unwrap_or_default()
             );
         }
-        for row in &selected {
-            let after = printed.entry(row.id.clone()).or_insert(0);
-            let lines = api.logs(&row.id, *after).await?;
+        // Each action's log, then its batch builds' logs (each labelled with its identifier).
+        let logs: Vec<(&pipewright_api::ActionExecutionRow, String, Option<&str>)> = selected
+            .iter()
+            .flat_map(|row| {
+                let key = format!("{}/{}", row.stage, row.action);
+                std::iter::once((*row, row.id.clone(), None)).chain(
+                    batch
+                        .iter()
+                        .filter(move |(k, b)| *k == key && b.action_execution_id == row.id)
+                        .map(move |(_, b)| (*row, b.id.clone(), Some(b.identifier.as_str()))),
+                )
+            })
+            .collect();
+        for (row, log_id, part) in &logs {
+            let after = printed.entry(log_id.clone()).or_insert(0);
+            let lines = api.logs(log_id, *after).await?;
             for line in &lines {
                 *after = line.seq;
                 if json {
-                    let record = serde_json::json!({
+                    let mut record = serde_json::json!({
                         "stage": row.stage, "action": row.action, "actionExecutionId": row.id,
                         "seq": line.seq, "time": line.time,
                         "stream": line.stream, "line": line.line,
                     });
+                    if let Some(part) = part {
+                        record["batchBuild"] = serde_json::json!(part);
+                    }
                     println!("{record}");
                     continue;
                 }
-                let prefix = format!("{}/{}", row.stage, row.action);
+                let prefix = match part {
+                    Some(part) => format!("{}/{}[{part}]", row.stage, row.action),
+                    None => format!("{}/{}", row.stage, row.action),
+                };
                 let text = if line.stream == "pipewright" {
                     format!(
                         "{}{}{}",

@@ -25,6 +25,8 @@ struct Row {
     simulated: bool,
     /// Where it runs (an image, or this machine), once it started; None for what runs no commands.
     place: Option<String>,
+    /// A batch build's row, under its action: its identifier.
+    batch: Option<String>,
 }
 
 #[derive(Debug)]
@@ -53,6 +55,7 @@ impl LiveView {
                 ended_ms: None,
                 simulated: false,
                 place: None,
+                batch: None,
             });
             for (_, members) in stage.run_order_groups() {
                 for index in members {
@@ -66,6 +69,7 @@ impl LiveView {
                         ended_ms: None,
                         simulated: simulated.contains(&format!("{}/{}", stage.name, action.name)),
                         place: None,
+                        batch: None,
                     });
                 }
             }
@@ -104,7 +108,7 @@ impl LiveView {
         if let Some(row) = self
             .rows
             .iter_mut()
-            .find(|r| r.stage == stage && r.action.as_deref() == Some(action))
+            .find(|r| r.stage == stage && r.action.as_deref() == Some(action) && r.batch.is_none())
         {
             row.status = Some(status_word.to_owned());
             row.started_ms = Some(started_ms);
@@ -122,7 +126,7 @@ impl LiveView {
         let Some(row) = self
             .rows
             .iter_mut()
-            .find(|r| r.stage == stage && r.action.as_deref() == action)
+            .find(|r| r.stage == stage && r.action.as_deref() == action && r.batch.is_none())
         else {
             return;
         };
@@ -136,6 +140,50 @@ impl LiveView {
             row.ended_ms = Some(at_ms);
         }
         row.status = Some(status_word.to_owned());
+    }
+
+    /// Shows a batch build of an action (`Stage/Action`) under it, as it is now.
+    pub fn batch_build(&mut self, key: &str, build: &pipewright_api::BatchBuildRow) {
+        let Some((stage, action)) = key.split_once('/') else {
+            return;
+        };
+        let existing = self.rows.iter().position(|r| {
+            r.stage == stage
+                && r.action.as_deref() == Some(action)
+                && r.batch.as_deref() == Some(&build.identifier)
+        });
+        let index = match existing {
+            Some(index) => index,
+            None => {
+                let Some(parent) = self.rows.iter().position(|r| {
+                    r.stage == stage && r.action.as_deref() == Some(action) && r.batch.is_none()
+                }) else {
+                    return;
+                };
+                let after = self.rows[parent + 1..]
+                    .iter()
+                    .take_while(|r| r.batch.is_some())
+                    .count();
+                let row = Row {
+                    stage: stage.to_owned(),
+                    action: Some(action.to_owned()),
+                    run_order: self.rows[parent].run_order,
+                    status: None,
+                    started_ms: None,
+                    ended_ms: None,
+                    simulated: false,
+                    place: None,
+                    batch: Some(build.identifier.clone()),
+                };
+                self.rows.insert(parent + 1 + after, row);
+                parent + 1 + after
+            }
+        };
+        let row = &mut self.rows[index];
+        row.status = (build.status != "Waiting").then(|| build.status.clone());
+        row.started_ms = build.started_ms;
+        row.ended_ms = build.ended_ms;
+        row.place = build.ran_on.clone();
     }
 
     fn line(&self, row: &Row, now_ms: i64) -> String {
@@ -160,6 +208,16 @@ impl LiveView {
             .as_ref()
             .map(|place| format!("  on {place}"))
             .unwrap_or_default();
+        if let Some(identifier) = &row.batch {
+            return format!(
+                "        {:<w$} {}  {}{elapsed}{place}{}",
+                identifier,
+                status,
+                style::DIM.render(),
+                style::DIM.render_reset(),
+                w = self.width
+            );
+        }
         match &row.action {
             None => format!(
                 "  {}{:<w$}{}      {}  {}{elapsed}{}",

@@ -283,6 +283,16 @@ pub fn actions(list: &ListActionExecutionsOutput) {
             style::DIM.render(),
             style::DIM.render_reset()
         );
+        for build in &a.batch_builds {
+            anstream::println!(
+                "          {:<30} {}  {}{}{}",
+                format!("  batch build {}", build.identifier),
+                status(&build.status),
+                style::DIM.render(),
+                build.summary.as_deref().unwrap_or_default(),
+                style::DIM.render_reset()
+            );
+        }
     }
 }
 

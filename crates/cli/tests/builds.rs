@@ -369,7 +369,8 @@ fn version_0_1_runs_each_command_in_its_own_shell_and_one_string_is_a_list() {
 }
 
 #[test]
-fn a_windows_shell_and_a_batch_build_are_refused_before_anything_runs() {
+fn a_windows_shell_and_a_batch_only_buildspec_without_batch_builds_are_refused_before_anything_runs()
+ {
     let env = Env::new();
     let file = build_pipeline(
         &env,

@@ -117,6 +117,16 @@ impl LogSink {
 }
 
 impl ActionLog {
+    /// The log of a part of this action (one build of a batch): lines of its own, under its
+    /// own id, masking what this log masks.
+    pub fn part(&self, id: &str) -> ActionLog {
+        ActionLog {
+            sink: self.sink.clone(),
+            action_execution_id: id.into(),
+            seq: Arc::new(AtomicI64::new(0)),
+            masked: self.masked.clone(),
+        }
+    }
     /// From now on every line shows `value` as `***`, as CodeBuild masks a build's secrets.
     pub fn mask(&self, value: &str) {
         if value.is_empty() {

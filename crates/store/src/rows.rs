@@ -637,10 +637,17 @@ pub async fn delete_old_executions(conn: &mut SqliteConnection, keep: i64) -> Re
     .bind(keep)
     .execute(&mut *conn)
     .await?;
-    // Log lines have no foreign key (actions and rules both own lines): remove the orphans.
+    sqlx::query(
+        "DELETE FROM batch_builds WHERE action_execution_id NOT IN (SELECT id FROM action_executions)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // Log lines have no foreign key (actions, rules and batch builds all own lines): remove the
+    // orphans.
     sqlx::query(
         "DELETE FROM logs WHERE action_execution_id NOT IN (SELECT id FROM action_executions)
-           AND action_execution_id NOT IN (SELECT id FROM rule_executions)",
+           AND action_execution_id NOT IN (SELECT id FROM rule_executions)
+           AND action_execution_id NOT IN (SELECT id FROM batch_builds)",
     )
     .execute(&mut *conn)
     .await?;
@@ -650,6 +657,54 @@ pub async fn delete_old_executions(conn: &mut SqliteConnection, keep: i64) -> Re
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// One build of a batch build.
+#[derive(Clone, Debug, Default, FromRow, PartialEq, Eq)]
+pub struct BatchBuildRow {
+    pub id: String,
+    pub action_execution_id: String,
+    pub seq: i64,
+    pub identifier: String,
+    pub status: String,
+    pub summary: Option<String>,
+    pub ran_on: Option<String>,
+    pub started_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+}
+
+/// Stores a batch build's row, or replaces it with its new state.
+pub async fn put_batch_build(conn: &mut SqliteConnection, row: &BatchBuildRow) -> Result<()> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO batch_builds (id, action_execution_id, seq, identifier, status,
+           summary, ran_on, started_ms, ended_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id)
+    .bind(&row.action_execution_id)
+    .bind(row.seq)
+    .bind(&row.identifier)
+    .bind(&row.status)
+    .bind(&row.summary)
+    .bind(&row.ran_on)
+    .bind(row.started_ms)
+    .bind(row.ended_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The batch builds of an execution's action executions, in batch order.
+pub async fn batch_builds_of_execution(
+    conn: &mut SqliteConnection,
+    execution_id: &str,
+) -> Result<Vec<BatchBuildRow>> {
+    Ok(sqlx::query_as(
+        "SELECT b.* FROM batch_builds b JOIN action_executions a ON a.id = b.action_execution_id
+          WHERE a.execution_id = ? ORDER BY b.action_execution_id, b.seq",
+    )
+    .bind(execution_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Stores the reports an action execution made, each as JSON under its report group's name.

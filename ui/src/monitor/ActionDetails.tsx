@@ -22,20 +22,23 @@ export function ActionDetails({
   onReplay?: () => void;
 }) {
   const [lines, setLines] = useState<LogLine[]>([]);
+  /** The batch build whose log is shown (a batch build's builds each have their own). */
+  const [part, setPart] = useState<string>();
   const end = useRef<HTMLDivElement>(null);
+  const logId = part ?? detail.actionExecutionId;
 
   useEffect(() => {
     let live = true;
     setLines([]);
     if (!logs) return;
-    const stop = backend.followLog(detail.actionExecutionId, (batch) => {
+    const stop = backend.followLog(logId, (batch) => {
       if (live && batch.length > 0) setLines((current) => [...current, ...batch]);
     });
     return () => {
       live = false;
       void stop.then((unfollow) => unfollow(), () => {});
     };
-  }, [detail.actionExecutionId, logs]);
+  }, [logId, logs]);
   useEffect(() => end.current?.scrollIntoView({ block: "nearest" }), [lines]);
 
   const result = detail.output.executionResult;
@@ -73,6 +76,25 @@ export function ActionDetails({
         <p className="error-text">
           {result.errorDetails.code}: {result.errorDetails.message}
         </p>
+      )}
+      {detail.batchBuilds && detail.batchBuilds.length > 0 && (
+        <div className="batch-builds" role="group" aria-label="Batch builds">
+          <button className={part === undefined ? "active" : ""} onClick={() => setPart(undefined)}>
+            Batch
+          </button>
+          {detail.batchBuilds.map((build) => (
+            <button
+              key={build.id}
+              className={part === build.id ? "active" : ""}
+              data-batch-build={build.identifier}
+              data-status={build.status}
+              title={build.summary ?? undefined}
+              onClick={() => setPart(build.id)}
+            >
+              {build.identifier} <StatusBadge status={build.status} />
+            </button>
+          ))}
+        </div>
       )}
       {logs && <div className="log" role="log" aria-label="Action log">
         {lines.map((line) => (

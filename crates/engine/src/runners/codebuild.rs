@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 
 use pipewright_artifacts::Selection;
+use pipewright_model::buildspec::batch::Batch;
 use pipewright_model::buildspec::{self, Buildspec};
 
 use super::{
-    ActionRun, InContainer, Outcome, Services, Sources, build_cache, build_reports, ingest_outputs,
-    run_script, script_failure,
+    ActionRun, InContainer, Outcome, Services, Sources, batch, build_cache, build_reports,
+    ingest_outputs, run_script, script_failure,
 };
 use crate::containers::Place;
 use crate::process::ProcessEnd;
@@ -23,7 +24,14 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
         Ok(sources) => sources,
         Err(message) => return Outcome::failed("ArtifactError", message),
     };
-    let outcome = build(services, run, &sources).await;
+    let outcome = match load_buildspec(run, &sources) {
+        Err(message) => Outcome::failed("InvalidBuildspec", message),
+        Ok(spec) => match batch_of(run, &spec) {
+            Err(message) => Outcome::failed("InvalidBuildspec", message),
+            Ok(Some(batch)) => batch::run(services, run, &spec, batch).await,
+            Ok(None) => build(services, run, &sources, &spec, &[]).await,
+        },
+    };
     sources.release();
     outcome
 }
@@ -41,6 +49,19 @@ fn load_buildspec(run: &ActionRun, sources: &Sources) -> Result<Buildspec, Strin
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!("cannot read the buildspec {}: {e} (name another one with `buildspec:` in the local settings)", path.display())
     })?;
+    run.log.note(format!("Buildspec {}", path.display()));
+    buildspec::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A buildspec in the primary source (a batch build's own `buildspec`).
+pub(super) fn load_in_source(
+    run: &ActionRun,
+    sources: &Sources,
+    path: &str,
+) -> Result<Buildspec, String> {
+    let path = in_source_path(&sources.primary, path)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the buildspec {}: {e}", path.display()))?;
     run.log.note(format!("Buildspec {}", path.display()));
     buildspec::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -64,14 +85,14 @@ fn in_source_path(primary: &std::path::Path, in_source: &str) -> Result<PathBuf,
     Ok(primary.join(relative))
 }
 
-async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outcome {
-    let spec = match load_buildspec(run, sources) {
-        Ok(spec) => spec,
-        Err(message) => return Outcome::failed("InvalidBuildspec", message),
-    };
-    if let Err(message) = check_batch(run, &spec) {
-        return Outcome::failed("NotDoneLocally", message);
-    }
+/// Runs one build of `spec` in `sources`; `overrides` (a batch build's variables) come last.
+pub(super) async fn build(
+    services: &Services,
+    run: &ActionRun,
+    sources: &Sources,
+    spec: &Buildspec,
+    overrides: &[(String, String)],
+) -> Outcome {
     run.log.note(format!(
         "Buildspec version {}, running on {}",
         spec.version.as_str(),
@@ -101,7 +122,7 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
             .iter()
             .map(|(k, v)| (k.clone(), v.clone())),
     );
-    let mut notes = local_notes(run, &spec);
+    let mut notes = local_notes(run, spec);
     // Each variable in order of precedence, the later overriding the earlier: the buildspec's,
     // the project's, then the action's. A stored one with no value here is unset, as the note
     // says, whatever came before it.
@@ -117,7 +138,10 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
     let action = configured
         .into_iter()
         .map(|(name, value)| (name, value, "EnvironmentVariables"));
-    for (name, value, from) in buildspec_stored.chain(project).chain(action) {
+    let batch = overrides
+        .iter()
+        .map(|(name, value)| (name.clone(), Configured::Plain(value.clone()), "batch"));
+    for (name, value, from) in buildspec_stored.chain(project).chain(action).chain(batch) {
         env.retain(|(set, _)| *set != name);
         match value {
             Configured::Plain(value) => env.push((name, value)),
@@ -184,8 +208,8 @@ async fn build(services: &Services, run: &ActionRun, sources: &Sources) -> Outco
         build_cache::save(run, cache, &sources.primary).await;
     }
     // Reports are read whether the build passed or not, as CodeBuild reads them.
-    let reports = build_reports::read(run, &spec, &sources.primary).await;
-    let mut outcome = finish(services, run, &spec, sources, end, variables).await;
+    let reports = build_reports::read(run, spec, &sources.primary).await;
+    let mut outcome = finish(services, run, spec, sources, end, variables).await;
     outcome.reports = reports;
     outcome
 }
@@ -246,19 +270,16 @@ fn selections(run: &ActionRun, spec: &Buildspec) -> Result<Vec<(String, Selectio
     Ok(out)
 }
 
-/// CodeBuild reads `batch` only when the action enables batch builds, and ignores it otherwise.
-fn check_batch(run: &ActionRun, spec: &Buildspec) -> Result<(), String> {
+/// The batch to run: CodeBuild reads `batch` only when the action enables batch builds, and
+/// ignores it otherwise.
+fn batch_of(run: &ActionRun, spec: &Buildspec) -> Result<Option<Batch>, String> {
     let enabled = run
         .action
         .config("BatchEnabled")
         .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     match (&spec.batch, enabled) {
-        (Some(_), true) => Err(
-            "not done locally: this action sets BatchEnabled and the buildspec has a batch \
-             section; batch builds do not run locally yet (run it without BatchEnabled, or map \
-             the action to commands in the local settings)"
-                .to_owned(),
-        ),
+        (Some(Ok(batch)), true) => Ok(Some(batch.clone())),
+        (Some(Err(why)), true) => Err(format!("the buildspec's batch section: {why}")),
         (None, true) => Err(
             "the action sets BatchEnabled, and the buildspec has no batch section; CodeBuild \
              fails such a build too"
@@ -274,9 +295,9 @@ fn check_batch(run: &ActionRun, spec: &Buildspec) -> Result<(), String> {
                 "The buildspec's batch section is ignored: the action does not set BatchEnabled, \
                  and CodeBuild ignores it too",
             );
-            Ok(())
+            Ok(None)
         }
-        (None, false) => Ok(()),
+        (None, false) => Ok(None),
     }
 }
 

@@ -2,6 +2,7 @@
 //! an action; a provider with no runner fails the action with a message saying how to map it, never
 //! a silent skip.
 
+mod batch;
 mod build_cache;
 mod build_reports;
 mod codebuild;

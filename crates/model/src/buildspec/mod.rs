@@ -8,8 +8,9 @@
 //! Keys the local engine does not carry out are listed in [`Buildspec::not_done_locally`], so a
 //! runner names them before the build starts instead of dropping them silently.
 
+pub mod batch;
 mod not_done_locally;
-mod raw;
+pub(crate) mod raw;
 
 use indexmap::IndexMap;
 
@@ -48,9 +49,9 @@ pub struct Buildspec {
     pub env: Env,
     pub phases: Phases,
     pub artifacts: Option<Artifacts>,
-    /// The `batch` section as written. CodeBuild reads it only when the action (or project) has
-    /// batch builds enabled.
-    pub batch: Option<serde_json::Value>,
+    /// The `batch` section, or what is wrong with it. CodeBuild reads it only when the action
+    /// (or project) has batch builds enabled, so a mistake in it matters only then.
+    pub batch: Option<Result<batch::Batch, String>>,
     /// The `reports` section: report groups by name (or ARN).
     pub reports: IndexMap<String, ReportGroup>,
     /// The `cache` section.
@@ -287,7 +288,7 @@ pub fn parse(text: &str) -> Result<Buildspec, BuildspecError> {
         env: raw.env.map(RawEnv::into_env).unwrap_or_default(),
         phases,
         artifacts: raw.artifacts.map(RawArtifacts::into_artifacts),
-        batch: raw.batch,
+        batch: raw.batch.map(batch::Batch::from_raw),
         reports: raw
             .reports
             .unwrap_or_default()

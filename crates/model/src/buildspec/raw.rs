@@ -22,11 +22,113 @@ pub(super) struct RawBuildspec {
     #[serde(default)]
     pub artifacts: Option<RawArtifacts>,
     #[serde(default)]
-    pub batch: Option<serde_json::Value>,
+    pub batch: Option<RawBatch>,
     #[serde(default)]
     pub reports: Option<IndexMap<String, RawReportGroup>>,
     #[serde(default)]
     pub cache: Option<RawCache>,
+}
+
+/// The `batch` section, typed so that values stay as written (`3.10`, `yes`), as elsewhere.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawBatch {
+    #[serde(default, deserialize_with = "yes_no")]
+    pub fast_fail: bool,
+    #[serde(default)]
+    pub build_list: Option<Vec<RawBatchBuild>>,
+    #[serde(default)]
+    pub build_graph: Option<Vec<RawBatchBuild>>,
+    #[serde(default)]
+    pub build_matrix: Option<RawMatrix>,
+    #[serde(default)]
+    pub build_fanout: Option<RawFanout>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawBatchBuild {
+    #[serde(default)]
+    pub identifier: Option<String>,
+    #[serde(default)]
+    pub buildspec: Option<String>,
+    #[serde(default)]
+    pub env: Option<RawBatchEnv>,
+    #[serde(default, deserialize_with = "yes_no")]
+    pub ignore_failure: bool,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub depend_on: Vec<String>,
+    #[serde(default, deserialize_with = "yes_no")]
+    pub debug_session: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawBatchEnv {
+    #[serde(default)]
+    pub variables: Option<IndexMap<String, Option<String>>>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub privileged_mode: Option<String>,
+    /// `compute-type`, `type`, `fleet`: kept to be named, as written.
+    #[serde(flatten)]
+    pub other: IndexMap<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawMatrix {
+    #[serde(default, rename = "static")]
+    pub static_part: Option<RawMatrixStatic>,
+    #[serde(default)]
+    pub dynamic: Option<RawMatrixDynamic>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawMatrixStatic {
+    #[serde(default, deserialize_with = "yes_no")]
+    pub ignore_failure: bool,
+    #[serde(default)]
+    pub env: Option<RawBatchEnv>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawMatrixDynamic {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub buildspec: Vec<String>,
+    #[serde(default)]
+    pub env: Option<RawMatrixDynamicEnv>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawMatrixDynamicEnv {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub image: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub compute_type: Vec<String>,
+    #[serde(default)]
+    pub variables: Option<IndexMap<String, Strings>>,
+}
+
+/// A string or a list of them, as written.
+pub(crate) struct Strings(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        one_or_many(deserializer).map(Strings)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawFanout {
+    #[serde(default)]
+    pub parallelism: Option<String>,
+    #[serde(default, deserialize_with = "yes_no")]
+    pub ignore_failure: bool,
 }
 
 #[derive(Deserialize)]

@@ -282,8 +282,8 @@ fn a_batch_buildspec_needs_no_phases_of_its_own() {
     let spec = parse("version: 0.2\nbatch:\n  fast-fail: false\n  build-list:\n    - identifier: linux\n      buildspec: ci/linux.yml\n")
         .expect("parses");
     assert_eq!(spec.phases, Phases::default());
-    let batch = spec.batch.expect("batch");
-    assert_eq!(batch["build-list"][0]["identifier"], "linux");
+    let batch = spec.batch.expect("batch").expect("a good batch");
+    assert_eq!(batch.builds[0].identifier, "linux");
 }
 
 #[test]
