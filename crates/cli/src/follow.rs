@@ -230,6 +230,7 @@ pub async fn follow(
     let mut waiting = None;
     let mut waiting_checked = std::time::Instant::now();
     let mut batch_seen: HashMap<String, String> = HashMap::new();
+    let mut activity_seen: HashMap<String, i64> = HashMap::new();
     let final_status = loop {
         let events = api.events_after(after, Some(execution_id)).await?;
         // Nothing happened to this execution for a while: say once why it waits, if it waits
@@ -280,6 +281,9 @@ pub async fn follow(
             let builds = api.batch_build_rows(execution_id).await?;
             screen.batch(&builds, &mut batch_seen);
         }
+        if let Screen::Live(view) = &mut screen {
+            show_activity(api, execution_id, view, &mut activity_seen).await?;
+        }
         screen.tick(clock.now_ms());
         if let Some(status) = finished {
             api.engine().finished(execution_id).await;
@@ -327,6 +331,32 @@ pub async fn follow(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The latest log line of each action running in a container, beside it in the view: what a
+/// first image pull (or a long build) is doing while the action seems to wait.
+async fn show_activity(
+    api: &Pipewright,
+    execution_id: &str,
+    view: &mut LiveView,
+    seen: &mut HashMap<String, i64>,
+) -> Result<()> {
+    for row in api.action_execution_rows(execution_id).await? {
+        let in_container = row
+            .ran_on
+            .as_deref()
+            .is_some_and(|p| p.starts_with("image"));
+        if row.status != "InProgress" || !in_container {
+            continue;
+        }
+        let after = seen.entry(row.id.clone()).or_insert(0);
+        let lines = api.logs(&row.id, *after).await?;
+        if let Some(last) = lines.last() {
+            *after = last.seq;
+            view.activity(&format!("{}/{}", row.stage, row.action), &last.line);
+        }
+    }
+    Ok(())
 }
 
 /// What holds an execution before a stage, when something does (an execution that just

@@ -27,6 +27,8 @@ struct Row {
     place: Option<String>,
     /// A batch build's row, under its action: its identifier.
     batch: Option<String>,
+    /// While it runs in a container: the latest line of its log (an image being pulled).
+    activity: Option<String>,
 }
 
 #[derive(Debug)]
@@ -56,6 +58,7 @@ impl LiveView {
                 simulated: false,
                 place: None,
                 batch: None,
+                activity: None,
             });
             for (_, members) in stage.run_order_groups() {
                 for index in members {
@@ -70,6 +73,7 @@ impl LiveView {
                         simulated: simulated.contains(&format!("{}/{}", stage.name, action.name)),
                         place: None,
                         batch: None,
+                        activity: None,
                     });
                 }
             }
@@ -138,8 +142,29 @@ impl LiveView {
             }
         } else {
             row.ended_ms = Some(at_ms);
+            row.activity = None;
         }
         row.status = Some(status_word.to_owned());
+    }
+
+    /// Shows the latest line of a running action's log beside it (`Stage/Action`).
+    pub fn activity(&mut self, key: &str, line: &str) {
+        let Some((stage, action)) = key.split_once('/') else {
+            return;
+        };
+        if let Some(row) = self
+            .rows
+            .iter_mut()
+            .find(|r| r.stage == stage && r.action.as_deref() == Some(action) && r.batch.is_none())
+            && row.status.as_deref() == Some("InProgress")
+        {
+            let line = line.trim();
+            let mut shown: String = line.chars().take(60).collect();
+            if shown.len() < line.len() {
+                shown.push('…');
+            }
+            row.activity = Some(shown);
+        }
     }
 
     /// Shows a batch build of an action (`Stage/Action`) under it, as it is now.
@@ -174,6 +199,7 @@ impl LiveView {
                     simulated: false,
                     place: None,
                     batch: Some(build.identifier.clone()),
+                    activity: None,
                 };
                 self.rows.insert(parent + 1 + after, row);
                 parent + 1 + after
@@ -203,11 +229,14 @@ impl LiveView {
         if row.simulated {
             status.push_str(SIMULATED);
         }
-        let place = row
+        let mut place = row
             .place
             .as_ref()
             .map(|place| format!("  on {place}"))
             .unwrap_or_default();
+        if let Some(activity) = &row.activity {
+            place.push_str(&format!("  › {activity}"));
+        }
         if let Some(identifier) = &row.batch {
             return format!(
                 "        {:<w$} {}  {}{elapsed}{place}{}",
