@@ -268,6 +268,7 @@ impl Engine {
                 objects: options.objects.clone(),
                 cache_dir: options.data_dir.join("cache"),
                 remote_values: options.remote_values.clone(),
+                max_parallel: options.max_parallel_actions.unwrap_or(cores).max(1),
             },
             logs: LogSink::start(store.clone(), clock.clone()),
             slots: Arc::new(Semaphore::new(

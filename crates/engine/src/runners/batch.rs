@@ -1,7 +1,7 @@
 //! Batch builds, as CodeBuild runs them for a CodeBuild action with `BatchEnabled: "true"`: the
 //! buildspec's `batch:` expanded into builds (`model::buildspec::batch`), run side by side (as
-//! many at once as this machine has cores; a `build-graph` build after the builds it depends
-//! on), each in its own copy of the inputs, with its own buildspec, variables
+//! many at once as the process runs actions, `--max-parallel`; a `build-graph` build after the
+//! builds it depends on), each in its own copy of the inputs, with its own buildspec, variables
 //! (`CODEBUILD_BATCH_BUILD_IDENTIFIER` among them), image and log. `fast-fail` stops the builds
 //! still running at the first failure; a failure of a build with `ignore-failure` does not fail
 //! the batch. The builds' artifacts become the action's: combined into its one output, a folder
@@ -39,9 +39,7 @@ pub(super) async fn run(
     spec: &Buildspec,
     batch: Batch,
 ) -> Outcome {
-    let at_once = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let at_once = services.max_parallel;
     run.log.note(format!(
         "Batch build ({}): {} builds, at most {at_once} at a time{}",
         batch.kind.as_str(),

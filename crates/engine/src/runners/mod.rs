@@ -44,6 +44,9 @@ pub struct Services {
     pub cache_dir: PathBuf,
     /// AWS's Parameter Store and Secrets Manager, when the front end plugged them in.
     pub remote_values: Option<Arc<dyn crate::stored_values::RemoteValues>>,
+    /// How many actions the process runs at once (`--max-parallel`): a batch build's builds
+    /// run as many at once.
+    pub max_parallel: usize,
 }
 
 /// One action execution, ready to run: variables are already substituted.
