@@ -7,11 +7,11 @@
 //! operation, its parameters and its outcome.
 
 mod backend;
+mod build_results;
 pub mod dto;
 mod local_settings;
 mod mapping;
 mod plan;
-mod reports;
 mod triggers;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ use pipewright_store::{self as db, Store};
 use serde_json::{Value, json};
 
 pub use backend::{Backend, BackendFuture};
+pub use build_results::{ActionReport, ListReportsOutput};
 pub use dto::*;
 pub use local_settings::{ActionKind, How, LocalAction, LocalSettingsForm};
 pub use pipewright_engine as engine;
@@ -31,7 +32,6 @@ pub use pipewright_store::{
     ActionExecutionRow, AuditRow, BatchBuildRow, EventFilter, ExecutionRow, RuleExecutionRow,
 };
 pub use plan::{PipelinePlan, PlanChange, plan};
-pub use reports::{ActionReport, ListReportsOutput};
 pub use triggers::{Look, TriggeredStart};
 
 /// An error a front end can show and match on.
@@ -989,23 +989,6 @@ impl Pipewright {
     ) -> Result<Vec<db::ActionExecutionRow>> {
         let mut conn = self.conn().await?;
         Ok(db::action_executions(&mut conn, execution_id).await?)
-    }
-
-    /// The batch builds of an execution's actions, with the `Stage/Action` each belongs to.
-    pub async fn batch_build_rows(
-        &self,
-        execution_id: &str,
-    ) -> Result<Vec<(String, db::BatchBuildRow)>> {
-        let mut conn = self.conn().await?;
-        let actions = db::action_executions(&mut conn, execution_id).await?;
-        Ok(db::batch_builds_of_execution(&mut conn, execution_id)
-            .await?
-            .into_iter()
-            .filter_map(|build| {
-                let action = actions.iter().find(|a| a.id == build.action_execution_id)?;
-                Some((format!("{}/{}", action.stage, action.action), build))
-            })
-            .collect())
     }
 
     /// Stored events after `after_seq`, oldest first, each in its EventBridge shape.

@@ -2,9 +2,11 @@
 //! behind the `api` facade.
 
 mod broken_pipe;
+mod events;
 mod follow;
 mod live;
 mod local_plan;
+mod logs;
 mod on_events;
 mod output;
 mod pull;
@@ -726,7 +728,7 @@ async fn forward_events(
         execution_id: None,
         pipeline: name,
     };
-    let mut feed = follow::EventFeed::new(api, filter, after, follow);
+    let mut feed = events::EventFeed::new(api, filter, after, follow);
     let mut forwarded = 0;
     while let Some(batch) = feed.next_batch().await? {
         let events: Vec<serde_json::Value> = batch.into_iter().map(|(_, e)| e).collect();
@@ -822,7 +824,7 @@ async fn run_on_aws(cli: &Cli, backend: &pipewright_aws::AwsBackend) -> Result<E
                             .is_none_or(|id| e["detail"]["execution-id"] == id)
                     };
                     for event in events.iter().filter(wanted) {
-                        follow::print_event(None, event, *json);
+                        events::print_event(None, event, *json);
                     }
                     true
                 },
@@ -1233,7 +1235,7 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
             json,
         } => {
             let id = latest_or(api, name, execution).await?;
-            return follow::logs(api, name, &id, action.as_deref(), *follow, *json).await;
+            return logs::logs(api, name, &id, action.as_deref(), *follow, *json).await;
         }
         Command::Retry {
             name,
@@ -1279,7 +1281,7 @@ async fn run_command(cli: &Cli, api: &Pipewright) -> Result<ExitCode> {
                 execution_id: execution.as_deref(),
                 pipeline: name.as_deref(),
             };
-            follow::events(api, filter, *after, *follow, *json).await?;
+            events::events(api, filter, *after, *follow, *json).await?;
         }
         Command::Artifacts {
             name,

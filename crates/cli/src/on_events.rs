@@ -68,7 +68,7 @@ pub async fn run(api: &Pipewright, file: &Path, after: i64, follow: bool) -> Res
         execution_id: None,
         pipeline: None,
     };
-    let mut feed = crate::follow::EventFeed::new(api, filter, after, follow);
+    let mut feed = crate::events::EventFeed::new(api, filter, after, follow);
     while let Some(batch) = feed.next_batch().await? {
         for (seq, event) in batch {
             for rule in rules

@@ -11,16 +11,20 @@
 //! reads and then writes can fail with SQLITE_BUSY when another process wrote in between, which no
 //! busy timeout retries.
 
+mod build_results;
 mod rows;
+mod trigger_refs;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use build_results::*;
 pub use rows::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 pub use sqlx::{SqliteConnection, Transaction};
+pub use trigger_refs::*;
 
 pub type Tx = Transaction<'static, Sqlite>;
 pub type PoolConnection = sqlx::pool::PoolConnection<Sqlite>;

@@ -1,5 +1,6 @@
-//! The test and coverage reports of an execution's builds (`pipewright reports`, the monitor):
-//! each report with the action it came from.
+//! What an execution's builds made besides their outputs, each with the action it came from: test
+//! and coverage reports (`pipewright reports`, the monitor) and the builds of batch builds
+//! (`pipewright logs`, the live view).
 
 use pipewright_model::reports::Report;
 use pipewright_store as db;
@@ -60,5 +61,22 @@ impl Pipewright {
             pipeline_execution_id: id,
             reports,
         })
+    }
+
+    /// The batch builds of an execution's actions, with the `Stage/Action` each belongs to.
+    pub async fn batch_build_rows(
+        &self,
+        execution_id: &str,
+    ) -> Result<Vec<(String, db::BatchBuildRow)>> {
+        let mut conn = self.conn().await?;
+        let actions = db::action_executions(&mut conn, execution_id).await?;
+        Ok(db::batch_builds_of_execution(&mut conn, execution_id)
+            .await?
+            .into_iter()
+            .filter_map(|build| {
+                let action = actions.iter().find(|a| a.id == build.action_execution_id)?;
+                Some((format!("{}/{}", action.stage, action.action), build))
+            })
+            .collect())
     }
 }
