@@ -229,6 +229,8 @@ class MotoTest(unittest.TestCase):
         ssm.put_parameter(Name="/shop/api-key", Value="k3y-from-ssm", Type="SecureString")
         secrets.create_secret(Name="shop/db", SecretString=json.dumps({"username": "app", "password": "pa55-from-sm"}))
         secrets.create_secret(Name="shop/token", SecretString="tok-from-sm")
+        # A newer value: "tok-from-sm" becomes the AWSPREVIOUS stage, which a reference can name.
+        secrets.put_secret_value(SecretId="shop/token", SecretString="tok-newer-value")
         folder = tempfile.mkdtemp(prefix="pipewright-stored-")
         os.makedirs(os.path.join(folder, "src"))
         with open(os.path.join(folder, "src", "buildspec.yml"), "w") as f:
@@ -241,10 +243,12 @@ env:
     MISSING: /shop/nowhere
   secrets-manager:
     DB_PASSWORD: shop/db:password
+    OLD_TOKEN: shop/token::AWSPREVIOUS
 phases:
   build:
     commands:
       - echo "host=$DB_HOST key=$API_KEY local=$LOCAL_ONE password=$DB_PASSWORD missing=${MISSING:-unset}"
+      - echo "old-token-length=${#OLD_TOKEN}"
       - echo "$DB_HOST $API_KEY $LOCAL_ONE $DB_PASSWORD" > seen.txt
 artifacts:
   files: seen.txt
@@ -275,14 +279,15 @@ aws: {{endpointUrl: "{self.endpoint}", region: us-east-1}}
         self.assertEqual(ran.returncode, 0, ran.stdout + ran.stderr)
 
         logs = local("logs", "stored").stdout
-        for secret in ["db.internal", "k3y-from-ssm", "pa55-from-sm", "from-the-settings", "tok-from-sm"]:
+        for secret in ["db.internal", "k3y-from-ssm", "pa55-from-sm", "from-the-settings", "tok-from-sm", "tok-newer-value"]:
             self.assertNotIn(secret, logs, "every stored value is masked in the log")
         self.assertIn("host=*** key=*** local=*** password=*** missing=unset", logs)
         self.assertIn("DB_HOST is /shop/db-host from Parameter Store: read from AWS", logs)
         self.assertIn("LOCAL_ONE is /shop/local from Parameter Store: the value in the local settings", logs)
         self.assertIn("MISSING comes from Parameter Store (/shop/nowhere)", logs)
         self.assertIn("ParameterNotFound", logs)
-        self.assertIn("token-length=11", logs)
+        self.assertIn("old-token-length=11", logs, "a version stage names an older value")
+        self.assertIn("token-length=15", logs, "without a stage the current value is read")
         out = os.path.join(folder, "seen.zip")
         self.assertEqual(local("artifacts", "stored", "--export", "Seen", "--output", out).returncode, 0)
         with zipfile.ZipFile(out) as z:

@@ -7,8 +7,11 @@ use pipewright_api::model::reports::{ReportKind, TestCase};
 
 use crate::output::style;
 
-/// How many failed tests, or least-covered files, a report lists.
+/// How many failed tests a report lists.
 const LISTED: usize = 20;
+
+/// How many of its least-covered files a coverage report lists.
+const LEAST_COVERED: usize = 5;
 
 pub fn print(out: &ListReportsOutput) {
     if out.reports.is_empty() {
@@ -72,7 +75,7 @@ pub fn print(out: &ListReportsOutput) {
                     };
                     share(a).total_cmp(&share(b))
                 });
-                for file in files.iter().take(LISTED.min(5)) {
+                for file in files.iter().take(LEAST_COVERED) {
                     let total = file.lines_covered + file.lines_missed;
                     println!(
                         "  {:5.1}%  {}  ({}/{} lines)",

@@ -2,7 +2,8 @@
 //! identifier and variables, its artifacts combined into the action's one output (a folder per
 //! build); a build graph whose dependency fails, so what depends on it does not run and the
 //! action fails, while a failure with ignore-failure does not count; fast-fail stopping a
-//! build still running; and artifacts matched to builds by name when they are not combined.
+//! build still running; stopping the action stopping its builds; each build's own id and number;
+//! and artifacts matched to builds by name when they are not combined.
 
 mod common;
 
@@ -239,7 +240,11 @@ phases:
 "#;
     let file = pipeline(&env, "fast", buildspec, serde_json::json!({}), &[]);
     let started = Instant::now();
-    let output = env.run(&env.work, &["run", file.to_str().expect("utf-8")]);
+    // Two at a time, so slow is running (not waiting) when quick fails, on any machine.
+    let output = env.run(
+        &env.work,
+        &["run", file.to_str().expect("utf-8"), "--max-parallel", "2"],
+    );
     assert!(!output.status.success());
     assert!(
         started.elapsed().as_secs() < 25,
@@ -250,6 +255,114 @@ phases:
         builds,
         [("quick", "Failed"), ("slow", "Stopped")].map(|(i, s)| (i.to_owned(), s.to_owned()))
     );
+    let logs = env.logs("fast", "Build/Many");
+    assert!(
+        logs.contains("Batch build slow started"),
+        "slow was running when it was stopped: {logs}"
+    );
+}
+
+#[test]
+fn stopping_the_action_stops_its_builds_and_starts_no_more() {
+    let env = Env::new();
+    let buildspec = r#"version: 0.2
+batch:
+  build-list:
+    - identifier: one
+    - identifier: two
+    - identifier: three
+    - identifier: four
+phases:
+  build:
+    commands:
+      - echo "running $CODEBUILD_BATCH_BUILD_IDENTIFIER"
+      - sleep 60
+"#;
+    let file = pipeline(&env, "halted", buildspec, serde_json::json!({}), &[]);
+    let mut child = env.spawn(
+        &env.work,
+        &["run", file.to_str().expect("utf-8"), "--max-parallel", "2"],
+    );
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let running = || {
+        env.wait_for_state("halted", |s| {
+            common::action_status(s, "Build", "Many") == "InProgress"
+        });
+        batch_builds(&env, "halted")
+            .iter()
+            .filter(|(_, status)| status == "InProgress")
+            .count()
+    };
+    while running() < 2 {
+        assert!(Instant::now() < deadline, "two builds never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let started = Instant::now();
+    env.ok(&["stop", "halted", "--abandon", "--reason", "test"]);
+    let status = child.wait().expect("the run ends");
+    assert!(!status.success());
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the builds did not sleep on"
+    );
+    assert_eq!(
+        batch_builds(&env, "halted"),
+        [
+            ("one", "Stopped"),
+            ("two", "Stopped"),
+            ("three", "Stopped"),
+            ("four", "Stopped")
+        ]
+        .map(|(i, s)| (i.to_owned(), s.to_owned()))
+    );
+    let logs = env.logs("halted", "Build/Many");
+    assert!(
+        !logs.contains("running three") && !logs.contains("running four"),
+        "no build started after the stop: {logs}"
+    );
+}
+
+#[test]
+fn each_build_of_a_batch_has_its_own_build_id_and_number() {
+    let env = Env::new();
+    let buildspec = r#"version: 0.2
+batch:
+  build-list:
+    - identifier: first
+    - identifier: second
+phases:
+  build:
+    commands:
+      - echo "id=$CODEBUILD_BUILD_ID number=$CODEBUILD_BUILD_NUMBER arn=$CODEBUILD_BUILD_ARN"
+"#;
+    let file = pipeline(&env, "numbered", buildspec, serde_json::json!({}), &[]);
+    let output = env.run(&env.work, &["run", file.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", text(&output));
+    let logs = env.logs("numbered", "Build/Many");
+    let seen: Vec<(String, String, String)> = logs
+        .lines()
+        .filter_map(|line| line.split_once("id=").map(|(_, rest)| rest))
+        .filter(|rest| !rest.starts_with('$'))
+        .map(|rest| {
+            let mut words = rest.split_whitespace();
+            let id = words.next().unwrap_or_default().to_owned();
+            let number = words.next().unwrap_or_default().to_owned();
+            let arn = words.next().unwrap_or_default().to_owned();
+            (id, number, arn)
+        })
+        .collect();
+    assert_eq!(seen.len(), 2, "both builds printed: {logs}");
+    assert_ne!(seen[0].0, seen[1].0, "each build has its own id");
+    assert_ne!(seen[0].1, seen[1].1, "each build has its own number");
+    for (id, number, arn) in &seen {
+        assert!(id.starts_with("batched:"), "{id}");
+        assert!(arn.ends_with(&format!("build/{id}")), "{arn}");
+        let number: u32 = number
+            .trim_start_matches("number=")
+            .parse()
+            .expect("a number");
+        assert!(number >= 2, "the batch's own number comes first: {number}");
+    }
 }
 
 #[test]

@@ -93,7 +93,7 @@ impl StoredValues {
                 self.secrets_manager.contains_key(reference)
                     || self
                         .secrets_manager
-                        .contains_key(split_secret_reference(reference).0)
+                        .contains_key(split_secret_reference(reference).id)
             }
         }
     }
@@ -102,7 +102,7 @@ impl StoredValues {
         if let Some(value) = self.secrets_manager.get(reference) {
             return value.get();
         }
-        let (id, json_key) = split_secret_reference(reference);
+        let SecretReference { id, json_key, .. } = split_secret_reference(reference);
         let secret = self
             .secrets_manager
             .get(id)
@@ -170,14 +170,16 @@ impl ValueSources {
         let fetched = match store {
             Store::ParameterStore => remote.parameter(connection, reference).await,
             Store::SecretsManager => {
-                let (id, json_key) = split_secret_reference(reference);
-                let mut rest = reference[id.len()..]
-                    .trim_start_matches(':')
-                    .split(':')
-                    .skip(1);
-                let stage = rest.next().filter(|s| !s.is_empty());
-                let version = rest.next().filter(|s| !s.is_empty());
-                match remote.secret(connection, id, stage, version).await {
+                let SecretReference {
+                    id,
+                    json_key,
+                    version_stage,
+                    version_id,
+                } = split_secret_reference(reference);
+                match remote
+                    .secret(connection, id, version_stage, version_id)
+                    .await
+                {
                     Ok(secret) => json_key_of(id, secret, json_key),
                     Err(e) => Err(e),
                 }
@@ -205,28 +207,69 @@ impl Origin {
     }
 }
 
-/// `secret-id[:json-key[:version-stage[:version-id]]]`, where the secret id may be an ARN
-/// (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, itself made of seven parts).
-fn split_secret_reference(reference: &str) -> (&str, Option<&str>) {
+/// A Secrets Manager reference, `secret-id[:json-key[:version-stage[:version-id]]]`, where the
+/// secret id may be an ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME`, itself made of
+/// seven parts). An empty part is absent: `prod/db::AWSPREVIOUS` is the whole secret at a stage.
+#[derive(Debug, PartialEq, Eq)]
+struct SecretReference<'a> {
+    id: &'a str,
+    json_key: Option<&'a str>,
+    version_stage: Option<&'a str>,
+    version_id: Option<&'a str>,
+}
+
+fn split_secret_reference(reference: &str) -> SecretReference<'_> {
     let id_parts = if reference.starts_with("arn:") { 7 } else { 1 };
-    let mut cut = reference.len();
-    let mut seen = 0;
-    for (index, _) in reference.match_indices(':') {
-        seen += 1;
-        if seen == id_parts {
-            cut = index;
-            break;
-        }
+    let cut = reference
+        .match_indices(':')
+        .nth(id_parts - 1)
+        .map_or(reference.len(), |(index, _)| index);
+    let mut rest = reference
+        .get(cut + 1..)
+        .unwrap_or_default()
+        .split(':')
+        .map(|part| Some(part).filter(|part| !part.is_empty()));
+    SecretReference {
+        id: &reference[..cut],
+        json_key: rest.next().flatten(),
+        version_stage: rest.next().flatten(),
+        version_id: rest.next().flatten(),
     }
-    let id = &reference[..cut];
-    let rest = reference.get(cut + 1..).unwrap_or_default();
-    let key = rest.split(':').next().filter(|key| !key.is_empty());
-    (id, key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_reference_keeps_its_empty_parts_in_place() {
+        let parts = |reference| {
+            let r = split_secret_reference(reference);
+            (r.id, r.json_key, r.version_stage, r.version_id)
+        };
+        assert_eq!(
+            parts("prod/db::AWSPREVIOUS"),
+            ("prod/db", None, Some("AWSPREVIOUS"), None)
+        );
+        assert_eq!(
+            parts("prod/db:::0b1c2d"),
+            ("prod/db", None, None, Some("0b1c2d"))
+        );
+        assert_eq!(
+            parts("prod/db:password:AWSCURRENT"),
+            ("prod/db", Some("password"), Some("AWSCURRENT"), None)
+        );
+        assert_eq!(
+            parts("arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf::AWSPENDING"),
+            (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf",
+                None,
+                Some("AWSPENDING"),
+                None
+            )
+        );
+        assert_eq!(parts("prod/db"), ("prod/db", None, None, None));
+    }
 
     fn values() -> StoredValues {
         let settings = crate::settings::LocalSettings::parse(

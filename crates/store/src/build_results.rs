@@ -39,6 +39,33 @@ pub async fn put_batch_build(conn: &mut SqliteConnection, row: &BatchBuildRow) -
     Ok(())
 }
 
+/// Ends the batch builds of these action executions that have not ended, as Stopped: a batch
+/// build cannot outlive its action (one abandoned, or failed by recovery after a crash).
+pub async fn stop_unfinished_batch_builds(
+    conn: &mut SqliteConnection,
+    action_execution_ids: &[&str],
+    now: i64,
+) -> Result<()> {
+    if action_execution_ids.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "UPDATE batch_builds SET status = 'Stopped', ended_ms = ",
+    );
+    query.push_bind(now);
+    query.push(
+        ", summary = COALESCE(summary, 'stopped: its action ended first')
+         WHERE status IN ('Waiting', 'InProgress') AND action_execution_id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for id in action_execution_ids {
+        ids.push_bind(*id);
+    }
+    query.push(")");
+    query.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// The batch builds of an execution's action executions, in batch order.
 pub async fn batch_builds_of_execution(
     conn: &mut SqliteConnection,

@@ -977,6 +977,8 @@ pub async fn finish_action_executions(
         query.push_bind(now);
         query.push(" FROM ended WHERE action_executions.id = ended.id");
         query.build().execute(&mut *conn).await?;
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| *id).collect();
+        crate::stop_unfinished_batch_builds(conn, &ids, now).await?;
     }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! Batch builds, as CodeBuild runs them for a CodeBuild action with `BatchEnabled: "true"`: the
 //! buildspec's `batch:` expanded into builds (`model::buildspec::batch`), run side by side (as
-//! many at once as the process runs actions, `--max-parallel`; a `build-graph` build after the
-//! builds it depends on), each in its own copy of the inputs, with its own buildspec, variables
-//! (`CODEBUILD_BATCH_BUILD_IDENTIFIER` among them), image and log. `fast-fail` stops the builds
-//! still running at the first failure; a failure of a build with `ignore-failure` does not fail
-//! the batch. The builds' artifacts become the action's: combined into its one output, a folder
+//! many at once as `--max-parallel` says, for each batch; a `build-graph` build after the builds
+//! it depends on have succeeded), each in its own copy of the inputs, with its own buildspec,
+//! variables (its own `CODEBUILD_BUILD_ID`, `_ARN` and `_NUMBER`, and
+//! `CODEBUILD_BATCH_BUILD_IDENTIFIER`), image and log. `fast-fail` stops the builds still running
+//! at the first failure; a failure of a build with `ignore-failure` does not fail the batch (a
+//! build that depends on it still does not start: it waits for builds that succeeded). The
+//! action's timeout covers the whole batch, and stopping the action stops its builds. The builds' artifacts become the action's: combined into its one output, a folder
 //! per build, with `CombineArtifacts: "true"`; else each output artifact is the primary artifact
 //! of the build of the same name, as CodePipeline matches them (its `identifier_secondary` names
 //! for builds' secondary artifacts are refused, named, not matched).
@@ -14,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use pipewright_artifacts::Selection;
 use pipewright_model::buildspec::Buildspec;
@@ -79,9 +82,19 @@ pub(super) async fn run(
 
     let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
     let mut running: JoinSet<(usize, Outcome)> = JoinSet::new();
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
     let stop = run.cancel.child_token();
     let mut stopping = false;
+    // The action's timeout is the batch's: each build gets what is left of it.
+    let deadline = run.timeout.map(|timeout| Instant::now() + timeout);
     loop {
+        // A stopped action starts no more builds (its running ones are cancelled with it).
+        stopping |= run.cancel.is_cancelled();
+        if !stopping && deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            run.log
+                .note("The action's timeout has passed: no more batch builds start");
+            stopping = true;
+        }
         // Start what may start: not begun, its dependencies succeeded, a slot free.
         while !stopping && running.len() < at_once {
             let Some(next) = (0..batch.builds.len())
@@ -92,7 +105,9 @@ pub(super) async fn run(
             let build = batch.builds[next].clone();
             rows[next].status = IN_PROGRESS.to_owned();
             rows[next].started_ms = Some(services.clock.now_ms());
-            let task = task_run(run, &build, &rows[next].id, &stop);
+            let mut task = task_run(run, &build, &rows[next].id, &stop);
+            task.timeout =
+                deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             rows[next].ran_on = Some(task.place.describe());
             record(services, run, &rows[next]).await;
             run.log.note(format!(
@@ -102,10 +117,11 @@ pub(super) async fn run(
             ));
             let services = services.clone();
             let spec = spec.clone();
-            running.spawn(async move {
+            let handle = running.spawn(async move {
                 let outcome = run_one(&services, task, &spec, &build).await;
                 (next, outcome)
             });
+            tasks.insert(handle.id(), next);
         }
         // What can never start: a dependency failed or was stopped.
         for i in 0..rows.len() {
@@ -115,18 +131,27 @@ pub(super) async fn run(
                 record(services, run, &rows[i]).await;
             }
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
-        let Ok((index, outcome)) = joined else {
-            continue;
+        let (index, outcome) = match joined {
+            Ok((_, ended)) => ended,
+            // A build whose task broke ends failed, with why, never left in progress.
+            Err(error) => match tasks.get(&error.id()) {
+                Some(&index) => (
+                    index,
+                    Outcome::failed("InternalError", format!("the build broke off: {error}")),
+                ),
+                None => continue,
+            },
         };
         let build = &batch.builds[index];
         let row = &mut rows[index];
         row.ended_ms = Some(services.clock.now_ms());
         row.status = match outcome.status {
             ActionStatus::Succeeded => SUCCEEDED,
-            _ if stopping => STOPPED,
+            ActionStatus::Abandoned => STOPPED,
+            _ if stopping || run.cancel.is_cancelled() => STOPPED,
             _ => FAILED,
         }
         .to_owned();
@@ -226,9 +251,19 @@ fn task_run(
             Place::Container(container)
         }
     };
-    let mut env = run.env.clone();
-    env.retain(|(name, _)| name != crate::process::ACTION_ENV);
-    env.push((crate::process::ACTION_ENV.to_owned(), id.to_owned()));
+    // The build's own: its processes are its (for a stop), and CodeBuild gives each build of a
+    // batch its own id and ARN (its number comes from the project's counter in `run_one`).
+    let env = run
+        .env
+        .iter()
+        .map(|(name, value)| match name.as_str() {
+            crate::process::ACTION_ENV => (name.clone(), id.to_owned()),
+            "CODEBUILD_BUILD_ID" | "CODEBUILD_BUILD_ARN" => {
+                (name.clone(), value.replace(&run.action_execution_id, id))
+            }
+            _ => (name.clone(), value.clone()),
+        })
+        .collect();
     // The build's artifacts: its primary under its identifier; the action's other outputs as
     // its secondary ones (`identifier_secondary`), for `finish` to match.
     let mut action = run.action.clone();
@@ -286,6 +321,10 @@ async fn run_one(
         },
         None => spec.clone(),
     };
+    if let Err(message) = number_the_build(services, &mut task).await {
+        sources.release();
+        return Outcome::failed("InternalError", message);
+    }
     let mut variables: Vec<(String, String)> = build
         .variables
         .iter()
@@ -302,6 +341,31 @@ async fn run_one(
     let outcome = build_boxed(services, &task, &sources, &spec, &variables).await;
     sources.release();
     outcome
+}
+
+/// Gives the build the next number of its project, as CodeBuild numbers each build of a batch;
+/// a build with no number (no project) gets none.
+async fn number_the_build(services: &Services, task: &mut ActionRun) -> Result<(), String> {
+    let Some(project) = task.action.config("ProjectName").map(str::to_owned) else {
+        return Ok(());
+    };
+    let Some(number) = task
+        .env
+        .iter_mut()
+        .find(|(name, _)| name == "CODEBUILD_BUILD_NUMBER")
+    else {
+        return Ok(());
+    };
+    let next = async {
+        let mut tx = services.store.write().await?;
+        let next = db::next_counter(&mut tx, &format!("build-number:{project}")).await?;
+        tx.commit().await.map_err(db::Error::from)?;
+        Ok::<i64, db::Error>(next)
+    }
+    .await
+    .map_err(|e| format!("cannot number the build: {e}"))?;
+    number.1 = next.to_string();
+    Ok(())
 }
 
 /// The build's future, boxed: it is large, and a batch holds several.

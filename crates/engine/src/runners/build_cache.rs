@@ -11,6 +11,12 @@
 //! container, the folder they are under is mounted from a copy of the cache; on this machine
 //! they are this machine's folders, used as they are, which is said in the log.
 //!
+//! Entries are replaced under a lock file per project (`.lock`: shared while restoring, exclusive
+//! while an entry is put in place), so builds that share a cache (a batch's) never restore half
+//! of an entry; a project keeps its newest `KEPT_ENTRIES` entries. A path with a `..` part is
+//! refused, and nothing is restored through a symbolic link in the source, so a cache never
+//! reaches outside the build's own folders.
+//!
 //! Keys are evaluated as CodeBuild's shell would evaluate them, for what keys are made of:
 //! `$NAME`/`${NAME}` from the build's variables and `$(codebuild-hash-files GLOB...)` (a SHA-256
 //! over the matching files). Any other command substitution is named and kept as written.
@@ -26,6 +32,9 @@ use walkdir::WalkDir;
 
 use super::{ActionRun, blocking};
 use crate::containers::Place;
+
+/// How many entries a project's cache keeps: the newest, by when they were saved.
+const KEPT_ENTRIES: usize = 5;
 
 /// Where a build's cache comes from and goes to, once its key is known.
 #[derive(Debug)]
@@ -99,6 +108,12 @@ pub(super) async fn restore(
     let mut relative = Vec::new();
     let mut absolute = Vec::new();
     for path in &cache.paths {
+        if path.split('/').any(|part| part == "..") {
+            run.log.note(format!(
+                "Cache path {path} is refused: a cache path may not climb out of its folder with `..`"
+            ));
+            continue;
+        }
         match path.strip_prefix('/') {
             None => relative.push(path.trim_start_matches("./").to_owned()),
             Some(_) if !in_container => run.log.note(format!(
@@ -140,41 +155,43 @@ pub(super) async fn restore(
     } else {
         Vec::new()
     };
-    let found = find_entry(&plan.root, &plan.key, &fallbacks);
-    let Some((entry, stored_key)) = found else {
-        run.log.note(format!(
-            "Cache: nothing stored for {}{}",
-            describe_key(&plan.key),
-            if fallbacks.is_empty() {
-                String::new()
-            } else {
-                format!(" or the fallback keys {}", fallbacks.join(", "))
-            }
-        ));
-        return Some(plan);
-    };
-    let files = entry.join("files");
+    let fallbacks_named = fallbacks.clone();
+    let root = plan.root.clone();
+    let key = plan.key.clone();
     let source = source.to_path_buf();
-    let targets: Vec<(PathBuf, PathBuf)> = std::iter::once((files.join("src"), source))
+    let targets: Vec<(PathBuf, PathBuf)> = std::iter::once((PathBuf::from("src"), source))
         .chain(plan.absolute.iter().map(|a| {
             (
-                files.join("abs").join(a.folder.trim_start_matches('/')),
+                Path::new("abs").join(a.folder.trim_start_matches('/')),
                 a.copy.clone(),
             )
         }))
         .collect();
     let restored = blocking(move || {
+        let _lock = lock(&root, Lock::Shared)?;
+        let Some((entry, stored_key)) = find_entry(&root, &key, &fallbacks) else {
+            return Ok(None);
+        };
         let mut count = 0;
         for (from, to) in targets {
-            count += copy_tree(&from, &to)?;
+            count += copy_tree(&entry.join("files").join(from), &to)?;
         }
-        Ok::<usize, String>(count)
+        Ok::<_, String>(Some((count, stored_key)))
     })
     .await;
     match restored {
-        Ok(Ok(count)) => run.log.note(format!(
+        Ok(Ok(Some((count, stored_key)))) => run.log.note(format!(
             "Cache: restored {count} files from {}",
             describe_key(&stored_key)
+        )),
+        Ok(Ok(None)) => run.log.note(format!(
+            "Cache: nothing stored for {}{}",
+            describe_key(&plan.key),
+            if fallbacks_named.is_empty() {
+                String::new()
+            } else {
+                format!(" or the fallback keys {}", fallbacks_named.join(", "))
+            }
         )),
         Ok(Err(why)) | Err(why) => run.log.note(format!("Cache: not restored: {why}")),
     }
@@ -189,25 +206,75 @@ pub(super) async fn save(run: &ActionRun, plan: CacheRun, source: &Path) {
     }
     let entry = plan.root.join(entry_name(&plan.key));
     if !plan.key.is_empty() && entry.is_dir() {
-        run.log.note(format!(
-            "Cache: {} is stored already, and a keyed cache is not updated once made",
-            describe_key(&plan.key)
-        ));
+        run.log.note(already_stored(&plan.key));
         return;
     }
     let source = source.to_path_buf();
+    let key = plan.key.clone();
     let saved = blocking(move || save_entry(&plan, &entry, &source)).await;
     match saved {
-        Ok(Ok((count, key))) => run.log.note(format!(
-            "Cache: saved {count} files as {}",
-            describe_key(&key)
-        )),
+        Ok(Ok(Saved::Made { files, pruned })) => {
+            run.log.note(format!(
+                "Cache: saved {files} files as {}",
+                describe_key(&key)
+            ));
+            if pruned > 0 {
+                run.log.note(format!(
+                    "Cache: removed {pruned} older entries (a project keeps its {KEPT_ENTRIES} newest)"
+                ));
+            }
+        }
+        Ok(Ok(Saved::AlreadyStored)) => run.log.note(already_stored(&key)),
         Ok(Err(why)) | Err(why) => run.log.note(format!("Cache: not saved: {why}")),
     }
 }
 
-fn save_entry(plan: &CacheRun, entry: &Path, source: &Path) -> Result<(usize, String), String> {
+fn already_stored(key: &str) -> String {
+    format!(
+        "Cache: {} is stored already, and a keyed cache is not updated once made",
+        describe_key(key)
+    )
+}
+
+enum Saved {
+    Made {
+        files: usize,
+        pruned: usize,
+    },
+    /// Another build stored the key while this one ran.
+    AlreadyStored,
+}
+
+#[derive(Clone, Copy)]
+enum Lock {
+    /// Restoring: entries are read, none replaced.
+    Shared,
+    /// Putting an entry in place, or removing old ones.
+    Exclusive,
+}
+
+/// Takes the project's lock file, held until the returned file is dropped.
+fn lock(root: &Path, how: Lock) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let path = root.join(".lock");
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match how {
+        Lock::Shared => file.lock_shared(),
+        Lock::Exclusive => file.lock(),
+    }
+    .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(file)
+}
+
+fn save_entry(plan: &CacheRun, entry: &Path, source: &Path) -> Result<Saved, String> {
     std::fs::create_dir_all(&plan.root).map_err(|e| format!("{}: {e}", plan.root.display()))?;
+    // Made beside the entries (same file system, so the rename below is atomic), under a name
+    // starting with a dot, which `find_entry` never reads; removed if it is not put in place.
     let temp = tempfile::tempdir_in(&plan.root).map_err(|e| e.to_string())?;
     let files = temp.path().join("files");
     let mut count = copy_selected(source, &plan.relative, &files.join("src"))?;
@@ -221,23 +288,42 @@ fn save_entry(plan: &CacheRun, entry: &Path, source: &Path) -> Result<(usize, St
         )?;
     }
     std::fs::write(temp.path().join("key"), &plan.key).map_err(|e| e.to_string())?;
-    // Replaced whole: a reader sees the old entry or the new one, never half of one.
+    // Restores hold the lock shared while they read, so none sees an entry being replaced.
+    let _lock = lock(&plan.root, Lock::Exclusive)?;
+    if !plan.key.is_empty() && entry.is_dir() {
+        return Ok(Saved::AlreadyStored);
+    }
     let old = plan.root.join(format!(".old-{}", uuid::Uuid::new_v4()));
     let _ = std::fs::rename(entry, &old);
-    std::fs::rename(temp.keep(), entry).map_err(|e| format!("{}: {e}", entry.display()))?;
+    std::fs::rename(temp.path(), entry).map_err(|e| format!("{}: {e}", entry.display()))?;
     let _ = std::fs::remove_dir_all(&old);
-    Ok((count, plan.key.clone()))
+    let pruned = prune(&plan.root, entry);
+    Ok(Saved::Made {
+        files: count,
+        pruned,
+    })
 }
 
-/// The stored entry for `key`, else the newest whose key starts with a fallback key (in order).
-fn find_entry(root: &Path, key: &str, fallbacks: &[String]) -> Option<(PathBuf, String)> {
-    let exact = root.join(entry_name(key));
-    if exact.is_dir() {
-        return Some((exact, key.to_owned()));
-    }
-    let mut stored: Vec<(SystemTime, PathBuf, String)> = std::fs::read_dir(root)
-        .ok()?
+/// Removes all but the newest `KEPT_ENTRIES` entries (never `keep`, just saved); how many it
+/// removed. Called with the lock held.
+fn prune(root: &Path, keep: &Path) -> usize {
+    let mut entries = stored_entries(root);
+    entries.retain(|(_, path, _)| path != keep);
+    entries
+        .iter()
+        .skip(KEPT_ENTRIES.saturating_sub(1))
+        .filter(|(_, path, _)| std::fs::remove_dir_all(path).is_ok())
+        .count()
+}
+
+/// The stored entries, newest first: when each was saved, where, its key.
+fn stored_entries(root: &Path) -> Vec<(SystemTime, PathBuf, String)> {
+    let Ok(dir) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut stored: Vec<(SystemTime, PathBuf, String)> = dir
         .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| {
             let path = e.path();
             let key = std::fs::read_to_string(path.join("key")).ok()?;
@@ -246,6 +332,16 @@ fn find_entry(root: &Path, key: &str, fallbacks: &[String]) -> Option<(PathBuf, 
         })
         .collect();
     stored.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    stored
+}
+
+/// The stored entry for `key`, else the newest whose key starts with a fallback key (in order).
+fn find_entry(root: &Path, key: &str, fallbacks: &[String]) -> Option<(PathBuf, String)> {
+    let exact = root.join(entry_name(key));
+    if exact.is_dir() {
+        return Some((exact, key.to_owned()));
+    }
+    let stored = stored_entries(root);
     fallbacks.iter().find_map(|prefix| {
         stored
             .iter()
@@ -270,11 +366,12 @@ fn describe_key(key: &str) -> String {
     }
 }
 
-/// A project name as one safe folder name.
+/// A project name as one safe folder name: never `..`, nor hidden like the lock file.
 fn safe_name(name: &str) -> String {
     name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+        .enumerate()
+        .map(|(at, c)| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') || (c == '.' && at > 0) {
                 c
             } else {
                 '_'
@@ -320,7 +417,8 @@ fn copy_selected(from: &Path, patterns: &[String], to: &Path) -> Result<usize, S
     Ok(files.len())
 }
 
-/// Copies every regular file under `from` into `to`, over what is there; how many.
+/// Copies every regular file under `from` into `to`, over what is there; how many. A file whose
+/// way into `to` passes a symbolic link is refused: the link could lead anywhere.
 fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
     if !from.is_dir() {
         return Ok(0);
@@ -333,6 +431,12 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
         let Ok(relative) = entry.path().strip_prefix(from) else {
             continue;
         };
+        if let Some(link) = link_on_the_way(to, relative) {
+            return Err(format!(
+                "{} is a symbolic link, and the cache is not restored through one",
+                link.display()
+            ));
+        }
         let target = to.join(relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
@@ -343,6 +447,22 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize, String> {
         count += 1;
     }
     Ok(count)
+}
+
+/// The first folder between `root` and `relative`'s file that is a symbolic link.
+fn link_on_the_way(root: &Path, relative: &Path) -> Option<PathBuf> {
+    let mut at = root.to_path_buf();
+    let parent = relative.parent()?;
+    for part in parent.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(at),
+            Ok(_) => {}
+            // Not there yet: made by the copy, so no link further on.
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// The key with `$NAME`, `${NAME}` and `$(codebuild-hash-files ...)` evaluated; and the first
@@ -476,20 +596,25 @@ mod tests {
         );
     }
 
+    /// Stores an entry for `key`, saved `age` minutes ago.
+    fn stored(root: &Path, key: &str, age: u64) -> PathBuf {
+        let entry = root.join(entry_name(key));
+        std::fs::create_dir_all(entry.join("files/src")).expect("entry");
+        std::fs::write(entry.join("key"), key).expect("key");
+        std::fs::write(entry.join("files/src/cached.txt"), key).expect("file");
+        let when = SystemTime::now() - std::time::Duration::from_secs(age * 60);
+        std::fs::File::open(&entry)
+            .and_then(|dir| dir.set_modified(when))
+            .expect("the entry's time");
+        entry
+    }
+
     #[test]
     fn fallback_keys_match_the_newest_entry_they_prefix() {
         let dir = tempfile::tempdir().expect("dir");
-        for (key, age) in [("npm-aaa", 2), ("npm-bbb", 1), ("pip-ccc", 0)] {
-            let entry = dir.path().join(entry_name(key));
-            std::fs::create_dir_all(&entry).expect("entry");
-            std::fs::write(entry.join("key"), key).expect("key");
-            let when = SystemTime::now() - std::time::Duration::from_secs(age * 60);
-            std::fs::File::options()
-                .write(true)
-                .open(entry.join("key"))
-                .and_then(|f| f.set_modified(when))
-                .expect("time");
-            let _ = filetime_dir(&entry, when);
+        // Made newest first, so the order they were made in is not the order of their ages.
+        for (key, age) in [("pip-ccc", 0), ("npm-bbb", 1), ("npm-aaa", 2)] {
+            stored(dir.path(), key, age);
         }
         let found = find_entry(dir.path(), "npm-zzz", &["npm-".to_owned()]).expect("found");
         assert_eq!(found.1, "npm-bbb");
@@ -502,8 +627,46 @@ mod tests {
         );
     }
 
-    /// A directory's modified time, set as the entry's age.
-    fn filetime_dir(dir: &Path, when: SystemTime) -> std::io::Result<()> {
-        std::fs::File::open(dir)?.set_modified(when)
+    #[test]
+    fn a_project_keeps_its_newest_entries() {
+        let dir = tempfile::tempdir().expect("dir");
+        for age in 1..=7 {
+            stored(dir.path(), &format!("k-{age}"), age);
+        }
+        let just_saved = stored(dir.path(), "k-0", 0);
+        assert_eq!(prune(dir.path(), &just_saved), 3);
+        let mut left: Vec<String> = stored_entries(dir.path())
+            .into_iter()
+            .map(|(_, _, key)| key)
+            .collect();
+        left.sort();
+        assert_eq!(left, ["k-0", "k-1", "k-2", "k-3", "k-4"]);
+    }
+
+    #[test]
+    fn a_restore_never_writes_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().expect("dir");
+        let from = dir.path().join("entry");
+        std::fs::create_dir_all(from.join("deps")).expect("entry");
+        std::fs::write(from.join("deps/lib.txt"), "cached").expect("file");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).expect("outside");
+        let source = dir.path().join("source");
+        std::fs::create_dir_all(&source).expect("source");
+        std::os::unix::fs::symlink(&outside, source.join("deps")).expect("link");
+        let refused = copy_tree(&from, &source).expect_err("refused");
+        assert!(refused.contains("symbolic link"), "{refused}");
+        assert!(
+            !outside.join("lib.txt").exists(),
+            "nothing went through the link"
+        );
+    }
+
+    #[test]
+    fn a_project_name_is_one_plain_folder() {
+        assert_eq!(safe_name(".."), "_.");
+        assert_eq!(safe_name(".lock"), "_lock");
+        assert_eq!(safe_name("web/app v2"), "web_app_v2");
+        assert_eq!(safe_name("api.build"), "api.build");
     }
 }

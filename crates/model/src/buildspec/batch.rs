@@ -56,9 +56,25 @@ pub struct Batch {
     pub builds: Vec<BatchBuild>,
 }
 
+/// The most builds a batch runs here: each has its own copy of the inputs, and a few dynamic
+/// lists of a matrix multiply into thousands.
+const MAX_BUILDS: usize = 100;
+
 impl Batch {
+    /// The `batch` section of a buildspec's text, read on its own: CodeBuild reads it only for
+    /// a batch build, so what is wrong with it is kept for then, not a failure of the buildspec.
+    pub(crate) fn parse(buildspec: &str) -> Result<Batch, String> {
+        #[derive(serde::Deserialize)]
+        struct Document {
+            batch: RawBatch,
+        }
+        let document: Document =
+            serde_saphyr::from_str(buildspec).map_err(|e| format!("/batch: {e}"))?;
+        Batch::from_raw(document.batch)
+    }
+
     /// The section as CodeBuild reads it; what is wrong says where.
-    pub(crate) fn from_raw(raw: RawBatch) -> Result<Batch, String> {
+    fn from_raw(raw: RawBatch) -> Result<Batch, String> {
         let fast_fail = raw.fast_fail;
         let (kind, builds) = match (
             raw.build_list,
@@ -91,6 +107,9 @@ impl Batch {
         if builds.is_empty() {
             return Err(format!("/batch/{}: has no builds", kind.as_str()));
         }
+        if builds.len() > MAX_BUILDS {
+            return Err(too_many(kind.as_str(), builds.len()));
+        }
         let mut seen = std::collections::HashSet::new();
         for build in &builds {
             if !seen.insert(build.identifier.as_str()) {
@@ -115,6 +134,13 @@ impl Batch {
             builds,
         })
     }
+}
+
+fn too_many(kind: &str, count: usize) -> String {
+    format!(
+        "/batch/{kind}: makes {count} builds; the local run takes at most {MAX_BUILDS} in a batch \
+         (on CodeBuild, the project's maximumBuildsAllowed limits them)"
+    )
 }
 
 fn yes(text: &str) -> bool {
@@ -212,6 +238,14 @@ fn matrix_builds(matrix: RawMatrix) -> Result<Vec<BatchBuild>, String> {
         ),
         None => (vec![None], vec![None], IndexMap::new()),
     };
+    // Counted before they are made: a few long lists multiply into more than memory holds.
+    let count = variables.values().fold(
+        buildspecs.len() * images.len() * compute.len(),
+        |count, Strings(values)| count.saturating_mul(values.len().max(1)),
+    );
+    if count > MAX_BUILDS {
+        return Err(too_many("build-matrix", count));
+    }
     let mut combinations: Vec<BatchBuild> = Vec::new();
     for buildspec in &buildspecs {
         for image in &images {
@@ -341,5 +375,26 @@ mod tests {
         assert!(e.contains("/batch/build-list/0/identifier"), "{e}");
         let e = batch("build-list: []\nbuild-fanout: {parallelism: 2}\n").expect_err("two kinds");
         assert!(e.contains("CodeBuild takes one of them"), "{e}");
+        let values: Vec<String> = (0..20).map(|n| n.to_string()).collect();
+        let list = values.join(", ");
+        let e = batch(&format!(
+            "build-matrix:\n  dynamic:\n    env:\n      variables:\n        A: [{list}]\n        B: [{list}]\n        C: [{list}]\n"
+        ))
+        .expect_err("too many");
+        assert!(e.contains("makes 8000 builds"), "{e}");
+    }
+
+    #[test]
+    fn a_mistake_in_the_batch_section_fails_only_a_batch_build() {
+        let spec = crate::buildspec::parse(
+            "version: 0.2\nphases:\n  build:\n    commands: [make]\nbatch:\n  build-list:\n    identifier: a\n",
+        )
+        .expect("the buildspec itself is fine");
+        assert_eq!(spec.phases_in_order().len(), 1);
+        let e = spec
+            .batch
+            .expect("a batch section")
+            .expect_err("a map, not a list");
+        assert!(e.starts_with("/batch"), "{e}");
     }
 }

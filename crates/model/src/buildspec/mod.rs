@@ -288,7 +288,7 @@ pub fn parse(text: &str) -> Result<Buildspec, BuildspecError> {
         env: raw.env.map(RawEnv::into_env).unwrap_or_default(),
         phases,
         artifacts: raw.artifacts.map(RawArtifacts::into_artifacts),
-        batch: raw.batch.map(batch::Batch::from_raw),
+        batch: raw.batch.map(|_| batch::Batch::parse(text)),
         reports: raw
             .reports
             .unwrap_or_default()

@@ -21,8 +21,10 @@ pub(super) struct RawBuildspec {
     pub phases: Option<serde_saphyr::Spanned<RawPhases>>,
     #[serde(default)]
     pub artifacts: Option<RawArtifacts>,
+    /// Only whether there is one: the section is read on its own (`batch_section`), so a
+    /// mistake in it fails only a batch build.
     #[serde(default)]
-    pub batch: Option<RawBatch>,
+    pub batch: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     pub reports: Option<IndexMap<String, RawReportGroup>>,
     #[serde(default)]

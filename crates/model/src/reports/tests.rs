@@ -172,6 +172,12 @@ fn trx_finds_each_result_s_class_in_the_definitions() {
       <Output><ErrorInfo><Message>Assert.AreEqual failed. Expected:&lt;3&gt;. Actual:&lt;2&gt;.</Message></ErrorInfo></Output>
     </UnitTestResult>
     <UnitTestResult testId="t3" testName="Later" outcome="NotExecuted"/>
+    <UnitTestResult testId="t4" testName="Rows" outcome="Passed" resultType="DataDrivenTest">
+      <InnerResults>
+        <UnitTestResult testId="t4" testName="Rows (1)" outcome="Passed"/>
+        <UnitTestResult testId="t4" testName="Rows (2)" outcome="Passed"/>
+      </InnerResults>
+    </UnitTestResult>
   </Results>
   <TestDefinitions>
     <UnitTest id="t1" name="Adds"><TestMethod className="Shop.CartTests" name="Adds"/></UnitTest>
@@ -184,8 +190,10 @@ fn trx_finds_each_result_s_class_in_the_definitions() {
         [
             ("Adds", "SUCCEEDED"),
             ("Totals", "FAILED"),
-            ("Later", "SKIPPED")
-        ]
+            ("Later", "SKIPPED"),
+            ("Rows", "SUCCEEDED")
+        ],
+        "a data-driven test counts once, not once more for each of its rows"
     );
     assert_eq!(cases[1].prefix, "Shop.CartTests");
     assert_eq!(cases[1].duration_in_nano_seconds, Some(1_500_000_000));

@@ -237,20 +237,23 @@ pub fn trx(file: &str, text: &str) -> Result<Vec<TestCase>, String> {
             "a Visual Studio TRX file",
         ));
     }
-    let class_of = |test_id: &str| -> String {
-        root.descendants()
-            .filter(|n| n.tag_name().name() == "UnitTest")
-            .find(|t| t.attribute("id") == Some(test_id))
-            .and_then(|t| child(t, "TestMethod"))
-            .and_then(|m| m.attribute("className"))
-            .unwrap_or_default()
-            .to_owned()
-    };
+    // Each test's class, by test id: read once, as a run has thousands of results.
+    let classes: std::collections::HashMap<&str, &str> = root
+        .descendants()
+        .filter(|n| n.tag_name().name() == "UnitTest")
+        .filter_map(|t| {
+            let class = child(t, "TestMethod").and_then(|m| m.attribute("className"))?;
+            Some((t.attribute("id")?, class))
+        })
+        .collect();
+    let is_result = |n: &roxmltree::Node| n.is_element() && n.tag_name().name() == "UnitTestResult";
     let run_name = root.attribute("name").unwrap_or_default();
     let mut out = Vec::new();
+    // A data-driven test's rows are `InnerResults` of its result, which already counts them.
     for result in root
         .descendants()
-        .filter(|n| n.is_element() && n.tag_name().name() == "UnitTestResult")
+        .filter(is_result)
+        .filter(|n| !n.ancestors().skip(1).any(|a| is_result(&a)))
     {
         let status = match result.attribute("outcome").unwrap_or_default() {
             "Passed" | "PassedButRunAborted" => "SUCCEEDED",
@@ -266,7 +269,11 @@ pub fn trx(file: &str, text: &str) -> Result<Vec<TestCase>, String> {
             .and_then(|m| message(&text_of(m)));
         out.push(TestCase {
             test_suite_name: run_name.to_owned(),
-            prefix: class_of(result.attribute("testId").unwrap_or_default()),
+            prefix: result
+                .attribute("testId")
+                .and_then(|id| classes.get(id))
+                .map(|class| (*class).to_owned())
+                .unwrap_or_default(),
             name: result.attribute("testName").unwrap_or_default().to_owned(),
             status: status.to_owned(),
             duration_in_nano_seconds: result.attribute("duration").and_then(trx_duration),
