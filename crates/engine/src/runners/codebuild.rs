@@ -28,7 +28,11 @@ pub async fn run(services: &Services, run: &ActionRun) -> Outcome {
         Err(message) => Outcome::failed("InvalidBuildspec", message),
         Ok(spec) => match batch_of(run, &spec) {
             Err(message) => Outcome::failed("InvalidBuildspec", message),
-            Ok(Some(batch)) => batch::run(services, run, &spec, batch).await,
+            Ok(Some(batch)) => {
+                // Each build checks out its own copy; this one was only for the buildspec.
+                sources.release();
+                return batch::run(services, run, &spec, batch).await;
+            }
             Ok(None) => build(services, run, &sources, &spec, &[]).await,
         },
     };
