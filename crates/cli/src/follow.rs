@@ -251,8 +251,27 @@ pub async fn follow(
         } else {
             places_of_started(api, execution_id, &events).await?
         };
+        // Read after the events, so they hold every build's state up to the last event read.
+        let builds = if json {
+            Vec::new()
+        } else {
+            api.batch_build_rows(execution_id).await?
+        };
         for (seq, event) in events {
             after = seq;
+            // A batch's builds end before their action does, and are shown so.
+            let detail = &event["detail"];
+            if event["detail-type"] == pipewright_api::engine::events::ACTION_DETAIL_TYPE
+                && detail["state"] != "STARTED"
+            {
+                let key = format!(
+                    "{}/{}",
+                    detail["stage"].as_str().unwrap_or_default(),
+                    detail["action"].as_str().unwrap_or_default()
+                );
+                let own: Vec<_> = builds.iter().filter(|(k, _)| *k == key).cloned().collect();
+                screen.batch(&own, &mut batch_seen);
+            }
             screen.event(&event, &places);
             if !json {
                 let typed = match &screen {
@@ -264,7 +283,6 @@ pub async fn follow(
                     screen.say(&lines, clock.now_ms());
                 }
             }
-            let detail = &event["detail"];
             if event["detail-type"] == pipewright_api::engine::events::STAGE_DETAIL_TYPE
                 && detail["state"] == "FAILED"
             {
@@ -277,10 +295,7 @@ pub async fn follow(
                 }
             }
         }
-        if !json {
-            let builds = api.batch_build_rows(execution_id).await?;
-            screen.batch(&builds, &mut batch_seen);
-        }
+        screen.batch(&builds, &mut batch_seen);
         if let Screen::Live(view) = &mut screen {
             show_activity(api, execution_id, view, &mut activity_seen).await?;
         }
