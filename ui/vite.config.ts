@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from "vite";
+import { defineConfig, searchForWorkspaceRoot } from "vite";
 import react from "@vitejs/plugin-react";
 
 // The Tauri window loads ui/dist (tauri.conf.json: build.frontendDist); `vite` alone serves the
@@ -7,7 +7,12 @@ import react from "@vitejs/plugin-react";
 export default defineConfig({
   plugins: [react()],
   clearScreen: false,
-  server: { port: 5173, strictPort: true },
+  server: {
+    port: 5173,
+    strictPort: true,
+    // The designer imports the catalog of action types from the model crate, outside ui/.
+    fs: { allow: [searchForWorkspaceRoot(process.cwd()), "../crates/model/src/catalog"] },
+  },
   build: { target: "safari15", outDir: "dist", emptyOutDir: true },
   test: { include: ["src/**/*.test.ts"] },
 });

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use pipewright_api::model::PipelineDeclaration;
+use pipewright_api::model::catalog::ActionTypeSpec;
 use pipewright_api::{
     Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
     ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput,
@@ -54,6 +55,8 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     LocalSettingsForm::export_all(dir)?;
     ReplayStarted::export_all(dir)?;
     ListReportsOutput::export_all(dir)?;
+    // The UI reads the catalog file itself (`designer/providers.ts`); this is its shape.
+    ActionTypeSpec::export_all(dir)?;
     Ok(())
 }
 

@@ -321,6 +321,10 @@ fn approval_notification(
         "{} / {} / {}",
         approval.pipeline_name, approval.stage_name, approval.action_name
     );
+    for revision in &approval.artifact_revisions {
+        body.push('\n');
+        body.push_str(&revision.one_line());
+    }
     if let Some(data) = &approval.custom_data {
         body.push_str("\n\n");
         body.push_str(data);

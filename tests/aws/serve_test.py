@@ -436,6 +436,17 @@ class ServeTest(unittest.TestCase):
         self.assertTrue(state["stageStates"][1]["inboundTransitionState"]["enabled"])
         types = self.server.aws("list-action-types")
         self.assertIn(("Approval", "Manual"), {(t["id"]["category"], t["id"]["provider"]) for t in types["actionTypes"]})
+        # The catalog's properties and artifact counts, as AWS describes its action types.
+        aws_owned = self.server.aws("list-action-types", "--action-owner-filter", "AWS")["actionTypes"]
+        self.assertTrue(all(t["id"]["owner"] == "AWS" for t in aws_owned))
+        code_deploy = next(t for t in aws_owned if t["id"]["category"] == "Deploy" and t["id"]["provider"] == "CodeDeploy")
+        required = {p["name"] for p in code_deploy["actionConfigurationProperties"] if p["required"]}
+        self.assertEqual(required, {"ApplicationName", "DeploymentGroupName"})
+        self.assertEqual(code_deploy["inputArtifactDetails"], {"minimumCount": 1, "maximumCount": 1})
+        third_party = self.server.client().list_action_types(actionOwnerFilter="ThirdParty")["actionTypes"]
+        github = next(t for t in third_party if t["id"]["provider"] == "GitHub")
+        token = next(p for p in github["actionConfigurationProperties"] if p["name"] == "OAuthToken")
+        self.assertTrue(token["secret"])
 
 
 class SignedServeTest(unittest.TestCase):

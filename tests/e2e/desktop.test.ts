@@ -48,10 +48,11 @@ describe("designing, running and approving a pipeline", () => {
     await app.find('[data-stage="Stage"] [data-action="Stage/Approve"]');
 
     // From the keyboard: Alt+Down moves the selected action to the next run order, Ctrl+Z undoes.
+    // Only the moved action changes: it joins run order 2, which keeps its number.
     await app.click('[data-action="Build/Hello"]');
     await app.driver.actions().keyDown(Key.ALT).sendKeys(Key.ARROW_DOWN).keyUp(Key.ALT).perform();
-    await app.find('[data-stage="Build"] [data-run-order="1"] [data-action="Build/Hello"]');
-    expect(await app.findAll('[data-stage="Build"] [data-run-order="2"]')).toHaveLength(0);
+    await app.find('[data-stage="Build"] [data-run-order="2"] [data-action="Build/Hello"]');
+    expect(await app.findAll('[data-stage="Build"] [data-run-order="1"]')).toHaveLength(0);
     await app.click(".canvas");
     await app.driver.actions().keyDown(Key.CONTROL).sendKeys("z").keyUp(Key.CONTROL).perform();
     await app.find('[data-stage="Build"] [data-run-order="2"] [data-action="Build/Commands"]');
@@ -235,6 +236,9 @@ describe("a real pipeline that needs a local plan", () => {
     git("add", ".");
     git("-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "app");
     writeFileSync(join(repo, "app.txt"), "not committed yet\n");
+    // Where it lives gives the commit a page, which the monitor shows.
+    git("remote", "add", "origin", "git@github.com:acme/app.git");
+    const head = git("rev-parse", "HEAD").toString().trim();
     // As `aws codepipeline get-pipeline` prints one: a connection source, a CloudFormation deploy
     // whose output a later action reads, no runOrder on the first actions, no local settings.
     const dump = join(mkdtempSync(join(tmpdir(), "pipewright-e2e-")), "e2e-planned.json");
@@ -317,6 +321,10 @@ describe("a real pipeline that needs a local plan", () => {
       (await app.text("#monitor-title")) === "e2e-planned",
     );
     await app.find('.view-header [data-status="Succeeded"]');
+    // The commit the execution carries: its short id, its message, its page.
+    const revisions = await app.text(".monitor .revisions");
+    expect(revisions).toContain(`SourceOutput: ${head.slice(0, 7)} app`);
+    expect(revisions).toContain(`https://github.com/acme/app/commit/${head}`);
     await app.click('.monitor [data-action="Deploy/Smoke"]');
     await app.waitFor("the smoke test's log", async () => {
       const log = await app.text(".log");

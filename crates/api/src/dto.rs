@@ -107,6 +107,29 @@ pub struct SourceRevision {
     pub revision_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_summary: Option<String>,
+    /// The revision's web page where its source has one (a commit on GitHub, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_url: Option<String>,
+}
+
+impl SourceRevision {
+    /// `App: 0a1b2c3 Fix the login page`, for a line of text (the CLI).
+    pub fn one_line(&self) -> String {
+        revision_line(
+            &self.action_name,
+            &self.revision_id,
+            self.revision_summary.as_deref(),
+        )
+    }
+}
+
+/// A revision as one line: what it is of, a commit's short id (any other id whole), the first
+/// line of its summary.
+fn revision_line(of: &str, id: &str, summary: Option<&str>) -> String {
+    let is_commit = id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    let id = if is_commit { &id[..7] } else { id };
+    let summary = summary.and_then(|s| s.lines().next()).unwrap_or_default();
+    format!("{of}: {id} {summary}").trim_end().to_owned()
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
@@ -176,7 +199,20 @@ pub struct ArtifactRevision {
     pub revision_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_url: Option<String>,
     pub created: Timestamp,
+}
+
+impl ArtifactRevision {
+    /// `SourceArtifact: 0a1b2c3 Fix the login page`, for a line of text (the CLI, a notification).
+    pub fn one_line(&self) -> String {
+        revision_line(
+            &self.name,
+            &self.revision_id,
+            self.revision_summary.as_deref(),
+        )
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
@@ -460,6 +496,9 @@ pub struct PendingApproval {
     pub custom_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_entity_link: Option<String>,
+    /// What the execution carries (commits and their messages), so the approver sees what they
+    /// approve.
+    pub artifact_revisions: Vec<ArtifactRevision>,
 }
 
 /// One line of an action's log.

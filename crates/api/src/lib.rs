@@ -809,6 +809,8 @@ impl Pipewright {
                 .as_deref()
                 .and_then(|c| serde_json::from_str(c).ok())
                 .unwrap_or_default();
+            let artifact_revisions =
+                mapping::artifact_revisions(&mut conn, &row.execution_id).await?;
             out.push(PendingApproval {
                 pipeline_name: row.pipeline,
                 stage_name: row.stage,
@@ -819,6 +821,7 @@ impl Pipewright {
                 expires: row.expires_ms.map(Timestamp),
                 custom_data: config.get("CustomData").cloned(),
                 external_entity_link: config.get("ExternalEntityLink").cloned(),
+                artifact_revisions,
             });
         }
         Ok(out)

@@ -43,6 +43,7 @@ pub async fn execution_summary(
             action_name: r.action,
             revision_id: r.revision_id,
             revision_summary: r.summary,
+            revision_url: r.url,
         })
         .collect();
     Ok(PipelineExecutionSummary {
@@ -75,21 +76,30 @@ fn rollback_metadata(execution: &db::ExecutionRow) -> Option<RollbackMetadata> {
         })
 }
 
-pub async fn execution(
+/// The source revisions an execution runs with, as GetPipelineExecution's `artifactRevisions`.
+pub async fn artifact_revisions(
     conn: &mut SqliteConnection,
-    execution: &db::ExecutionRow,
-    declaration: &PipelineDeclaration,
-) -> Result<PipelineExecution> {
-    let artifact_revisions = db::revisions(conn, &execution.id)
+    execution_id: &str,
+) -> Result<Vec<ArtifactRevision>> {
+    Ok(db::revisions(conn, execution_id)
         .await?
         .into_iter()
         .map(|r| ArtifactRevision {
             name: r.artifact,
             revision_id: r.revision_id,
             revision_summary: r.summary,
+            revision_url: r.url,
             created: Timestamp(r.created_ms),
         })
-        .collect();
+        .collect())
+}
+
+pub async fn execution(
+    conn: &mut SqliteConnection,
+    execution: &db::ExecutionRow,
+    declaration: &PipelineDeclaration,
+) -> Result<PipelineExecution> {
+    let artifact_revisions = artifact_revisions(conn, &execution.id).await?;
     let variables = execution
         .variables()?
         .into_iter()

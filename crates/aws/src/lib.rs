@@ -548,20 +548,28 @@ impl AwsBackend {
                     continue;
                 }
                 let config = |key: &str| declared.and_then(|a| a.config(key)).map(str::to_owned);
+                let execution_id = stage
+                    .latest_execution
+                    .as_ref()
+                    .map(|e| e.pipeline_execution_id.clone())
+                    .unwrap_or_default();
+                // What the approver approves: the commits the execution carries.
+                let artifact_revisions = self
+                    .get_execution(&pipeline.name, &execution_id)
+                    .await?
+                    .pipeline_execution
+                    .artifact_revisions;
                 waiting.push(PendingApproval {
                     pipeline_name: pipeline.name.clone(),
                     stage_name: stage.stage_name.clone(),
                     action_name: action.action_name.clone(),
-                    pipeline_execution_id: stage
-                        .latest_execution
-                        .as_ref()
-                        .map(|e| e.pipeline_execution_id.clone())
-                        .unwrap_or_default(),
+                    pipeline_execution_id: execution_id,
                     token: token.clone(),
                     waiting_since: latest.last_status_change,
                     expires: None,
                     custom_data: config("CustomData"),
                     external_entity_link: config("ExternalEntityLink"),
+                    artifact_revisions,
                 });
             }
         }

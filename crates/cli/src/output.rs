@@ -252,6 +252,14 @@ pub fn executions(list: &ListPipelineExecutionsOutput) {
             started.as_str().unwrap_or_default(),
             e.trigger.trigger_type
         );
+        for revision in &e.source_revisions {
+            anstream::println!(
+                "    {}{}{}",
+                style::DIM.render(),
+                revision.one_line(),
+                style::DIM.render_reset()
+            );
+        }
         if let Some(summary) = &e.status_summary {
             anstream::println!(
                 "    {}{summary}{}",
@@ -311,6 +319,12 @@ pub fn approvals(pending: &[PendingApproval]) {
             style::BOLD.render_reset(),
             short(&a.pipeline_execution_id)
         );
+        for revision in &a.artifact_revisions {
+            println!("    {}", revision.one_line());
+            if let Some(url) = &revision.revision_url {
+                println!("      {url}");
+            }
+        }
         if let Some(data) = &a.custom_data {
             println!("    {data}");
         }

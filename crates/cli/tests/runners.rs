@@ -128,10 +128,72 @@ fn git_pipeline(name: &str, provider: &str, configuration: &str) -> String {
 }
 
 #[test]
+fn an_approval_shows_the_commit_it_approves() {
+    let env = Env::new();
+    let repo = git_repo(&env.work);
+    let head = git(&repo, &["rev-parse", "main"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", "https://gitlab.com/me/app.git"],
+    );
+    let source = action_json(
+        "App",
+        "Source",
+        "CodeCommit",
+        r#", "configuration": {"RepositoryName": "app", "BranchName": "main"}, "outputArtifacts": [{"name": "Src"}]"#,
+    );
+    let release = action_json("Release", "Approval", "Manual", "");
+    write(
+        &env.work.join("gitgate.json"),
+        &pipeline_json(
+            "gitgate",
+            &[
+                stage_json("Source", &[source]),
+                stage_json("Approve", &[release]),
+            ],
+        ),
+    );
+    write(
+        &env.work.join("gitgate.pipewright.yaml"),
+        "actions: {\"Source/App\": {path: repo}}\n",
+    );
+    let mut run = env.spawn(&env.work, &["run", "gitgate.json"]);
+    env.wait_for_state("gitgate", |s| {
+        action_status(s, "Approve", "Release") == "InProgress"
+    });
+    let pending = env.json(&["approvals", "--json"]);
+    let revision = &pending[0]["artifactRevisions"][0];
+    assert_eq!(revision["name"], "Src", "{pending}");
+    assert_eq!(revision["revisionId"], head.as_str());
+    assert_eq!(revision["revisionSummary"], "first commit");
+    assert_eq!(
+        revision["revisionUrl"],
+        format!("https://gitlab.com/me/app/-/commit/{head}").as_str()
+    );
+    let listed = env.ok(&["approvals"]);
+    assert!(
+        listed.contains(&format!("Src: {} first commit", &head[..7])),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("https://gitlab.com/me/app/-/commit/{head}")),
+        "{listed}"
+    );
+    let approve = env.run(&env.work, &["approve", "gitgate", "Approve", "Release"]);
+    assert!(approve.status.success(), "{}", text(&approve));
+    assert!(run.wait().expect("run ends").success());
+}
+
+#[test]
 fn a_codestar_connection_source_reads_the_committed_branch_head() {
     let env = Env::new();
     let repo = git_repo(&env.work);
     let head = git(&repo, &["rev-parse", "main"]);
+    // Where the repository lives gives the commit its page.
+    git(
+        &repo,
+        &["remote", "add", "origin", "git@github.com:me/app.git"],
+    );
     write(
         &env.work.join("pipeline.json"),
         &git_pipeline(
@@ -167,6 +229,10 @@ fn a_codestar_connection_source_reads_the_committed_branch_head() {
     assert_eq!(revisions.len(), 1, "{revisions:?}");
     assert_eq!(revisions[0]["revisionId"], head.as_str());
     assert_eq!(revisions[0]["revisionSummary"], "first commit");
+    assert_eq!(
+        revisions[0]["revisionUrl"],
+        format!("https://github.com/me/app/commit/{head}").as_str()
+    );
 
     // The same source from the working tree: uncommitted and untracked files are included.
     write(

@@ -1044,7 +1044,7 @@ impl Driver {
                 artifact: revision.artifact.clone(),
                 revision_id: revision.revision_id.clone(),
                 summary: revision.summary.clone(),
-                url: None,
+                url: revision.url.clone(),
                 created_ms: now,
             };
             db::add_revision(conn, &row).await?;

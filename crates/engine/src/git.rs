@@ -85,3 +85,67 @@ pub async fn head_branch(repo: &Path) -> Option<String> {
         .ok()
         .filter(|b| !b.is_empty())
 }
+
+/// The web page of `commit` in the repository `remote` (`origin`'s URL) points at, for the hosts
+/// whose page layout is known: GitHub, GitLab and Bitbucket. Other hosts have no link.
+pub fn commit_url(remote: &str, commit: &str) -> Option<String> {
+    let remote = remote.trim().trim_end_matches('/');
+    let remote = remote.strip_suffix(".git").unwrap_or(remote);
+    // https://host/owner/repo, ssh://git@host/owner/repo, git@host:owner/repo
+    let (host, path) = if let Some((_, rest)) = remote.split_once("://") {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        rest.split_once('/')?
+    } else {
+        let rest = remote.rsplit_once('@').map_or(remote, |(_, r)| r);
+        rest.split_once(':')?
+    };
+    let host = host.split(':').next()?.to_ascii_lowercase();
+    if path.split('/').filter(|p| !p.is_empty()).count() < 2 {
+        return None;
+    }
+    let page = match host.as_str() {
+        "github.com" => format!("commit/{commit}"),
+        "gitlab.com" => format!("-/commit/{commit}"),
+        "bitbucket.org" => format!("commits/{commit}"),
+        _ => return None,
+    };
+    Some(format!("https://{host}/{path}/{page}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commit_url;
+
+    #[test]
+    fn commit_links_for_the_hosts_whose_pages_are_known() {
+        let c = "0a1b2c3";
+        for (remote, url) in [
+            (
+                "https://github.com/shop/web.git",
+                "https://github.com/shop/web/commit/0a1b2c3",
+            ),
+            (
+                "git@github.com:shop/web.git",
+                "https://github.com/shop/web/commit/0a1b2c3",
+            ),
+            (
+                "ssh://git@gitlab.com/group/sub/web",
+                "https://gitlab.com/group/sub/web/-/commit/0a1b2c3",
+            ),
+            (
+                "https://user@bitbucket.org/team/web.git",
+                "https://bitbucket.org/team/web/commits/0a1b2c3",
+            ),
+        ] {
+            assert_eq!(commit_url(remote, c).as_deref(), Some(url), "{remote}");
+        }
+        for remote in [
+            "/srv/git/web.git",
+            "https://git.example.com/shop/web",
+            "https://github.com/shop",
+            "",
+        ] {
+            assert_eq!(commit_url(remote, c), None, "{remote}");
+        }
+    }
+}

@@ -17,4 +17,5 @@ pub use document::{
 };
 pub use validate::{Diagnostic, Severity, validate};
 pub mod buildspec;
+pub mod catalog;
 pub mod reports;

@@ -2,7 +2,7 @@
 //! one facade call, the output as AWS shapes it.
 
 use indexmap::IndexMap;
-use pipewright_api::model::PipelineDeclaration;
+use pipewright_api::model::{PipelineDeclaration, catalog};
 use pipewright_api::{Pipewright, with_epoch_seconds};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -601,20 +601,7 @@ struct ListActionTypesInput {
     next_token: Option<String>,
 }
 
-/// The action types this engine runs without local settings.
-const ACTION_TYPES: &[(&str, &str, usize, usize)] = &[
-    // (category, provider, input artifacts at most, output artifacts at most)
-    ("Source", "CodeStarSourceConnection", 0, 1),
-    ("Source", "CodeCommit", 0, 1),
-    ("Source", "GitHub", 0, 1),
-    ("Source", "S3", 0, 1),
-    ("Build", "CodeBuild", 5, 5),
-    ("Test", "CodeBuild", 5, 5),
-    ("Compute", "Commands", 10, 1),
-    ("Approval", "Manual", 0, 0),
-    ("Deploy", "S3", 1, 0),
-];
-
+/// The action types of the catalog (`pipewright_model::catalog`), in ListActionTypes' shape.
 fn list_action_types(input: ListActionTypesInput) -> Answer {
     if input.next_token.is_some() {
         return Err(WireError::client(
@@ -622,17 +609,27 @@ fn list_action_types(input: ListActionTypesInput) -> Answer {
             "ListActionTypes answers in one page",
         ));
     }
-    let wanted = input.action_owner_filter.as_deref().unwrap_or("AWS");
-    let types: Vec<Value> = ACTION_TYPES
+    let wanted = input.action_owner_filter.as_deref();
+    let types: Vec<Value> = catalog::action_types()
         .iter()
-        .filter(|_| wanted == "AWS")
-        .map(|(category, provider, inputs, outputs)| {
+        .filter(|spec| wanted.is_none_or(|owner| owner == spec.owner))
+        .map(|spec| {
+            let properties: Vec<Value> = spec
+                .properties
+                .iter()
+                .map(|p| {
+                    json!({
+                        "name": p.name, "required": p.required, "key": p.key, "secret": p.secret,
+                        "queryable": p.queryable, "description": p.description, "type": p.kind,
+                    })
+                })
+                .collect();
             json!({
-                "id": {"category": category, "owner": "AWS", "provider": provider, "version": "1"},
+                "id": {"category": spec.category, "owner": spec.owner, "provider": spec.provider, "version": spec.version},
                 "settings": {},
-                "actionConfigurationProperties": [],
-                "inputArtifactDetails": {"minimumCount": 0, "maximumCount": inputs},
-                "outputArtifactDetails": {"minimumCount": 0, "maximumCount": outputs},
+                "actionConfigurationProperties": properties,
+                "inputArtifactDetails": spec.input_artifacts,
+                "outputArtifactDetails": spec.output_artifacts,
             })
         })
         .collect();

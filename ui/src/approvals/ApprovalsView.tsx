@@ -13,6 +13,7 @@ import {
 import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
+import { Revisions } from "../app/Revisions";
 import { formatTime, since } from "../status";
 
 /** How often the inbox asks every connection again, changes or not. */
@@ -101,6 +102,7 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
               </span>
               {a.expires && <span className="muted">expires {formatTime(a.expires)}</span>}
             </div>
+            <Revisions revisions={a.artifactRevisions} />
             {a.customData && <p className="custom-data">{a.customData}</p>}
             {a.externalEntityLink && (
               <p>

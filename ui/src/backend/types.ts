@@ -1,5 +1,7 @@
 // The generated types the views use, re-exported so views import from "../backend" only.
 export type { Action } from "./generated/Action";
+export type { ActionTypeSpec } from "./generated/ActionTypeSpec";
+export type { ArtifactRevision } from "./generated/ArtifactRevision";
 export type { AwsConnection } from "./generated/AwsConnection";
 export type { ConnectionApproval } from "./generated/ConnectionApproval";
 export type { UnreachableConnection } from "./generated/UnreachableConnection";

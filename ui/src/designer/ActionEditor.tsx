@@ -1,8 +1,9 @@
-// The form of the selected action: the fields its provider takes, its artifacts and variables.
+// The form of the selected action: the configuration its type takes (from the catalog of action
+// types: required ones marked, secrets typed unseen), its artifacts and variables.
 // Every change is one edit of the declaration; typing in one field undoes as one step.
 import type { Action, Diagnostic } from "../backend";
 import { ListField } from "./fields";
-import { providerOf } from "./providers";
+import { fieldsOf, specOf } from "./providers";
 
 interface Props {
   action: Action;
@@ -14,6 +15,10 @@ interface Props {
   onMove: (direction: "left" | "right" | "up" | "down") => void;
 }
 
+function artifactCount(count: { minimumCount: number; maximumCount: number }): string {
+  return count.minimumCount === count.maximumCount ? `${count.minimumCount}` : `${count.minimumCount} to ${count.maximumCount}`;
+}
+
 /** Sets or removes an optional field, keeping every other key (and its order) as it was. */
 function withField<K extends keyof Action>(action: Action, key: K, value: Action[K] | undefined): Action {
   const next = { ...action };
@@ -23,9 +28,10 @@ function withField<K extends keyof Action>(action: Action, key: K, value: Action
 }
 
 export function ActionEditor({ action, available, diagnostics, onChange, onRemove, onMove }: Props) {
-  const provider = providerOf(action);
+  const spec = specOf(action.actionTypeId);
+  const fields = fieldsOf(action.actionTypeId);
   const configuration = action.configuration ?? {};
-  const knownKeys = new Set(provider?.fields.map((f) => f.key));
+  const knownKeys = new Set(fields.map((f) => f.key));
   const otherKeys = Object.keys(configuration).filter((k) => !knownKeys.has(k));
   const setConfig = (key: string, value: string) => {
     const next = { ...configuration, [key]: value };
@@ -78,8 +84,14 @@ export function ActionEditor({ action, available, diagnostics, onChange, onRemov
           onChange={(e) => onChange(withField(action, "runOrder", Math.max(1, Number(e.target.value) || 1)), "runOrder")}
         />
       </label>
-      {provider?.fields.map((field) => (
-        <label key={field.key}>
+      {spec && (
+        <p className="muted type-summary" title={spec.reference}>
+          {spec.summary} Takes {artifactCount(spec.inputArtifacts)} input and gives {artifactCount(spec.outputArtifacts)}{" "}
+          output artifacts{spec.requiresV2 ? "; V2 pipelines only" : ""}.
+        </p>
+      )}
+      {fields.map((field) => (
+        <label key={field.key} title={field.hint}>
           {field.label}
           {field.required && <span aria-hidden> *</span>}
           {field.multiline ? (
@@ -91,11 +103,21 @@ export function ActionEditor({ action, available, diagnostics, onChange, onRemov
           ) : (
             <input
               name={field.key}
+              type={field.secret ? "password" : "text"}
+              autoComplete="off"
+              list={field.allowedValues ? `values-${field.key}` : undefined}
               value={configuration[field.key] ?? ""}
               placeholder={field.hint}
               required={field.required}
               onChange={(e) => setConfig(field.key, e.target.value)}
             />
+          )}
+          {field.allowedValues && (
+            <datalist id={`values-${field.key}`}>
+              {field.allowedValues.map((v) => (
+                <option key={v} value={v} />
+              ))}
+            </datalist>
           )}
         </label>
       ))}

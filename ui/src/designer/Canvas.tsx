@@ -262,7 +262,7 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
         </button>
         {props.problems > 0 && <span className="problem-badge">{props.problems}</span>}
       </div>
-      <Between stage={s} beforeGroup={0} label={`before run order 1 of ${stage.name}`} />
+      <Between stage={s} beforeGroup={0} label={`before run order ${groups[0]?.runOrder ?? 1} of ${stage.name}`} />
       {groups.map((group, g) => (
         <div key={group.runOrder}>
           <Group stage={s} group={g} runOrder={group.runOrder} size={group.actions.length} stageName={stage.name}>
@@ -281,7 +281,11 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
           <Between
             stage={s}
             beforeGroup={g + 1}
-            label={g + 1 === groups.length ? `after the last run order of ${stage.name}` : `between run orders ${g + 1} and ${g + 2} of ${stage.name}`}
+            label={
+              g + 1 === groups.length
+                ? `after the last run order of ${stage.name}`
+                : `between run orders ${group.runOrder} and ${groups[g + 1]!.runOrder} of ${stage.name}`
+            }
           />
         </div>
       ))}
@@ -303,17 +307,17 @@ function Group(props: {
     data: {
       type: "action-target",
       target: { kind: "group", stage: props.stage, group: props.group, position: props.size },
-      name: `into run order ${props.group + 1} of ${props.stageName}, in parallel`,
+      name: `into run order ${props.runOrder} of ${props.stageName}, in parallel`,
     } satisfies Landing,
   });
   return (
     <div
       ref={setNodeRef}
       className={`group ${isOver ? "over" : ""}`}
-      data-run-order={props.group + 1}
-      aria-label={`Run order ${props.group + 1}`}
+      data-run-order={props.runOrder}
+      aria-label={`Run order ${props.runOrder}`}
     >
-      <span className="run-order">{props.group + 1}</span>
+      <span className="run-order">{props.runOrder}</span>
       {props.children}
     </div>
   );

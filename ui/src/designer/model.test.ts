@@ -54,7 +54,7 @@ describe("dragging an action", () => {
     expect(next.stages[0]!.actions.find((a) => a.name === "a")!.runOrder).toBe(2);
   });
 
-  it("between two groups creates a new run order and renumbers the later ones", () => {
+  it("between two neighbouring run orders moves the later ones along, as no number is free between them", () => {
     const next = moveAction(start, { stage: 0, action: 1 }, { kind: "between", stage: 0, beforeGroup: 1 });
     expect(drawn(next, 0)).toEqual([["a"], ["b"], ["c"]]);
     expect(next.stages[0]!.actions.map((a) => [a.name, a.runOrder])).toEqual([
@@ -64,10 +64,38 @@ describe("dragging an action", () => {
     ]);
   });
 
-  it("out of a group it made up alone closes the gap in the run orders", () => {
+  it("out of a group it made up alone changes only its own run order", () => {
     const next = moveAction(start, { stage: 0, action: 2 }, { kind: "group", stage: 0, group: 0, position: 0 });
     expect(drawn(next, 0)).toEqual([["c", "a", "b"]]);
     expect(next.stages[0]!.actions.map((a) => a.runOrder ?? 1)).toEqual([1, 1, 1]);
+  });
+
+  it("between run orders with a free number between them changes that action alone", () => {
+    const p = pipeline([action("a", 1), action("b", 3), action("c", 5), action("d", 7)]);
+    const next = moveAction(p, { stage: 0, action: 3 }, { kind: "between", stage: 0, beforeGroup: 1 });
+    expect(drawn(next, 0)).toEqual([["a"], ["d"], ["b"], ["c"]]);
+    expect(next.stages[0]!.actions.map((a) => [a.name, a.runOrder])).toEqual([
+      ["a", 1],
+      ["b", 3],
+      ["c", 5],
+      ["d", 2],
+    ]);
+    // The others are the very objects they were: nothing about them changed.
+    [0, 1, 2].forEach((i) => expect(next.stages[0]!.actions[i]).toBe(p.stages[0]!.actions[i]));
+    const joined = moveAction(p, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 2, position: 1 });
+    expect(joined.stages[0]!.actions.map((a) => [a.name, a.runOrder])).toEqual([
+      ["b", 3],
+      ["c", 5],
+      ["a", 5],
+      ["d", 7],
+    ]);
+  });
+
+  it("renumbers the stage only when the run orders are full up to 999", () => {
+    const p = pipeline([action("a", 998), action("b", 999), action("c", 999)]);
+    const next = moveAction(p, { stage: 0, action: 2 }, { kind: "between", stage: 0, beforeGroup: 1 });
+    expect(drawn(next, 0)).toEqual([["a"], ["c"], ["b"]]);
+    expect(Math.max(...next.stages[0]!.actions.map((a) => a.runOrder ?? 1))).toBeLessThanOrEqual(999);
   });
 
   it("to another stage takes it out of the first and into the second", () => {
@@ -116,12 +144,12 @@ describe("palette and stages", () => {
     expect(drawn(next, 0)).toEqual([["Build"], ["Build-2"], ["Test"]]);
   });
 
-  it("removing the only action of a run order renumbers the rest", () => {
+  it("removing the only action of a run order leaves the others' run orders as they were", () => {
     const p = pipeline([action("a"), action("b", 2), action("c", 3)]);
     const next = removeAction(p, { stage: 0, action: 1 });
     expect(next.stages[0]!.actions.map((a) => [a.name, a.runOrder ?? 1])).toEqual([
       ["a", 1],
-      ["c", 2],
+      ["c", 3],
     ]);
   });
 

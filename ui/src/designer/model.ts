@@ -43,10 +43,12 @@ export function runOrderGroups(stage: Stage): RunOrderGroup[] {
     .map(([runOrder, actions]) => ({ runOrder, actions }));
 }
 
+/** The highest run order CodePipeline accepts. */
+const MAX_RUN_ORDER = 999;
+
 /**
- * Rebuilds a stage from groups of actions: group i gets run order i + 1 (so orders stay 1..n with
- * no gaps after a move), and `actions` is written group by group. An action that had no
- * `runOrder` and lands in the first group keeps having none: the file stays as the user wrote it.
+ * Rebuilds a stage from groups of actions: group i gets run order i + 1, and `actions` is written
+ * group by group. Only for the rare drop that finds no free run order below 999 (see `placeIn`).
  */
 function withGroups(stage: Stage, groups: Action[][]): Stage {
   const actions: Action[] = [];
@@ -61,24 +63,77 @@ function withGroups(stage: Stage, groups: Action[][]): Stage {
   return { ...stage, actions };
 }
 
-function groupsOf(stage: Stage): Action[][] {
-  return runOrderGroups(stage).map((group) =>
-    group.actions.map((index) => stage.actions[index]!),
-  );
-}
-
 function replaceStage(pipeline: PipelineDeclaration, index: number, stage: Stage) {
   return { ...pipeline, stages: pipeline.stages.map((s, i) => (i === index ? stage : s)) };
 }
 
 /**
- * Puts `action` at a drop target in `groups` (indexes as they were before the drag started: a
- * group the action left stays in the list, empty, until `withGroups` drops it).
+ * `stage` with `action` placed at a drop target, changing only what the placement needs: the
+ * action's own `runOrder` (and its place in `actions` when it joins a run order at a given
+ * position), and other actions' run orders only when a new run order has no free number between
+ * its neighbours, so that a move shows as one change in *Changes* and in `pipewright plan`.
+ * `leaving` is the action's index in `stage` when it moves within the stage; group indexes in `to`
+ * are those of `stage` as it is (a group the action leaves still counts).
  */
-function insert(groups: Action[][], to: DropTarget, action: Action, position: number) {
+function placeIn(stage: Stage, action: Action, to: DropTarget, leaving?: number): Stage {
+  const groups = runOrderGroups(stage);
+  const staying = groups.map((group) => group.actions.filter((i) => i !== leaving));
+  const shifts = new Map<number, number>();
+  let runOrder: number;
+  /** The index in `stage.actions` the action goes before (the length: at the end). */
+  let before: number;
+  const target = to.kind === "group" ? groups[to.group] : undefined;
+  if (to.kind === "group" && target) {
+    runOrder = target.runOrder;
+    const own = leaving === undefined ? -1 : target.actions.indexOf(leaving);
+    const position = own >= 0 && own < to.position ? to.position - 1 : to.position;
+    const members = staying[to.group]!;
+    if (leaving !== undefined && members.filter((i) => i < leaving).length === position) before = leaving;
+    else before = members[position] ?? (members.length > 0 ? members[members.length - 1]! + 1 : stage.actions.length);
+  } else {
+    const at = to.kind === "between" ? to.beforeGroup : groups.length;
+    const orders = (from: number, until: number) =>
+      groups.slice(from, until).filter((_, k) => staying[from + k]!.length > 0).map((g) => g.runOrder);
+    const previous = Math.max(0, ...orders(0, at));
+    const next = Math.min(MAX_RUN_ORDER + 1, ...orders(at, groups.length));
+    const current = leaving === undefined ? undefined : runOrderOf(action);
+    if (current !== undefined && previous < current && current < next) runOrder = current;
+    else if (next - previous >= 2) runOrder = previous + 1;
+    else {
+      // No free number: the run orders from here up move one along, as far as they collide.
+      runOrder = next;
+      let taken = next;
+      for (const order of orders(at, groups.length)) {
+        if (order > taken) break;
+        taken += 1;
+        shifts.set(order, taken);
+      }
+      if (taken > MAX_RUN_ORDER) return renumbered(stage, action, to, leaving);
+    }
+    const lower = stage.actions.map((a, i) => (i !== leaving && runOrderOf(a) < runOrder ? i : -1));
+    before = leaving ?? Math.max(...lower, -1) + 1;
+  }
+  const placed = runOrderOf(action) === runOrder ? action : { ...action, runOrder };
+  const actions: Action[] = [];
+  stage.actions.forEach((existing, i) => {
+    if (i === before) actions.push(placed);
+    if (i === leaving) return;
+    const shifted = shifts.get(runOrderOf(existing));
+    actions.push(shifted === undefined ? existing : { ...existing, runOrder: shifted });
+  });
+  if (before >= stage.actions.length) actions.push(placed);
+  return { ...stage, actions };
+}
+
+/** `placeIn` for a stage whose run orders are full up to 999: every run order is renumbered 1..n. */
+function renumbered(stage: Stage, action: Action, to: DropTarget, leaving?: number): Stage {
+  const groups = runOrderGroups(stage).map((group) =>
+    group.actions.filter((i) => i !== leaving).map((i) => stage.actions[i]!),
+  );
   const group = to.kind === "group" ? groups[to.group] : undefined;
-  if (group) group.splice(Math.min(position, group.length), 0, action);
+  if (group) group.splice(Math.min(to.kind === "group" ? to.position : 0, group.length), 0, action);
   else groups.splice(to.kind === "between" ? to.beforeGroup : groups.length, 0, [action]);
+  return withGroups(stage, groups);
 }
 
 /** Moves an action to a drop target, in the same stage or another one. */
@@ -91,30 +146,15 @@ export function moveAction(
   const moving = source?.actions[from.action];
   const destination = pipeline.stages[to.stage];
   if (!source || !moving || !destination) return pipeline;
-  const sourceGroups = groupsOf(source);
-  const targetGroups = from.stage === to.stage ? sourceGroups : groupsOf(destination);
-  let position = to.kind === "group" ? to.position : 0;
-  for (const group of sourceGroups) {
-    const at = group.indexOf(moving);
-    if (at < 0) continue;
-    group.splice(at, 1);
-    // Within its own group, the places after it move up by one once it is out.
-    if (to.kind === "group" && group === targetGroups[to.group] && at < position) position -= 1;
-  }
+  const same = from.stage === to.stage;
   // In another stage it must not share a name with an action there.
-  const arriving =
-    from.stage === to.stage
-      ? moving
-      : { ...moving, name: uniqueName(destination.actions.map((a) => a.name), moving.name) };
-  insert(targetGroups, to, arriving, position);
-  const arranged = withGroups(destination, targetGroups);
+  const arriving = same ? moving : { ...moving, name: uniqueName(destination.actions.map((a) => a.name), moving.name) };
+  const arranged = placeIn(destination, arriving, to, same ? from.action : undefined);
   // Dropped where it was: the same declaration, so no undo step and nothing to save.
-  if (from.stage === to.stage && arranged.actions.every((a, i) => a === destination.actions[i])) {
-    return pipeline;
-  }
+  if (same && arranged.actions.every((a, i) => a === destination.actions[i])) return pipeline;
   let next = replaceStage(pipeline, to.stage, arranged);
-  if (from.stage !== to.stage) {
-    next = replaceStage(next, from.stage, withGroups(source, sourceGroups));
+  if (!same) {
+    next = replaceStage(next, from.stage, { ...source, actions: source.actions.filter((_, i) => i !== from.action) });
   }
   return next;
 }
@@ -145,16 +185,14 @@ export function addAction(pipeline: PipelineDeclaration, action: Action, to: Dro
   const stage = pipeline.stages[to.stage];
   if (!stage) return pipeline;
   const named = { ...action, name: uniqueName(stage.actions.map((a) => a.name), action.name) };
-  const groups = groupsOf(stage);
-  insert(groups, to, named, to.kind === "group" ? to.position : 0);
-  return replaceStage(pipeline, to.stage, withGroups(stage, groups));
+  return replaceStage(pipeline, to.stage, placeIn(stage, named, to));
 }
 
 export function removeAction(pipeline: PipelineDeclaration, at: ActionAddress) {
   const stage = pipeline.stages[at.stage];
   if (!stage?.actions[at.action]) return pipeline;
-  const remaining = { ...stage, actions: stage.actions.filter((_, i) => i !== at.action) };
-  return replaceStage(pipeline, at.stage, withGroups(remaining, groupsOf(remaining)));
+  // The others keep their run orders: a gap left behind is valid and changes nothing else.
+  return replaceStage(pipeline, at.stage, { ...stage, actions: stage.actions.filter((_, i) => i !== at.action) });
 }
 
 export function updateAction(pipeline: PipelineDeclaration, at: ActionAddress, action: Action) {

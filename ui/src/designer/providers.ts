@@ -1,12 +1,19 @@
-// The palette: action providers by category, each with the configuration fields its form shows
-// (names as the CodePipeline action reference spells them) and the action a drop creates.
-import type { Action } from "../backend";
+// The palette: action providers by category, with the action a drop creates. The fields of an
+// action's form come from the catalog of AWS action types (`crates/model/src/catalog`), the same
+// file `validate` checks against and `serve` answers ListActionTypes from.
+import type { Action, ActionTypeId, ActionTypeSpec } from "../backend";
+import catalog from "../../../crates/model/src/catalog/action_types.json";
 
 export interface Field {
   key: string;
   label: string;
   required?: boolean;
+  /** What the property is, from the action reference. */
   hint?: string;
+  /** AWS keeps it secret (and `get-pipeline` masks it): typed unseen. */
+  secret?: boolean;
+  /** The values AWS accepts, offered as suggestions (a `#{...}` variable is allowed too). */
+  allowedValues?: string[];
   /** A long value (a JSON document, a script): a text area rather than a line. */
   multiline?: boolean;
 }
@@ -18,7 +25,6 @@ export interface Provider {
   version: string;
   /** What the palette calls it. */
   title: string;
-  fields: Field[];
   /** Whether the local engine runs it without mapping it in the local settings. */
   local: boolean;
   template: () => Partial<Action>;
@@ -34,13 +40,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "Git repository (connection)",
     local: true,
-    fields: [
-      { key: "ConnectionArn", label: "Connection ARN", required: true },
-      { key: "FullRepositoryId", label: "Repository (owner/name)", required: true },
-      { key: "BranchName", label: "Branch", required: true },
-      { key: "OutputArtifactFormat", label: "Output format", hint: "CODE_ZIP or CODEBUILD_CLONE_REF" },
-      { key: "DetectChanges", label: "Detect changes", hint: "true or false" },
-    ],
     template: () => ({
       ...source(),
       configuration: { ConnectionArn: "", FullRepositoryId: "", BranchName: "main" },
@@ -53,11 +52,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "CodeCommit",
     local: true,
-    fields: [
-      { key: "RepositoryName", label: "Repository", required: true },
-      { key: "BranchName", label: "Branch", required: true },
-      { key: "PollForSourceChanges", label: "Poll for changes", hint: "true or false" },
-    ],
     template: () => ({ ...source(), configuration: { RepositoryName: "", BranchName: "main" } }),
   },
   {
@@ -67,11 +61,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "S3 object",
     local: true,
-    fields: [
-      { key: "S3Bucket", label: "Bucket", required: true },
-      { key: "S3ObjectKey", label: "Object key", required: true },
-      { key: "PollForSourceChanges", label: "Poll for changes", hint: "true or false" },
-    ],
     template: () => ({ ...source(), configuration: { S3Bucket: "", S3ObjectKey: "" } }),
   },
   {
@@ -81,12 +70,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "CodeBuild",
     local: true,
-    fields: [
-      { key: "ProjectName", label: "Project", required: true },
-      { key: "PrimarySource", label: "Primary source", hint: "the input artifact with the buildspec" },
-      { key: "EnvironmentVariables", label: "Environment variables (JSON)", multiline: true },
-      { key: "BatchEnabled", label: "Batch build", hint: "true or false" },
-    ],
     template: () => ({
       configuration: { ProjectName: "" },
       inputArtifacts: [{ name: "SourceArtifact" }],
@@ -100,11 +83,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "CodeBuild tests",
     local: true,
-    fields: [
-      { key: "ProjectName", label: "Project", required: true },
-      { key: "PrimarySource", label: "Primary source" },
-      { key: "EnvironmentVariables", label: "Environment variables (JSON)", multiline: true },
-    ],
     template: () => ({ configuration: { ProjectName: "" }, inputArtifacts: [{ name: "BuildArtifact" }] }),
   },
   {
@@ -114,7 +92,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "Commands",
     local: true,
-    fields: [],
     template: () => ({ commands: ["echo hello"] }),
   },
   {
@@ -124,11 +101,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "Manual approval",
     local: true,
-    fields: [
-      { key: "CustomData", label: "Message to the approver", multiline: true },
-      { key: "ExternalEntityLink", label: "Link to review" },
-      { key: "NotificationArn", label: "SNS topic ARN" },
-    ],
     template: () => ({ configuration: { CustomData: "Please review and approve." } }),
   },
   {
@@ -138,12 +110,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "S3 deploy",
     local: true,
-    fields: [
-      { key: "BucketName", label: "Bucket", required: true },
-      { key: "Extract", label: "Extract", required: true, hint: "true or false" },
-      { key: "ObjectKey", label: "Object key", hint: "required when Extract is false" },
-      { key: "CannedACL", label: "Canned ACL" },
-    ],
     template: () => ({
       configuration: { BucketName: "", Extract: "true" },
       inputArtifacts: [{ name: "BuildArtifact" }],
@@ -156,14 +122,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "CloudFormation",
     local: false,
-    fields: [
-      { key: "ActionMode", label: "Action mode", required: true, hint: "CREATE_UPDATE, DELETE_ONLY, ..." },
-      { key: "StackName", label: "Stack", required: true },
-      { key: "TemplatePath", label: "Template path", hint: "Artifact::path/template.yaml" },
-      { key: "Capabilities", label: "Capabilities" },
-      { key: "RoleArn", label: "Role ARN" },
-      { key: "ParameterOverrides", label: "Parameter overrides (JSON)", multiline: true },
-    ],
     template: () => ({
       configuration: { ActionMode: "CREATE_UPDATE", StackName: "" },
       inputArtifacts: [{ name: "BuildArtifact" }],
@@ -176,11 +134,6 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "ECS",
     local: false,
-    fields: [
-      { key: "ClusterName", label: "Cluster", required: true },
-      { key: "ServiceName", label: "Service", required: true },
-      { key: "FileName", label: "Image definitions file" },
-    ],
     template: () => ({ configuration: { ClusterName: "", ServiceName: "" }, inputArtifacts: [{ name: "BuildArtifact" }] }),
   },
   {
@@ -190,19 +143,46 @@ export const PROVIDERS: Provider[] = [
     version: "1",
     title: "Lambda",
     local: false,
-    fields: [
-      { key: "FunctionName", label: "Function", required: true },
-      { key: "UserParameters", label: "User parameters", multiline: true },
-    ],
     template: () => ({ configuration: { FunctionName: "" } }),
   },
 ];
 
 export const CATEGORIES = ["Source", "Build", "Test", "Compute", "Approval", "Deploy", "Invoke"];
 
-export function providerOf(action: Action): Provider | undefined {
-  const t = action.actionTypeId;
-  return PROVIDERS.find((p) => p.category === t.category && p.provider === t.provider);
+export const ACTION_TYPES = catalog as ActionTypeSpec[];
+
+/** The catalog's entry for an action type: its properties, artifact counts and reference page. */
+export function specOf(t: ActionTypeId): ActionTypeSpec | undefined {
+  return ACTION_TYPES.find(
+    (s) => s.category === t.category && s.owner === t.owner && s.provider === t.provider && s.version === t.version,
+  );
+}
+
+/** Properties whose values are documents (JSON, scripts, messages) rather than one line. */
+const MULTILINE = new Set(["CustomData", "EnvironmentVariables", "ParameterOverrides", "UserParameters", "Input", "Parameters", "Variables"]);
+
+/** "DeploymentGroupName" → "Deployment group name". */
+function label(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");
+  return words.charAt(0) + words.slice(1).toLowerCase().replace(/\b(arn|id|acl|kms|ecr|ecs|eks|s3|sns|url|json)\b/g, (w) => w.toUpperCase());
+}
+
+/** The form fields of an action type, required ones first, as the catalog lists them. */
+export function fieldsOf(t: ActionTypeId): Field[] {
+  const spec = specOf(t);
+  if (!spec) return [];
+  const fields = spec.properties.map(
+    (p): Field => ({
+      key: p.name,
+      label: label(p.name),
+      required: p.required,
+      hint: p.description,
+      secret: p.secret,
+      allowedValues: p.allowedValues ?? undefined,
+      multiline: MULTILINE.has(p.name),
+    }),
+  );
+  return [...fields.filter((f) => f.required), ...fields.filter((f) => !f.required)];
 }
 
 /** A new action of this provider, named after it. */

@@ -23,6 +23,7 @@ import { runOrderGroups } from "../designer/model";
 import { formatDuration, formatTime, toneOf } from "../status";
 import { ActionDetails } from "./ActionDetails";
 import { latestAttempts, shownStatus, timeline } from "./execution";
+import { Revisions } from "../app/Revisions";
 import { History } from "./History";
 import { RunForm } from "./RunForm";
 import { useLocalRun } from "../local/useLocalRun";
@@ -209,6 +210,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
           }}
         />
       )}
+      {exec && <Revisions revisions={exec.artifactRevisions} />}
       {exec?.statusSummary && <p className="summary">{exec.statusSummary}</p>}
       {loaded && (
         <div className="stages" role="list" aria-label="Stages">

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use indexmap::{IndexMap, IndexSet};
+use pipewright_model::catalog::MASKED_VALUE;
 use pipewright_model::{ActionCategory, PipelineDeclaration, variables};
 use serde::Serialize;
 
@@ -275,19 +276,16 @@ pub fn propose(
     plan
 }
 
-/// The value `get-pipeline` shows for a configuration property AWS keeps secret.
-pub const MASKED: &str = "****";
-
 /// Configuration values AWS masked in the declaration: never used here, and named.
 fn masked_values(key: &str, action: &pipewright_model::Action) -> Vec<String> {
     action
         .configuration
         .iter()
         .flatten()
-        .filter(|(_, value)| value.as_str() == MASKED)
+        .filter(|(_, value)| value.as_str() == MASKED_VALUE)
         .map(|(property, _)| {
             format!(
-                "{key}: {property} is masked ({MASKED}) as AWS shows secret values; the local \
+                "{key}: {property} is masked ({MASKED_VALUE}) as AWS shows secret values; the local \
                  run does not use it"
             )
         })

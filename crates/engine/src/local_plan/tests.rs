@@ -265,7 +265,10 @@ fn a_simulated_action_reports_what_it_reported_on_aws_and_placeholders_for_the_r
 fn masked_values_are_named() {
     let mut pipeline = real_shaped();
     pipeline.stages[0].actions[1].configuration = Some(IndexMap::from([
-        ("OAuthToken".to_owned(), MASKED.to_owned()),
+        (
+            "OAuthToken".to_owned(),
+            pipewright_model::catalog::MASKED_VALUE.to_owned(),
+        ),
         ("Owner".to_owned(), "me".to_owned()),
     ]));
     let plan = propose(

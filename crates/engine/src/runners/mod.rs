@@ -92,6 +92,8 @@ pub struct Revision {
     pub artifact: String,
     pub revision_id: String,
     pub summary: Option<String>,
+    /// The revision's web page (a commit on GitHub, say), AWS's `revisionUrl`.
+    pub url: Option<String>,
 }
 
 #[derive(Debug)]

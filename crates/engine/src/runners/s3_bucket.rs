@@ -123,6 +123,7 @@ async fn try_source(services: &Services, run: &ActionRun) -> Result<Box<Outcome>
         artifact: artifact.clone(),
         revision_id: revision,
         summary: Some(object.to_string()),
+        url: None,
     });
     run.log.note(format!(
         "Stored {artifact}: {} files, {} bytes",

@@ -163,10 +163,15 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
     ] {
         outcome.variables.insert(name.to_owned(), value);
     }
+    let url = crate::git::output(&repo, &["remote", "get-url", "origin"])
+        .await
+        .ok()
+        .and_then(|remote| crate::git::commit_url(&remote, &commit));
     outcome.revision = Some(Revision {
         artifact,
         revision_id: commit,
         summary: Some(message),
+        url,
     });
     outcome
 }
@@ -344,6 +349,7 @@ pub async fn local(services: &Services, run: &ActionRun) -> Outcome {
         artifact: artifact.clone(),
         revision_id: digest,
         summary: Some(path.display().to_string()),
+        url: None,
     });
     outcome.outputs.push((artifact, ingested));
     outcome
