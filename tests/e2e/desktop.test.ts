@@ -619,3 +619,84 @@ describe("an AWS connection", () => {
     }
   });
 });
+
+describe("the designer at real size", () => {
+  it("shows an 8-stage pipeline whole after Fit, parallel actions inside their run order, and one move as one change", async () => {
+    // Eight stages; Deploy has five actions in parallel with long names, Build run orders 1 and 3.
+    const commands = (name: string, runOrder: number) => ({
+      name,
+      runOrder,
+      actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+      commands: ["true"],
+    });
+    const stages = ["Source", "Build", "Test", "Package", "Staging", "Approve", "Deploy", "Verify"].map((name) => ({
+      name,
+      actions:
+        name === "Deploy"
+          ? [1, 2, 3, 4, 5].map((n) => commands(`deploy-to-region-number-${n}-of-the-fleet`, 1)).concat(commands("announce", 2))
+          : name === "Build"
+            ? [commands("compile", 1), commands("lint", 3)]
+            : [commands(`${name.toLowerCase()}-step`, 1)],
+    }));
+    const file = join(mkdtempSync(join(tmpdir(), "pipewright-e2e-wide-")), "e2e-wide.json");
+    writeFileSync(file, JSON.stringify({ name: "e2e-wide", pipelineType: "V2", stages }, null, 2));
+    cli("import", file);
+
+    await app.view("pipelines");
+    await app.press("Edit", '[data-pipeline="e2e-wide"]');
+    await app.find('.canvas [data-stage="Verify"]');
+    // Before Fit the pipeline is wider than the view, and the overview shows where the view is.
+    await app.find(".minimap");
+    await app.press("Fit");
+    const layout = async () =>
+      (await app.driver.executeScript(`
+        const box = (e) => e.getBoundingClientRect();
+        const inside = (a, b) => a.left >= b.left - 0.5 && a.right <= b.right + 0.5 && a.top >= b.top - 0.5 && a.bottom <= b.bottom + 0.5;
+        const view = box(document.querySelector(".canvas-viewport"));
+        const stages = [...document.querySelectorAll(".canvas .stage")];
+        const problems = [];
+        for (const stage of stages) {
+          if (!inside(box(stage), view)) problems.push("stage " + stage.dataset.stage + " is out of view");
+          for (const area of stage.querySelectorAll(".group-actions")) {
+            for (const chip of area.querySelectorAll(".action-chip")) {
+              if (!inside(box(chip), box(area))) problems.push(chip.dataset.action + " leaves its run order");
+              if (!inside(box(chip), box(stage))) problems.push(chip.dataset.action + " leaves its stage");
+            }
+          }
+        }
+        return { stages: stages.length, problems, zoom: document.querySelector(".canvas").dataset.zoom };
+      `)) as { stages: number; problems: string[]; zoom: string };
+    await app.waitFor("every stage in view after Fit", async () => (await layout()).problems.length === 0);
+    const fitted = await layout();
+    expect(fitted.stages).toBe(8);
+    expect(Number(fitted.zoom)).toBeLessThan(1);
+    expect(await app.findAll(".minimap")).toHaveLength(0);
+    await app.screenshot("14-designer-fit");
+
+    // Folding the palette and the inspector away gives the canvas the window; Fit zooms in.
+    await app.click('.designer:not([hidden]) [data-fold="palette"] .fold-toggle');
+    await app.click('.designer:not([hidden]) [data-fold="inspector"] .fold-toggle');
+    await app.press("Fit");
+    await app.waitFor("a closer fit with the panels folded", async () => Number((await layout()).zoom) > Number(fitted.zoom));
+    expect((await layout()).problems).toEqual([]);
+    await app.screenshot("15-designer-fit-folded");
+    await app.click('.designer:not([hidden]) [data-fold="inspector"] .fold-toggle');
+    await app.click('.designer:not([hidden]) [data-fold="palette"] .fold-toggle');
+    await app.click(".zoom-level");
+
+    // One move, one change: compile joins run order 3, and only its runOrder differs.
+    await app.click('[data-action="Build/compile"]');
+    await app.driver.actions().keyDown(Key.ALT).sendKeys(Key.ARROW_DOWN).keyUp(Key.ALT).perform();
+    await app.find('[data-stage="Build"] [data-run-order="3"] [data-action="Build/compile"]');
+    await app.press("Changes");
+    await app.waitFor("the change listed", async () => (await app.findAll(".diff-added")).length > 0);
+    const changed = await Promise.all(
+      (await app.findAll(".diff-added, .diff-removed")).map((line) => line.getText()),
+    );
+    expect(changed).toHaveLength(2);
+    expect(changed[0]).toMatch(/^-\s*"runOrder": 1,?$/);
+    expect(changed[1]).toMatch(/^\+\s*"runOrder": 3,?$/);
+    await app.screenshot("16-designer-one-move");
+    await app.press("Undo");
+  });
+});

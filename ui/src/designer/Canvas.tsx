@@ -17,11 +17,12 @@ import {
   type DragEndEvent,
   type DragStartEvent,
 } from "@dnd-kit/core";
-import { memo, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useLayoutEffect, useMemo, useState, type ReactNode, type RefObject } from "react";
 
 import type { Action, Diagnostic, PipelineDeclaration, Stage } from "../backend";
 import { addressOf, runOrderGroups, type ActionAddress, type DropTarget } from "./model";
 import { CATEGORIES, newAction, PROVIDERS } from "./providers";
+import { Minimap, useViewport, ZoomBar } from "./Viewport";
 
 /** What is being dragged. */
 type Dragged =
@@ -43,6 +44,8 @@ export interface CanvasProps {
   onAddAction: (action: Action, to: DropTarget) => void;
   onMoveStage: (from: number, to: number) => void;
   onAddStage: (at: number) => void;
+  /** The panel beside the canvas (the forms, the text, the changes); it can be folded away. */
+  inspector?: ReactNode;
 }
 
 /** The pointer decides where a pointer drag lands; a keyboard drag goes to the nearest zone. */
@@ -94,7 +97,14 @@ export function Canvas(props: CanvasProps) {
   };
 
   const problems = useMemo(() => countProblems(props.diagnostics), [props.diagnostics]);
-  const [canvasRef, [first, last]] = useVisibleStages(props.pipeline.stages.length);
+  const view = useViewport();
+  const [first, last] = useVisibleStages(props.pipeline.stages.length, view.viewport, view.zoom);
+  const heights = useMemo(
+    () => props.pipeline.stages.map((stage) => runOrderGroups(stage).length + 1),
+    [props.pipeline.stages],
+  );
+  const [paletteOpen, setPaletteOpen] = useState(true);
+  const [inspectorOpen, setInspectorOpen] = useState(true);
   return (
     <DndContext
       sensors={sensors}
@@ -105,34 +115,80 @@ export function Canvas(props: CanvasProps) {
       accessibility={{ announcements }}
     >
       <div className={`designer-body ${dragging ? "is-dragging" : ""}`}>
-        <Palette />
-        <div className="canvas" aria-label="Stages" ref={canvasRef}>
-          {props.pipeline.stages.map((stage, s) =>
-            s < first || s > last ? (
-              <div key={s} className="stage-placeholder" aria-hidden />
-            ) : (
-            <StageColumn
-              key={s}
-              stage={stage}
-              index={s}
-              problems={problems.get(`${s}`) ?? 0}
-              actionProblems={problems}
-              selected={props.selected?.stage === s ? props.selected.action : undefined}
-              stageSelected={props.selectedStage === s}
-              onSelect={props.onSelect}
-              onSelectStage={props.onSelectStage}
-            />
-            ),
-          )}
-          <button className="add-stage" onClick={() => props.onAddStage(props.pipeline.stages.length)}>
-            + Stage
-          </button>
+        <Fold open={paletteOpen} onToggle={setPaletteOpen} side="left" what="palette">
+          <Palette />
+        </Fold>
+        <div className="canvas-frame">
+          <div className="canvas-viewport" ref={view.viewport}>
+            <div className="canvas-sizer" style={{ width: view.size.width * view.zoom, height: view.size.height * view.zoom }}>
+              <div
+                className="canvas"
+                aria-label="Stages"
+                data-zoom={view.zoom}
+                ref={view.drawing}
+                style={view.zoom === 1 ? undefined : { transform: `scale(${view.zoom})` }}
+              >
+                {props.pipeline.stages.map((stage, s) =>
+                  s < first || s > last ? (
+                    <div key={s} className="stage-placeholder" aria-hidden />
+                  ) : (
+                    <StageColumn
+                      key={s}
+                      stage={stage}
+                      index={s}
+                      problems={problems.get(`${s}`) ?? 0}
+                      actionProblems={problems}
+                      selected={props.selected?.stage === s ? props.selected.action : undefined}
+                      stageSelected={props.selectedStage === s}
+                      onSelect={props.onSelect}
+                      onSelectStage={props.onSelectStage}
+                    />
+                  ),
+                )}
+                <button className="add-stage" onClick={() => props.onAddStage(props.pipeline.stages.length)}>
+                  + Stage
+                </button>
+              </div>
+            </div>
+          </div>
+          <ZoomBar view={view} />
+          <Minimap view={view} heights={heights} />
         </div>
+        {props.inspector && (
+          <Fold open={inspectorOpen} onToggle={setInspectorOpen} side="right" what="inspector">
+            {props.inspector}
+          </Fold>
+        )}
       </div>
       <DragOverlay dropAnimation={null}>
         {dragging && <div className="drag-ghost">{dragging.name}</div>}
       </DragOverlay>
     </DndContext>
+  );
+}
+
+/** A side panel that folds to a thin strip with one button, giving the canvas its width. */
+function Fold(props: {
+  open: boolean;
+  onToggle: (open: boolean) => void;
+  side: "left" | "right";
+  what: string;
+  children: ReactNode;
+}) {
+  const arrow = props.open === (props.side === "left") ? "‹" : "›";
+  return (
+    <div className={`fold fold-${props.side} ${props.what} ${props.open ? "" : "folded"}`} data-fold={props.what}>
+      <button
+        type="button"
+        className="fold-toggle"
+        aria-expanded={props.open}
+        title={props.open ? `Fold the ${props.what} away` : `Show the ${props.what}`}
+        onClick={() => props.onToggle(!props.open)}
+      >
+        {arrow}
+      </button>
+      {props.open && <div className="fold-body">{props.children}</div>}
+    </div>
   );
 }
 
@@ -143,18 +199,19 @@ const DRAW_ALL_UP_TO = 12;
 
 /**
  * Which stages to draw: all of a small pipeline; of a large one (50 stages of 50 actions) only
- * those in view, so the page holds hundreds of elements rather than thousands, and a drag does
- * not re-render and re-measure what nobody sees. The others are empty columns of the same width.
+ * those in view at the current zoom, so the page holds hundreds of elements rather than
+ * thousands, and a drag does not re-render and re-measure what nobody sees. The others are empty
+ * columns of the same width.
  */
-function useVisibleStages(count: number) {
-  const ref = useRef<HTMLDivElement>(null);
+function useVisibleStages(count: number, viewport: RefObject<HTMLDivElement | null>, zoom: number) {
   const [range, setRange] = useState<[number, number]>([0, DRAW_ALL_UP_TO]);
   useLayoutEffect(() => {
-    const element = ref.current;
+    const element = viewport.current;
     if (!element || count <= DRAW_ALL_UP_TO) return;
+    const column = COLUMN_PX * zoom;
     const update = () => {
-      const first = Math.max(0, Math.floor(element.scrollLeft / COLUMN_PX) - 1);
-      const last = first + Math.ceil(element.clientWidth / COLUMN_PX) + 2;
+      const first = Math.max(0, Math.floor(element.scrollLeft / column) - 1);
+      const last = first + Math.ceil(element.clientWidth / column) + 2;
       setRange((current) => (current[0] === first && current[1] === last ? current : [first, last]));
     };
     update();
@@ -164,8 +221,8 @@ function useVisibleStages(count: number) {
       element.removeEventListener("scroll", update);
       window.removeEventListener("resize", update);
     };
-  }, [count]);
-  return [ref, count <= DRAW_ALL_UP_TO ? ([0, count] as [number, number]) : range] as const;
+  }, [count, viewport, zoom]);
+  return count <= DRAW_ALL_UP_TO ? ([0, count] as [number, number]) : range;
 }
 
 /** Diagnostics per stage (`"2"`) and per action (`"2/0"`), for the badges. */
@@ -318,7 +375,7 @@ function Group(props: {
       aria-label={`Run order ${props.runOrder}`}
     >
       <span className="run-order">{props.runOrder}</span>
-      {props.children}
+      <div className="group-actions">{props.children}</div>
     </div>
   );
 }
@@ -364,7 +421,9 @@ function ActionChip(props: {
       {...drag.listeners}
       aria-label={`${action.name}, ${action.actionTypeId.category} ${action.actionTypeId.provider}`}
     >
-      <span className="action-name">{action.name}</span>
+      <span className="action-name" title={action.name}>
+        {action.name}
+      </span>
       <span className="action-meta">{action.actionTypeId.provider}</span>
       {props.problems > 0 && <span className="problem-badge">{props.problems}</span>}
     </div>

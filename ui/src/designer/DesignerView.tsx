@@ -301,93 +301,97 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
         onAddAction={(action, to) => change(addAction(current, action, to))}
         onMoveStage={(from, to) => change(moveStage(current, from, to))}
         onAddStage={(at) => change(addStage(current, at))}
-      />
-      <div className="tabs" role="tablist">
-        {(["pipeline", "stage", "action", "text", "changes"] as Side[]).map((tab) => (
-          <button
-            key={tab}
-            role="tab"
-            aria-selected={side === tab}
-            className={side === tab ? "active" : ""}
-            onClick={() => setSide(tab)}
-          >
-            {{ pipeline: "Pipeline", stage: "Stage", action: "Action", text: "JSON / YAML", changes: "Changes" }[tab]}
-          </button>
-        ))}
-        <span className="muted diagnostics-count" data-diagnostics={diagnostics.length}>
-          {errors} errors · {diagnostics.length - errors} notes
-        </span>
-      </div>
-      <div className="side">
-        {side === "pipeline" && (
-          <PipelineSettings pipeline={current} diagnostics={diagnostics} onChange={change} />
-        )}
-        {side === "stage" &&
-          (selectedStage !== undefined && current.stages[selectedStage] ? (
-            <StageEditor
+        inspector={
+          <>
+            <div className="tabs" role="tablist">
+              {(["pipeline", "stage", "action", "text", "changes"] as Side[]).map((tab) => (
+                <button
+                  key={tab}
+                  role="tab"
+                  aria-selected={side === tab}
+                  className={side === tab ? "active" : ""}
+                  onClick={() => setSide(tab)}
+                >
+                  {{ pipeline: "Pipeline", stage: "Stage", action: "Action", text: "JSON / YAML", changes: "Changes" }[tab]}
+                </button>
+              ))}
+              <span className="muted diagnostics-count" data-diagnostics={diagnostics.length}>
+                {errors} errors · {diagnostics.length - errors} notes
+              </span>
+            </div>
+            <div className="side">
+              {side === "pipeline" && (
+                <PipelineSettings pipeline={current} diagnostics={diagnostics} onChange={change} />
+              )}
+              {side === "stage" &&
+                (selectedStage !== undefined && current.stages[selectedStage] ? (
+                  <StageEditor
+                    pipeline={current}
+                    index={selectedStage}
+                    diagnostics={diagnostics.filter((d) => {
+                      const at = addressOf(d.path);
+                      return at.stage === selectedStage && at.action === undefined;
+                    })}
+                    onChange={change}
+                    onRemoved={() => setSelectedStage(undefined)}
+                  />
+                ) : (
+                  <p className="muted">Select a stage by its name.</p>
+                ))}
+              {side === "action" &&
+                (selected && selectedAction ? (
+                  <ActionEditor
+                    key={`${selected.stage}/${selected.action}`}
+                    action={selectedAction}
+                    available={artifactsAvailableTo(current, selected)}
+                    diagnostics={diagnostics.filter((d) => {
+                      const at = addressOf(d.path);
+                      return at.stage === selected.stage && at.action === selected.action;
+                    })}
+                    onChange={(action, field) => {
+                      change(updateAction(current, selected, action), `${selected.stage}/${selected.action}/${field}`);
+                      if (action.name !== selected.name) setSelected({ ...selected, name: action.name });
+                    }}
+                    onRemove={() => {
+                      change(removeAction(current, selected));
+                      setSelected(undefined);
+                    }}
+                    onMove={nudge}
+                  />
+                ) : (
+                  <p className="muted">Select an action on the canvas, or drag one in from the palette.</p>
+                ))}
+              {side === "text" && <SourcePanel pipeline={current} onChange={(p) => change(p, "text")} />}
+              {side === "changes" && <Deployed pipeline={current} preferred={origin === LOCAL ? undefined : origin} />}
+              {side === "changes" && (
+                <div className="card diff" aria-label="Changes against the saved version">
+                  {!saved?.text && <p className="muted">Not saved yet: everything is new.</p>}
+                  {saved?.text && diff.length === 0 && <p className="muted">No changes since version {saved.version}.</p>}
+                  {diff.map((line, i) =>
+                    line === null ? (
+                      <div key={i} className="diff-gap">
+                        …
+                      </div>
+                    ) : (
+                      <div key={i} className={`diff-line diff-${line.kind}`}>
+                        {line.kind === "added" ? "+ " : line.kind === "removed" ? "- " : "  "}
+                        {line.text}
+                      </div>
+                    ),
+                  )}
+                </div>
+              )}
+            </div>
+            <DiagnosticsList
+              diagnostics={diagnostics}
               pipeline={current}
-              index={selectedStage}
-              diagnostics={diagnostics.filter((d) => {
-                const at = addressOf(d.path);
-                return at.stage === selectedStage && at.action === undefined;
-              })}
-              onChange={change}
-              onRemoved={() => setSelectedStage(undefined)}
-            />
-          ) : (
-            <p className="muted">Select a stage by its name.</p>
-          ))}
-        {side === "action" &&
-          (selected && selectedAction ? (
-            <ActionEditor
-              key={`${selected.stage}/${selected.action}`}
-              action={selectedAction}
-              available={artifactsAvailableTo(current, selected)}
-              diagnostics={diagnostics.filter((d) => {
-                const at = addressOf(d.path);
-                return at.stage === selected.stage && at.action === selected.action;
-              })}
-              onChange={(action, field) => {
-                change(updateAction(current, selected, action), `${selected.stage}/${selected.action}/${field}`);
-                if (action.name !== selected.name) setSelected({ ...selected, name: action.name });
+              onSelect={(at) => {
+                setSelected({ ...at, name: current.stages[at.stage]?.actions[at.action]?.name ?? "" });
+                setSide("action");
               }}
-              onRemove={() => {
-                change(removeAction(current, selected));
-                setSelected(undefined);
-              }}
-              onMove={nudge}
             />
-          ) : (
-            <p className="muted">Select an action on the canvas, or drag one in from the palette.</p>
-          ))}
-        {side === "text" && <SourcePanel pipeline={current} onChange={(p) => change(p, "text")} />}
-        {side === "changes" && <Deployed pipeline={current} preferred={origin === LOCAL ? undefined : origin} />}
-        {side === "changes" && (
-          <div className="card diff" aria-label="Changes against the saved version">
-            {!saved?.text && <p className="muted">Not saved yet: everything is new.</p>}
-            {saved?.text && diff.length === 0 && <p className="muted">No changes since version {saved.version}.</p>}
-            {diff.map((line, i) =>
-              line === null ? (
-                <div key={i} className="diff-gap">
-                  …
-                </div>
-              ) : (
-                <div key={i} className={`diff-line diff-${line.kind}`}>
-                  {line.kind === "added" ? "+ " : line.kind === "removed" ? "- " : "  "}
-                  {line.text}
-                </div>
-              ),
-            )}
-          </div>
-        )}
-      </div>
-      <DiagnosticsList
-        diagnostics={diagnostics}
-        pipeline={current}
-        onSelect={(at) => {
-          setSelected({ ...at, name: current.stages[at.stage]?.actions[at.action]?.name ?? "" });
-          setSide("action");
-        }}
+          </>
+        }
       />
     </section>
   );

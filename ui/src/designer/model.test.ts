@@ -50,7 +50,9 @@ describe("dragging an action", () => {
 
   it("into another group of the same stage runs it in parallel there", () => {
     const next = moveAction(start, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 1, position: 1 });
-    expect(drawn(next, 0)).toEqual([["b"], ["c", "a"]]);
+    // It keeps its place in the file, so only its runOrder changes.
+    expect(drawn(next, 0)).toEqual([["b"], ["a", "c"]]);
+    expect(next.stages[0]!.actions.map((a) => a.name)).toEqual(["a", "b", "c"]);
     expect(next.stages[0]!.actions.find((a) => a.name === "a")!.runOrder).toBe(2);
   });
 
@@ -84,9 +86,9 @@ describe("dragging an action", () => {
     [0, 1, 2].forEach((i) => expect(next.stages[0]!.actions[i]).toBe(p.stages[0]!.actions[i]));
     const joined = moveAction(p, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 2, position: 1 });
     expect(joined.stages[0]!.actions.map((a) => [a.name, a.runOrder])).toEqual([
+      ["a", 5],
       ["b", 3],
       ["c", 5],
-      ["a", 5],
       ["d", 7],
     ]);
   });
@@ -125,9 +127,9 @@ describe("dragging an action", () => {
   it("keeps fields the designer does not know", () => {
     const p = pipeline([action("a", 1, { futureField: { kept: true } } as Partial<Action>), action("b", 2)]);
     const next = moveAction(p, { stage: 0, action: 0 }, { kind: "group", stage: 0, group: 1, position: 1 });
-    expect(next.stages[0]!.actions[0]).toMatchObject({ name: "b" });
-    expect((next.stages[0]!.actions[0] as Record<string, unknown>).futureField).toBeUndefined();
-    expect((next.stages[0]!.actions[1] as Record<string, unknown>).futureField).toEqual({ kept: true });
+    expect(next.stages[0]!.actions[0]).toMatchObject({ name: "a", runOrder: 2 });
+    expect((next.stages[0]!.actions[0] as Record<string, unknown>).futureField).toEqual({ kept: true });
+    expect((next.stages[0]!.actions[1] as Record<string, unknown>).futureField).toBeUndefined();
   });
 
   it("leaves the declaration it was given unchanged (undo keeps it)", () => {
@@ -194,7 +196,7 @@ describe("moving an action with the keyboard", () => {
 
   it("into the neighbouring run order; at the edge a shared one splits, a lone one stays", () => {
     const p3 = pipeline([action("a"), action("b"), action("c", 2)]);
-    expect(drawn(nudgeAction(p3, { stage: 0, action: 0 }, "down").pipeline, 0)).toEqual([["b"], ["c", "a"]]);
+    expect(drawn(nudgeAction(p3, { stage: 0, action: 0 }, "down").pipeline, 0)).toEqual([["b"], ["a", "c"]]);
     const p = pipeline([action("a"), action("b")]);
     expect(drawn(nudgeAction(p, { stage: 0, action: 0 }, "down").pipeline, 0)).toEqual([["b"], ["a"]]);
     expect(nudgeAction(p, { stage: 0, action: 0 }, "left").pipeline).toBe(p);

@@ -88,7 +88,10 @@ function placeIn(stage: Stage, action: Action, to: DropTarget, leaving?: number)
     const own = leaving === undefined ? -1 : target.actions.indexOf(leaving);
     const position = own >= 0 && own < to.position ? to.position - 1 : to.position;
     const members = staying[to.group]!;
-    if (leaving !== undefined && members.filter((i) => i < leaving).length === position) before = leaving;
+    // Dropped on a run order (its end) from another one of this stage: it stays where it is in
+    // `actions`, so the file changes by its runOrder alone. Parallel actions have no order to keep.
+    const joins = leaving !== undefined && own < 0 && to.position >= members.length;
+    if (leaving !== undefined && (joins || members.filter((i) => i < leaving).length === position)) before = leaving;
     else before = members[position] ?? (members.length > 0 ? members[members.length - 1]! + 1 : stage.actions.length);
   } else {
     const at = to.kind === "between" ? to.beforeGroup : groups.length;
