@@ -61,11 +61,21 @@ export class App {
   }
 
   async click(css: string) {
-    await (await this.find(css)).click();
+    await this.reveal(await this.find(css)).then((element) => element.click());
+  }
+
+  /**
+   * Scrolls an element into the middle of its scrolling panels. WebKitWebDriver scrolls only the
+   * page before a click, not a panel that scrolls inside it (the designer's inspector), so an
+   * element below a panel's fold would not be clickable.
+   */
+  async reveal(element: WebElement): Promise<WebElement> {
+    await this.driver.executeScript("arguments[0].scrollIntoView({ block: 'center', inline: 'nearest' })", element);
+    return element;
   }
 
   async press(text: string, within = "") {
-    await (await this.button(text, within)).click();
+    await (await this.reveal(await this.button(text, within))).click();
   }
 
   async view(name: "pipelines" | "designer" | "monitor" | "approvals" | "settings") {
@@ -74,7 +84,7 @@ export class App {
 
   /** Replaces what a text field holds, as a person selecting all and typing would. */
   async type(css: string, text: string) {
-    const field = await this.find(css);
+    const field = await this.reveal(await this.find(css));
     await field.click();
     await this.driver.executeScript(
       // React tracks the value it last set; going through the native setter makes the change

@@ -699,4 +699,74 @@ describe("the designer at real size", () => {
     await app.screenshot("16-designer-one-move");
     await app.press("Undo");
   });
+
+  it("edits a trigger through its form, and the saved pipeline has it", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pipewright-e2e-triggered-")), "e2e-triggered.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: "e2e-triggered",
+        pipelineType: "V2",
+        stages: [
+          {
+            name: "Source",
+            actions: [
+              {
+                name: "App",
+                actionTypeId: { category: "Source", owner: "AWS", provider: "CodeStarSourceConnection", version: "1" },
+                configuration: {
+                  ConnectionArn: "arn:aws:codeconnections:us-east-1:123456789012:connection/abc",
+                  FullRepositoryId: "acme/app",
+                  BranchName: "main",
+                },
+                outputArtifacts: [{ name: "SourceOutput" }],
+              },
+            ],
+          },
+          {
+            name: "Build",
+            actions: [
+              {
+                name: "Make",
+                actionTypeId: { category: "Compute", owner: "AWS", provider: "Commands", version: "1" },
+                commands: ["make"],
+                inputArtifacts: [{ name: "SourceOutput" }],
+              },
+            ],
+          },
+        ],
+        triggers: [
+          {
+            providerType: "CodeStarSourceConnection",
+            gitConfiguration: { sourceActionName: "App", push: [{ branches: { includes: ["main"] } }] },
+          },
+        ],
+      }),
+    );
+    cli("import", file);
+    await app.view("pipelines");
+    await app.press("Edit", '[data-pipeline="e2e-triggered"]');
+    await app.find('.canvas [data-stage="Build"]');
+    await app.press("Pipeline", ".designer:not([hidden]) .tabs");
+    const push = '[data-trigger="0"] [data-filter="On push"]';
+    expect(await (await app.find(`${push} input[name="branches.includes"]`)).getAttribute("value")).toBe("main");
+    await app.type(`${push} input[name="tags.includes"]`, "v*, release-*");
+    await app.type(`${push} input[name="filePaths.excludes"]`, "docs/**");
+    await app.press("+ Pull request filter", '[data-trigger="0"]');
+    await app.find('[data-trigger="0"] [data-filter="On pull request"]');
+    await app.screenshot("17-designer-triggers");
+    await app.press("Save");
+    await app.waitFor("the new version", async () => (await app.text(".designer .view-header")).includes("saved version 2"));
+    const saved = JSON.parse(cli("export", "e2e-triggered"));
+    expect(saved.triggers).toEqual([
+      {
+        providerType: "CodeStarSourceConnection",
+        gitConfiguration: {
+          sourceActionName: "App",
+          push: [{ branches: { includes: ["main"] }, tags: { includes: ["v*", "release-*"] }, filePaths: { excludes: ["docs/**"] } }],
+          pullRequest: [{ events: ["OPEN", "UPDATED"], branches: { includes: ["main"] } }],
+        },
+      },
+    ]);
+  });
 });

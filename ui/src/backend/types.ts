@@ -2,6 +2,10 @@
 export type { Action } from "./generated/Action";
 export type { ActionTypeSpec } from "./generated/ActionTypeSpec";
 export type { ArtifactRevision } from "./generated/ArtifactRevision";
+export type { GitPullRequestFilter } from "./generated/GitPullRequestFilter";
+export type { GitPushFilter } from "./generated/GitPushFilter";
+export type { IncludeExclude } from "./generated/IncludeExclude";
+export type { TriggerDeclaration } from "./generated/TriggerDeclaration";
 export type { AwsConnection } from "./generated/AwsConnection";
 export type { ConnectionApproval } from "./generated/ConnectionApproval";
 export type { UnreachableConnection } from "./generated/UnreachableConnection";

@@ -1,6 +1,6 @@
 // The pipeline's own settings: name, type, execution mode, variables and triggers.
 import type { Diagnostic, PipelineDeclaration, PipelineVariableDeclaration } from "../backend";
-import { JsonField } from "./fields";
+import { TriggersForm } from "./TriggersForm";
 
 export function PipelineSettings(props: {
   pipeline: PipelineDeclaration;
@@ -84,26 +84,7 @@ export function PipelineSettings(props: {
           + Variable
         </button>
       </fieldset>
-      <Triggers pipeline={pipeline} onChange={onChange} />
+      <TriggersForm pipeline={pipeline} onChange={onChange} />
     </form>
-  );
-}
-
-/** Triggers in CodePipeline's own JSON shape (git push and pull-request filters). */
-function Triggers(props: { pipeline: PipelineDeclaration; onChange: (p: PipelineDeclaration, group?: string) => void }) {
-  return (
-    <label>
-      Triggers (JSON)
-      <JsonField
-        value={props.pipeline.triggers}
-        placeholder='[{"providerType": "CodeStarSourceConnection", "gitConfiguration": {...}}]'
-        check={(value) => (value === undefined || Array.isArray(value) ? undefined : "triggers are a list")}
-        onChange={(value) => {
-          const next: PipelineDeclaration = { ...props.pipeline, triggers: value as PipelineDeclaration["triggers"] };
-          if (value === undefined || (value as unknown[]).length === 0) delete next.triggers;
-          props.onChange(next, "triggers");
-        }}
-      />
-    </label>
   );
 }
