@@ -98,6 +98,18 @@ export class App {
     );
   }
 
+  /** Chooses an option of a select, as a person picking it would (React sees a change event). */
+  async choose(css: string, value: string) {
+    const select = await this.reveal(await this.find(css));
+    await this.driver.executeScript(
+      `const [el, value] = arguments;
+       Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(el, value);
+       el.dispatchEvent(new Event("change", { bubbles: true }));`,
+      select,
+      value,
+    );
+  }
+
   /**
    * Drags one element onto another with the pointer: press, move a little (a drag starts after
    * a few pixels), move over the target in steps, release.

@@ -700,7 +700,7 @@ describe("the designer at real size", () => {
     await app.press("Undo");
   });
 
-  it("edits a trigger through its form, and the saved pipeline has it", async () => {
+  it("edits a trigger and stage conditions through their forms, and the saved pipeline has them", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "pipewright-e2e-triggered-")), "e2e-triggered.json");
     writeFileSync(
       file,
@@ -747,6 +747,10 @@ describe("the designer at real size", () => {
     await app.view("pipelines");
     await app.press("Edit", '[data-pipeline="e2e-triggered"]');
     await app.find('.canvas [data-stage="Build"]');
+    // It opens at its start, wherever the pipeline before it was scrolled to.
+    await app.waitFor("the canvas at its start", async () =>
+      (await app.driver.executeScript("return document.querySelector('.canvas-viewport').scrollLeft")) === 0,
+    );
     await app.press("Pipeline", ".designer:not([hidden]) .tabs");
     const push = '[data-trigger="0"] [data-filter="On push"]';
     expect(await (await app.find(`${push} input[name="branches.includes"]`)).getAttribute("value")).toBe("main");
@@ -755,9 +759,33 @@ describe("the designer at real size", () => {
     await app.press("+ Pull request filter", '[data-trigger="0"]');
     await app.find('[data-trigger="0"] [data-filter="On pull request"]');
     await app.screenshot("17-designer-triggers");
+
+    // The Build stage's conditions, through their forms: a retry on failure, an alarm rule on success.
+    await app.click('.canvas [data-stage="Build"] .stage-head .link');
+    await app.choose('[data-conditions="onFailure"] select[name="onFailure.result"]', "RETRY");
+    await app.find('[data-conditions="onFailure"] select[name="retryMode"]');
+    await app.press("+ Condition", '[data-conditions="onSuccess"]');
+    await app.choose('[data-conditions="onSuccess"] select[name="rule.provider"]', "CloudWatchAlarm");
+    await app.type('[data-conditions="onSuccess"] input[name="rule.AlarmName"]', "HighErrors");
+    await app.screenshot("18-designer-conditions");
     await app.press("Save");
     await app.waitFor("the new version", async () => (await app.text(".designer .view-header")).includes("saved version 2"));
     const saved = JSON.parse(cli("export", "e2e-triggered"));
+    expect(saved.stages[1].onFailure).toEqual({ result: "RETRY", retryConfiguration: { retryMode: "FAILED_ACTIONS" } });
+    expect(saved.stages[1].onSuccess).toEqual({
+      conditions: [
+        {
+          result: "ROLLBACK",
+          rules: [
+            {
+              name: "CloudWatchAlarm",
+              ruleTypeId: { category: "Rule", owner: "AWS", provider: "CloudWatchAlarm", version: "1" },
+              configuration: { AlarmName: "HighErrors" },
+            },
+          ],
+        },
+      ],
+    });
     expect(saved.triggers).toEqual([
       {
         providerType: "CodeStarSourceConnection",

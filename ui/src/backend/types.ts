@@ -2,6 +2,8 @@
 export type { Action } from "./generated/Action";
 export type { ActionTypeSpec } from "./generated/ActionTypeSpec";
 export type { ArtifactRevision } from "./generated/ArtifactRevision";
+export type { Condition } from "./generated/Condition";
+export type { RuleDeclaration } from "./generated/RuleDeclaration";
 export type { GitPullRequestFilter } from "./generated/GitPullRequestFilter";
 export type { GitPushFilter } from "./generated/GitPushFilter";
 export type { IncludeExclude } from "./generated/IncludeExclude";

@@ -17,7 +17,7 @@ import {
   type DragEndEvent,
   type DragStartEvent,
 } from "@dnd-kit/core";
-import { memo, useEffect, useLayoutEffect, useMemo, useState, type ReactNode, type RefObject } from "react";
+import { memo, useLayoutEffect, useMemo, useState, type ReactNode, type RefObject } from "react";
 
 import type { Action, Diagnostic, PipelineDeclaration, Stage } from "../backend";
 import { addressOf, runOrderGroups, type ActionAddress, type DropTarget } from "./model";
@@ -103,8 +103,6 @@ export function Canvas(props: CanvasProps) {
     () => props.pipeline.stages.map((stage) => runOrderGroups(stage).length + 1),
     [props.pipeline.stages],
   );
-  // Another pipeline opens at its start, not where the last one was scrolled to.
-  useEffect(() => view.viewport.current?.scrollTo(0, 0), [props.pipeline.name, view.viewport]);
   const [paletteOpen, setPaletteOpen] = useState(true);
   const [inspectorOpen, setInspectorOpen] = useState(true);
   return (

@@ -282,6 +282,8 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
         </div>
       )}
       <Canvas
+        // Each pipeline gets its own view: it opens at its start and at actual size.
+        key={name ?? ""}
         pipeline={current}
         diagnostics={diagnostics}
         selected={selected}

@@ -1,16 +1,9 @@
-// The selected stage: its name, and its conditions (beforeEntry, onSuccess, onFailure) as JSON in
-// CodePipeline's own shape, since their rules vary by rule provider.
-import type { Diagnostic, PipelineDeclaration, Stage } from "../backend";
-import { JsonField } from "./fields";
+// The selected stage: its name, and its conditions (beforeEntry, onSuccess, onFailure) as forms.
+import type { Diagnostic, PipelineDeclaration } from "../backend";
+import { ConditionsForm, type ConditionKind } from "./ConditionsForm";
 import { removeStage, renameStage, updateStage } from "./model";
 
-type ConditionKey = "beforeEntry" | "onSuccess" | "onFailure";
-
-const CONDITIONS: { key: ConditionKey; label: string; example: string }[] = [
-  { key: "beforeEntry", label: "Before entry", example: '{"conditions": [{"result": "FAIL", "rules": [...]}]}' },
-  { key: "onSuccess", label: "On success", example: '{"conditions": [{"result": "ROLLBACK", "rules": [...]}]}' },
-  { key: "onFailure", label: "On failure", example: '{"result": "RETRY", "retryConfiguration": {"retryMode": "FAILED_ACTIONS"}}' },
-];
+const KINDS: ConditionKind[] = ["beforeEntry", "onSuccess", "onFailure"];
 
 export function StageEditor(props: {
   pipeline: PipelineDeclaration;
@@ -49,34 +42,14 @@ export function StageEditor(props: {
           onChange={(e) => props.onChange(renameStage(props.pipeline, props.index, e.target.value), `stage/${props.index}/name`)}
         />
       </label>
-      {CONDITIONS.map((c) => (
-        <ConditionField
-          key={`${props.index}/${c.key}`}
-          label={c.label}
-          example={c.example}
-          value={stage[c.key]}
-          onChange={(value) => {
-            const next: Stage = { ...stage };
-            if (value === undefined) delete next[c.key];
-            else (next as Record<string, unknown>)[c.key] = value;
-            props.onChange(updateStage(props.pipeline, props.index, next), `stage/${props.index}/${c.key}`);
-          }}
+      {KINDS.map((kind) => (
+        <ConditionsForm
+          key={`${props.index}/${kind}`}
+          stage={stage}
+          kind={kind}
+          onChange={(next) => props.onChange(updateStage(props.pipeline, props.index, next), `stage/${props.index}/${kind}`)}
         />
       ))}
     </form>
-  );
-}
-
-function ConditionField(props: {
-  label: string;
-  example: string;
-  value: unknown;
-  onChange: (value: unknown) => void;
-}) {
-  return (
-    <label>
-      {props.label}
-      <JsonField value={props.value} placeholder={props.example} onChange={props.onChange} />
-    </label>
   );
 }
