@@ -768,6 +768,13 @@ describe("the designer at real size", () => {
     await app.choose('[data-conditions="onSuccess"] select[name="rule.provider"]', "CloudWatchAlarm");
     await app.type('[data-conditions="onSuccess"] input[name="rule.AlarmName"]', "HighErrors");
     await app.screenshot("18-designer-conditions");
+
+    // Selecting an action shows the artifact flow: the source makes what Make takes.
+    await app.click('.canvas [data-action="Build/Make"]');
+    await app.find('.canvas [data-action="Source/App"][data-flow="produces"]');
+    await app.click('.canvas [data-action="Source/App"]');
+    await app.find('.canvas [data-action="Build/Make"][data-flow="consumes"]');
+    expect(await app.text('[data-artifact="SourceOutput"]')).toBe("SourceOutput → Build/Make");
     await app.press("Save");
     await app.waitFor("the new version", async () => (await app.text(".designer .view-header")).includes("saved version 2"));
     const saved = JSON.parse(cli("export", "e2e-triggered"));

@@ -10,6 +10,8 @@ interface Props {
   /** Artifacts made before this action runs: what it may take as input. */
   available: string[];
   diagnostics: Diagnostic[];
+  /** Where an artifact comes from and which actions take it. */
+  uses: (artifact: string) => { producer?: string; consumers: string[] };
   onChange: (action: Action, field: string) => void;
   onRemove: () => void;
   onMove: (direction: "left" | "right" | "up" | "down") => void;
@@ -27,7 +29,7 @@ function withField<K extends keyof Action>(action: Action, key: K, value: Action
   return next;
 }
 
-export function ActionEditor({ action, available, diagnostics, onChange, onRemove, onMove }: Props) {
+export function ActionEditor({ action, available, diagnostics, uses, onChange, onRemove, onMove }: Props) {
   const spec = specOf(action.actionTypeId);
   const fields = fieldsOf(action.actionTypeId);
   const configuration = action.configuration ?? {};
@@ -145,6 +147,7 @@ export function ActionEditor({ action, available, diagnostics, onChange, onRemov
             <input type="checkbox" checked={inputs.has(name)} onChange={() => toggleInput(name)} />
             {name}
             {!available.includes(name) && <span className="error-text"> (not made before this action)</span>}
+            {available.includes(name) && uses(name).producer && <span className="muted"> from {uses(name).producer}</span>}
           </label>
         ))}
       </fieldset>
@@ -159,6 +162,14 @@ export function ActionEditor({ action, available, diagnostics, onChange, onRemov
           }}
         />
       </label>
+      {(action.outputArtifacts ?? []).map(({ name }) => {
+        const takers = uses(name).consumers;
+        return (
+          <p key={name} className="muted artifact-use" data-artifact={name}>
+            {name} → {takers.length > 0 ? takers.join(", ") : "no action takes it"}
+          </p>
+        );
+      })}
       <label>
         Namespace (for #{"{"}Namespace.Variable{"}"})
         <input

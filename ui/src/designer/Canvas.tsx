@@ -20,7 +20,7 @@ import {
 import { memo, useLayoutEffect, useMemo, useState, type ReactNode, type RefObject } from "react";
 
 import type { Action, Diagnostic, PipelineDeclaration, Stage } from "../backend";
-import { addressOf, runOrderGroups, type ActionAddress, type DropTarget } from "./model";
+import { addressOf, artifactFlow, runOrderGroups, type ActionAddress, type DropTarget, type Flow } from "./model";
 import { CATEGORIES, newAction, PROVIDERS } from "./providers";
 import { Minimap, useViewport, ZoomBar } from "./Viewport";
 
@@ -97,6 +97,10 @@ export function Canvas(props: CanvasProps) {
   };
 
   const problems = useMemo(() => countProblems(props.diagnostics), [props.diagnostics]);
+  const flow = useMemo(
+    () => (props.selected ? artifactFlow(props.pipeline, props.selected) : NO_FLOW),
+    [props.pipeline, props.selected],
+  );
   const view = useViewport();
   const [first, last] = useVisibleStages(props.pipeline.stages.length, view.viewport, view.zoom);
   const heights = useMemo(
@@ -139,6 +143,7 @@ export function Canvas(props: CanvasProps) {
                       problems={problems.get(`${s}`) ?? 0}
                       actionProblems={problems}
                       selected={props.selected?.stage === s ? props.selected.action : undefined}
+                      flow={flow}
                       stageSelected={props.selectedStage === s}
                       onSelect={props.onSelect}
                       onSelectStage={props.onSelectStage}
@@ -281,10 +286,19 @@ interface StageColumnProps {
   problems: number;
   actionProblems: Map<string, number>;
   selected?: number;
+  /** How each action is linked by artifacts to the selected one. */
+  flow: Map<string, Flow>;
   stageSelected: boolean;
   onSelect: (at: ActionAddress) => void;
   onSelectStage: (stage: number) => void;
 }
+
+const NO_FLOW = new Map<string, Flow>();
+
+const FLOW_TITLES: Record<Flow, string> = {
+  produces: "Makes an input artifact of the selected action",
+  consumes: "Takes an output artifact of the selected action",
+};
 
 const StageColumn = memo(function StageColumn(props: StageColumnProps) {
   const { stage, index: s } = props;
@@ -331,6 +345,7 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
                 stageName={stage.name}
                 problems={props.actionProblems.get(`${s}/${a}`) ?? 0}
                 selected={props.selected === a}
+                flow={props.flow.get(`${s}/${a}`)}
                 onSelect={props.onSelect}
               />
             ))}
@@ -404,6 +419,7 @@ function ActionChip(props: {
   stageName: string;
   problems: number;
   selected: boolean;
+  flow?: Flow;
   onSelect: (at: ActionAddress) => void;
 }) {
   const { action, at } = props;
@@ -414,8 +430,10 @@ function ActionChip(props: {
   return (
     <div
       ref={drag.setNodeRef}
-      className={`action-chip ${props.selected ? "selected" : ""} ${drag.isDragging ? "dragging" : ""}`}
+      className={`action-chip ${props.selected ? "selected" : ""} ${drag.isDragging ? "dragging" : ""} ${props.flow ? `flow-${props.flow}` : ""}`}
       data-action={`${props.stageName}/${action.name}`}
+      data-flow={props.flow}
+      title={props.flow ? FLOW_TITLES[props.flow] : undefined}
       onClick={() => props.onSelect(at)}
       {...drag.attributes}
       {...drag.listeners}

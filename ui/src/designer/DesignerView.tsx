@@ -23,6 +23,7 @@ import {
   addressOf,
   addStage,
   artifactsAvailableTo,
+  artifactUse,
   moveAction,
   moveStage,
   nudgeAction,
@@ -346,6 +347,7 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
                     key={`${selected.stage}/${selected.action}`}
                     action={selectedAction}
                     available={artifactsAvailableTo(current, selected)}
+              uses={(artifact) => artifactUse(current, artifact)}
                     diagnostics={diagnostics.filter((d) => {
                       const at = addressOf(d.path);
                       return at.stage === selected.stage && at.action === selected.action;

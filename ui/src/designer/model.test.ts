@@ -4,7 +4,9 @@ import type { Action, PipelineDeclaration } from "../backend";
 import {
   addAction,
   addressOf,
+  artifactFlow,
   artifactsAvailableTo,
+  artifactUse,
   moveAction,
   moveStage,
   nudgeAction,
@@ -204,3 +206,35 @@ describe("moving an action with the keyboard", () => {
     expect(nudgeAction(alone, { stage: 0, action: 1 }, "down").pipeline).toBe(alone);
   });
 });
+
+describe("artifact flow", () => {
+  const io = (inputs: string[], outputs: string[]) =>
+    ({ inputArtifacts: inputs.map((name) => ({ name })), outputArtifacts: outputs.map((name) => ({ name })) }) as Partial<Action>;
+  const p = pipeline(
+    [action("src", 1, io([], ["Source"])), action("other", 1, io([], ["Docs"]))],
+    [action("build", 1, io(["Source"], ["Built"])), action("lint", 1, io(["Source"], []))],
+    [action("deploy", 1, io(["Built", "Docs"], []))],
+  );
+
+  it("marks the makers of the selected action's inputs and the takers of its outputs", () => {
+    expect(artifactFlow(p, { stage: 1, action: 0 })).toEqual(
+      new Map([
+        ["0/0", "produces"],
+        ["2/0", "consumes"],
+      ]),
+    );
+    expect(artifactFlow(p, { stage: 0, action: 0 })).toEqual(
+      new Map([
+        ["1/0", "consumes"],
+        ["1/1", "consumes"],
+      ]),
+    );
+    expect(artifactFlow(p, { stage: 9, action: 0 }).size).toBe(0);
+  });
+
+  it("says where an artifact comes from and goes", () => {
+    expect(artifactUse(p, "Source")).toEqual({ producer: "S0/src", consumers: ["S1/build", "S1/lint"] });
+    expect(artifactUse(p, "Nowhere")).toEqual({ producer: undefined, consumers: [] });
+  });
+});
+

@@ -294,3 +294,41 @@ export function nudgeAction(
   const index = next.stages[to.stage]!.actions.findIndex((a) => a.name === name);
   return { pipeline: next, at: { stage: to.stage, action: index } };
 }
+
+/** How an action is linked to the selected one by artifacts. */
+export type Flow = "produces" | "consumes";
+
+/**
+ * The artifact flow around an action: the actions that make its input artifacts (`produces`) and
+ * those that take one of its output artifacts (`consumes`), keyed `stage/action` (indexes).
+ */
+export function artifactFlow(pipeline: PipelineDeclaration, at: ActionAddress): Map<string, Flow> {
+  const flow = new Map<string, Flow>();
+  const selected = pipeline.stages[at.stage]?.actions[at.action];
+  if (!selected) return flow;
+  const inputs = new Set((selected.inputArtifacts ?? []).map((a) => a.name));
+  const outputs = new Set((selected.outputArtifacts ?? []).map((a) => a.name));
+  pipeline.stages.forEach((stage, s) =>
+    stage.actions.forEach((action, a) => {
+      if (s === at.stage && a === at.action) return;
+      if ((action.outputArtifacts ?? []).some((o) => inputs.has(o.name))) flow.set(`${s}/${a}`, "produces");
+      else if ((action.inputArtifacts ?? []).some((i) => outputs.has(i.name))) flow.set(`${s}/${a}`, "consumes");
+    }),
+  );
+  return flow;
+}
+
+/** Where an artifact comes from and where it goes, by action name (`Stage/Action`). */
+export function artifactUse(pipeline: PipelineDeclaration, artifact: string): { producer?: string; consumers: string[] } {
+  let producer: string | undefined;
+  const consumers: string[] = [];
+  for (const stage of pipeline.stages) {
+    for (const action of stage.actions) {
+      const name = `${stage.name}/${action.name}`;
+      if (!producer && (action.outputArtifacts ?? []).some((o) => o.name === artifact)) producer = name;
+      if ((action.inputArtifacts ?? []).some((i) => i.name === artifact)) consumers.push(name);
+    }
+  }
+  return { producer, consumers };
+}
+
