@@ -325,6 +325,11 @@ describe("a real pipeline that needs a local plan", () => {
     const revisions = await app.text(".monitor .revisions");
     expect(revisions).toContain(`SourceOutput: ${head.slice(0, 7)} app`);
     expect(revisions).toContain(`https://github.com/acme/app/commit/${head}`);
+    // The chain of actions that set its duration, and what it would cost on AWS (V2: three
+    // actions, each rounded up to a minute).
+    expect(await app.text(".timeline .critical-path")).toMatch(/critical path: Source\/App → .*Deploy\/Smoke/);
+    expect(await app.attribute('.cost[data-cost="V2"]', "data-minutes")).toBe("3");
+    expect(await app.text(".cost")).toContain("$0.006");
     await app.click('.monitor [data-action="Deploy/Smoke"]');
     await app.waitFor("the smoke test's log", async () => {
       const log = await app.text(".log");

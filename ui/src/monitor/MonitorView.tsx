@@ -22,7 +22,8 @@ import { StatusBadge } from "../app/StatusBadge";
 import { runOrderGroups } from "../designer/model";
 import { formatDuration, formatTime, toneOf } from "../status";
 import { ActionDetails } from "./ActionDetails";
-import { latestAttempts, shownStatus, timeline } from "./execution";
+import { latestAttempts, shownStatus } from "./execution";
+import { Cost, Timeline } from "./Timeline";
 import { Revisions } from "../app/Revisions";
 import { History } from "./History";
 import { RunForm } from "./RunForm";
@@ -297,6 +298,14 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
       {loaded && loaded.actions.length > 0 && (
         <Timeline actions={loaded.actions} now={now} onSelect={setSelectedAction} />
       )}
+      {loaded && exec && loaded.actions.length > 0 && (
+        <Cost
+          pipelineType={loaded.declaration.pipelineType ?? "V1"}
+          actions={loaded.actions}
+          starts={loaded.executions.map((e) => Date.parse(e.startTime))}
+          now={now}
+        />
+      )}
       <div className="monitor-bottom">
         {selected ? (
           <ActionDetails
@@ -373,29 +382,3 @@ function TransitionToggle(props: {
   );
 }
 
-function Timeline(props: {
-  actions: ActionExecutionDetail[];
-  now: number;
-  onSelect: (key: string) => void;
-}) {
-  const bars = timeline(props.actions, props.now);
-  return (
-    <div className="timeline card" aria-label="Timeline">
-      {bars.rows.map((bar) => (
-        <div className="timeline-row" key={bar.id}>
-          <button className="link timeline-label" onClick={() => props.onSelect(bar.key)}>
-            {bar.key}
-          </button>
-          <div className="timeline-track">
-            <div
-              className={`timeline-bar tone-${toneOf(bar.status)}`}
-              style={{ left: `${bar.left * 100}%`, width: `${Math.max(bar.width * 100, 0.5)}%` }}
-              title={`${bar.status} · ${formatDuration(bar.durationMs)}`}
-            />
-          </div>
-        </div>
-      ))}
-      <div className="muted timeline-total">{formatDuration(bars.totalMs)}</div>
-    </div>
-  );
-}

@@ -1,5 +1,6 @@
 // What the monitor derives from an execution's action executions: the latest attempt of each
-// action, each stage's status, and the bars of the timeline.
+// action, each stage's status, the bars of the timeline, the critical path, and what the
+// execution costs on a V2 pipeline.
 import type { Action, ActionExecutionDetail } from "../backend";
 
 /** The latest attempt of every action, keyed `stage/action` (a retry makes a new attempt). */
@@ -51,3 +52,65 @@ export function timeline(details: ActionExecutionDetail[], now: number) {
     }));
   return { rows, totalMs: spans.length ? last - first : 0 };
 }
+
+/** When an attempt started and ended (a running one ends now), in ms. */
+function span(detail: ActionExecutionDetail, now: number) {
+  const start = Date.parse(detail.startTime);
+  const end = detail.status === "InProgress" ? now : Date.parse(detail.lastUpdateTime);
+  return { start, end: Math.max(end, start) };
+}
+
+/**
+ * The critical path: the chain of attempts that set the execution's duration, as their ids. It
+ * starts from the attempt that ended last and steps back, each time, to the attempt that ended
+ * last before the current one started (what it waited for), so it follows stages, run orders and
+ * retries as they happened. `slack` allows for the engine's own gap between one end and the next
+ * start.
+ */
+export function criticalPath(details: ActionExecutionDetail[], now: number): Set<string> {
+  const spans = details.map((d) => ({ id: d.actionExecutionId, ...span(d, now) }));
+  const path = new Set<string>();
+  if (spans.length === 0) return path;
+  const total = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
+  const slack = Math.max(5, total * 0.02);
+  const latest = (candidates: typeof spans) => candidates.reduce((a, b) => (b.end > a.end ? b : a));
+  let current = latest(spans);
+  path.add(current.id);
+  for (;;) {
+    const before = spans.filter((s) => !path.has(s.id) && s.end <= current.start + slack && s.start < current.start);
+    if (before.length === 0) return path;
+    current = latest(before);
+    path.add(current.id);
+  }
+}
+
+/** What AWS charges a V2 pipeline per action execution minute (AWS CodePipeline pricing page). */
+export const V2_PRICE_PER_ACTION_MINUTE = 0.002;
+
+/** Whether V2 pricing counts an action: every type but manual approvals and custom actions. */
+export function isBilled(detail: ActionExecutionDetail): boolean {
+  const t = (detail.input?.actionTypeId ?? {}) as { category?: string; owner?: string; provider?: string };
+  return !(t.category === "Approval" && t.provider === "Manual") && t.owner !== "Custom";
+}
+
+/** V2's billed minutes of an execution: each billed attempt's run, rounded up to a minute. */
+export function billedMinutes(details: ActionExecutionDetail[], now: number): number {
+  return details
+    .filter(isBilled)
+    .map((d) => span(d, now))
+    .reduce((sum, s) => sum + Math.max(1, Math.ceil((s.end - s.start) / 60_000)), 0);
+}
+
+/**
+ * How many executions a month the pipeline runs at its recent rate: those that started in the
+ * last 30 days (of `starts`, newest first as listed), spread over the days they cover.
+ */
+export function executionsPerMonth(starts: number[], now: number): { count: number; days: number; perMonth: number } {
+  const month = 30 * 86_400_000;
+  const recent = starts.filter((t) => now - t <= month);
+  if (recent.length === 0) return { count: 0, days: 0, perMonth: 0 };
+  // At least a day, so that two runs a minute apart do not read as thousands a month.
+  const covered = Math.min(month, Math.max(86_400_000, now - Math.min(...recent)));
+  return { count: recent.length, days: covered / 86_400_000, perMonth: (recent.length * month) / covered };
+}
+
