@@ -102,6 +102,9 @@ describe("designing, running and approving a pipeline", () => {
     await app.view("approvals");
     const approval = '[data-approval="e2e-designed/Release/Approve"]';
     expect(await app.text(approval)).toContain("Please review and approve.");
+    // What ran before it in this execution, with its result.
+    expect(await app.text(`${approval} [data-ran="Build/Hello"]`)).toContain("Succeeded");
+    expect(await app.text(`${approval} [data-ran="Build/Commands"]`)).toContain("Succeeded");
     await app.type(`${approval} input`, "Looks good");
     await app.screenshot("03-approvals");
     expect(notifications.displayed()).toBe(1);

@@ -14,6 +14,7 @@ import type { Navigate } from "../app/App";
 import { useChanges, useCoalesced } from "../app/changes";
 import { ErrorBanner } from "../app/ErrorBanner";
 import { Revisions } from "../app/Revisions";
+import { RanBefore } from "./RanBefore";
 import { formatTime, since } from "../status";
 
 /** How often the inbox asks every connection again, changes or not. */
@@ -103,6 +104,7 @@ export function ApprovalsView({ navigate }: { navigate: Navigate }) {
               {a.expires && <span className="muted">expires {formatTime(a.expires)}</span>}
             </div>
             <Revisions revisions={a.artifactRevisions} />
+            <RanBefore waiting={waiting} />
             {a.customData && <p className="custom-data">{a.customData}</p>}
             {a.externalEntityLink && (
               <p>
