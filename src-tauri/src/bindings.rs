@@ -8,7 +8,7 @@ use std::path::Path;
 use pipewright_api::model::PipelineDeclaration;
 use pipewright_api::model::catalog::ActionTypeSpec;
 use pipewright_api::{
-    Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
+    ArtifactSummary, Error, GetPipelineExecutionOutput, GetPipelineOutput, GetPipelineStateOutput,
     ListActionExecutionsOutput, ListPipelineExecutionsOutput, ListPipelinesOutput,
     ListReportsOutput, LocalSettingsForm, LogLine, PendingApproval, PipelinePlan,
     StageExecutionStatus, ValidationReport,
@@ -55,6 +55,7 @@ pub fn export(dir: &Path) -> Result<(), ts_rs::ExportError> {
     LocalSettingsForm::export_all(dir)?;
     ReplayStarted::export_all(dir)?;
     ListReportsOutput::export_all(dir)?;
+    ArtifactSummary::export_all(dir)?;
     // The UI reads the catalog file itself (`designer/providers.ts`); this is its shape.
     ActionTypeSpec::export_all(dir)?;
     Ok(())

@@ -5,6 +5,7 @@
 //! facade call and its result into a DTO or an `{code, message}` error; anything smarter belongs
 //! in `pipewright-api`, where the CLI and `pipewright serve` get it too.
 
+mod artifacts;
 pub mod bindings;
 mod commands;
 mod connections;
@@ -89,6 +90,8 @@ pub fn run() {
             local_runs::local_settings_form,
             local_runs::save_local_settings,
             local_runs::choose_folder,
+            artifacts::execution_artifacts,
+            artifacts::export_artifact,
             local_runs::pull_pipeline,
             local_runs::replay_action,
             streams::watch_changes,

@@ -338,6 +338,8 @@ describe("a real pipeline that needs a local plan", () => {
       const log = await app.text(".log");
       return log.includes("smoke test of https://api.e2e.test") && log.includes("not committed yet");
     });
+    // The action's artifacts with their sizes, each exportable.
+    expect(await app.text('.action-details [data-artifact-row="SourceOutput"]')).toMatch(/input SourceOutput \d+ files?, [\d.]+ k?B\s*Export…/);
     expect(await app.text('.monitor [data-action="Deploy/Stack"]')).toContain("simulated");
     await app.click('.monitor [data-action="Deploy/Stack"]');
     await app.find(".action-details [data-simulated]");

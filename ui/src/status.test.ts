@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatDuration, toneOf } from "./status";
+import { formatBytes, formatDuration, toneOf } from "./status";
 
 describe("status at a glance", () => {
   it("colours failures red, runs blue and successes green", () => {
@@ -16,5 +16,15 @@ describe("status at a glance", () => {
     expect(formatDuration(12_340)).toBe("12.3 s");
     expect(formatDuration(245_000)).toBe("4 min 05 s");
     expect(formatDuration(7_800_000)).toBe("2 h 10 min");
+  });
+});
+
+describe("sizes", () => {
+  it("reads as people read them", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(3_400)).toBe("3.4 kB");
+    expect(formatBytes(12_000_000)).toBe("12.0 MB");
+    expect(formatBytes(5e15)).toBe("5000.0 TB");
   });
 });

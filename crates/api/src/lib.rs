@@ -1168,7 +1168,8 @@ impl Pipewright {
     }
 }
 
-#[derive(Clone, Debug, serde::Serialize)]
+/// One artifact an execution made: its content digest, and how many files and bytes it holds.
+#[derive(Clone, Debug, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactSummary {
     pub name: String,

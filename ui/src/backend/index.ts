@@ -15,6 +15,7 @@ import type { ConnectionInfo } from "./generated/ConnectionInfo";
 import type { Inbox } from "./generated/Inbox";
 import type { ConnectionPipelines } from "./generated/ConnectionPipelines";
 import type { ListReportsOutput } from "./generated/ListReportsOutput";
+import type { ArtifactSummary } from "./generated/ArtifactSummary";
 import type { LocalAction } from "./generated/LocalAction";
 import type { LocalSettingsForm } from "./generated/LocalSettingsForm";
 import type { LogLine } from "./generated/LogLine";
@@ -103,6 +104,12 @@ export const backend = {
   localSettingsForm: (name: string) => invoke<LocalSettingsForm>("local_settings_form", { name }),
   saveLocalSettings: (name: string, actions: LocalAction[]) =>
     invoke<void>("save_local_settings", { name, actions }),
+  /** The artifacts a local execution made, with their sizes. */
+  executionArtifacts: (name: string, executionId: string) =>
+    invoke<ArtifactSummary[]>("execution_artifacts", { name, executionId }),
+  /** Saves an artifact as a zip where the user picks; the file written, null when they cancel. */
+  exportArtifact: (name: string, executionId: string, artifact: string) =>
+    invoke<string | null>("export_artifact", { name, executionId, artifact }),
   /** A folder picked in the system's dialog; null when the user cancels. */
   chooseFolder: (title: string) => invoke<string | null>("choose_folder", { title }),
   /** An AWS pipeline pulled to run on this machine; the local pipeline's name. */

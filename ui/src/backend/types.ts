@@ -2,6 +2,8 @@
 export type { Action } from "./generated/Action";
 export type { ActionTypeSpec } from "./generated/ActionTypeSpec";
 export type { ArtifactRevision } from "./generated/ArtifactRevision";
+export type { ArtifactSummary } from "./generated/ArtifactSummary";
+export type { ArtifactDetail } from "./generated/ArtifactDetail";
 export type { Condition } from "./generated/Condition";
 export type { RuleDeclaration } from "./generated/RuleDeclaration";
 export type { GitPullRequestFilter } from "./generated/GitPullRequestFilter";

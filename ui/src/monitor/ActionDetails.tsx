@@ -1,8 +1,9 @@
 // The selected action: its streamed log, and what it ran with and produced.
 import { useEffect, useRef, useState } from "react";
 
-import { backend, type ActionExecutionDetail, type ActionReport, type LogLine } from "../backend";
+import { backend, type ActionExecutionDetail, type ActionReport, type ArtifactSummary, type LogLine } from "../backend";
 import { StatusBadge } from "../app/StatusBadge";
+import { Artifacts } from "./Artifacts";
 import { Reports } from "./Reports";
 
 /**
@@ -10,12 +11,17 @@ import { Reports } from "./Reports";
  * `onReplay`: for an action of an AWS execution, runs it again on this machine.
  */
 export function ActionDetails({
+  pipeline,
   detail,
   logs,
   reports = [],
+  artifacts,
   onReplay,
 }: {
+  pipeline: string;
   detail: ActionExecutionDetail;
+  /** The execution's artifacts with their sizes (a local execution). */
+  artifacts?: ArtifactSummary[];
   logs: boolean;
   /** The test and coverage reports the action made. */
   reports?: ActionReport[];
@@ -122,10 +128,7 @@ export function ActionDetails({
           ))}
         </dl>
       )}
-      <p className="muted">
-        Inputs: {detail.input.inputArtifacts.map((a) => a.name).join(", ") || "none"} · Outputs:{" "}
-        {detail.output.outputArtifacts.map((a) => a.name).join(", ") || "none"}
-      </p>
+      <Artifacts pipeline={pipeline} detail={detail} stored={artifacts} />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import {
   LOCAL,
   type ActionExecutionDetail,
   type ActionReport,
+  type ArtifactSummary,
   type BackendError,
   type GetPipelineStateOutput,
   type PipelineDeclaration,
@@ -45,6 +46,8 @@ interface Loaded {
   actions: ActionExecutionDetail[];
   /** The test and coverage reports of the execution's builds (local executions). */
   reports: ActionReport[];
+  /** The execution's artifacts with their sizes (local executions). */
+  artifacts?: ArtifactSummary[];
   /** The status of each stage the execution reached, as the engine recorded it. */
   stages: Map<string, string>;
 }
@@ -78,7 +81,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
       const executions = history.pipelineExecutionSummaries;
       const id = execution ?? executions[0]?.pipelineExecutionId;
       const chosen = id ? (await backend.getExecution(connection, pipeline, id)).pipelineExecution : undefined;
-      const [declaration, actions, stages, reports] = await Promise.all([
+      const [declaration, actions, stages, reports, artifacts] = await Promise.all([
         backend.getPipeline(connection, pipeline, chosen?.pipelineVersion).then((out) => out.pipeline),
         id ? backend.listActionExecutions(connection, pipeline, id).then((out) => out.actionExecutionDetails) : [],
         // AWS says how each stage fares in the pipeline's state (for its latest execution).
@@ -90,6 +93,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
                 : [],
             ),
         id && connection === LOCAL ? backend.listReports(pipeline, id).then((out) => out.reports) : [],
+        id && connection === LOCAL ? backend.executionArtifacts(pipeline, id) : undefined,
       ]);
       if (!current.live) return;
       setLoaded({
@@ -99,6 +103,7 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
         execution: chosen,
         actions,
         reports,
+        artifacts,
         stages: new Map(stages.map((s) => [s.stageName, s.status])),
       });
       setNow(Date.now());
@@ -310,7 +315,9 @@ export function MonitorView({ connection, pipeline, execution, navigate }: Props
         {selected ? (
           <ActionDetails
             key={selected.actionExecutionId}
+            pipeline={pipeline}
             detail={selected}
+            artifacts={loaded?.artifacts}
             logs={connection === LOCAL}
             reports={loaded?.reports.filter((r) => r.actionExecutionId === selected.actionExecutionId) ?? []}
             onReplay={
