@@ -327,6 +327,7 @@ describe("a real pipeline that needs a local plan", () => {
     // The commit the execution carries: its short id, its message, its page.
     const revisions = await app.text(".monitor .revisions");
     expect(revisions).toContain(`SourceOutput: ${head.slice(0, 7)} app`);
+    expect(revisions).toContain("by Dev");
     expect(revisions).toContain(`https://github.com/acme/app/commit/${head}`);
     // The chain of actions that set its duration, and what it would cost on AWS (V2: three
     // actions, each rounded up to a minute).

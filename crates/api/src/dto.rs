@@ -110,6 +110,10 @@ pub struct SourceRevision {
     /// The revision's web page where its source has one (a commit on GitHub, say).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_url: Option<String>,
+    /// Pipewright's addition: who made it (a git commit's author) for a source run here. AWS's
+    /// revisions name no author; clients of the real API ignore a field they do not know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_author: Option<String>,
 }
 
 impl SourceRevision {
@@ -119,17 +123,19 @@ impl SourceRevision {
             &self.action_name,
             &self.revision_id,
             self.revision_summary.as_deref(),
+            self.revision_author.as_deref(),
         )
     }
 }
 
 /// A revision as one line: what it is of, a commit's short id (any other id whole), the first
-/// line of its summary.
-fn revision_line(of: &str, id: &str, summary: Option<&str>) -> String {
+/// line of its summary, and who made it.
+fn revision_line(of: &str, id: &str, summary: Option<&str>, author: Option<&str>) -> String {
     let is_commit = id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit());
     let id = if is_commit { &id[..7] } else { id };
     let summary = summary.and_then(|s| s.lines().next()).unwrap_or_default();
-    format!("{of}: {id} {summary}").trim_end().to_owned()
+    let by = author.map(|a| format!(" (by {a})")).unwrap_or_default();
+    format!("{of}: {id} {summary}").trim_end().to_owned() + &by
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
@@ -201,6 +207,9 @@ pub struct ArtifactRevision {
     pub revision_summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_url: Option<String>,
+    /// Pipewright's addition, as in [`SourceRevision`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_author: Option<String>,
     pub created: Timestamp,
 }
 
@@ -211,6 +220,7 @@ impl ArtifactRevision {
             &self.name,
             &self.revision_id,
             self.revision_summary.as_deref(),
+            self.revision_author.as_deref(),
         )
     }
 }

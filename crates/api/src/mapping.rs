@@ -44,6 +44,7 @@ pub async fn execution_summary(
             revision_id: r.revision_id,
             revision_summary: r.summary,
             revision_url: r.url,
+            revision_author: r.author,
         })
         .collect();
     Ok(PipelineExecutionSummary {
@@ -89,6 +90,7 @@ pub async fn artifact_revisions(
             revision_id: r.revision_id,
             revision_summary: r.summary,
             revision_url: r.url,
+            revision_author: r.author,
             created: Timestamp(r.created_ms),
         })
         .collect())

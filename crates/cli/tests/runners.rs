@@ -166,13 +166,17 @@ fn an_approval_shows_the_commit_it_approves() {
     assert_eq!(revision["name"], "Src", "{pending}");
     assert_eq!(revision["revisionId"], head.as_str());
     assert_eq!(revision["revisionSummary"], "first commit");
+    assert_eq!(revision["revisionAuthor"], "Pipewright Test");
     assert_eq!(
         revision["revisionUrl"],
         format!("https://gitlab.com/me/app/-/commit/{head}").as_str()
     );
     let listed = env.ok(&["approvals"]);
     assert!(
-        listed.contains(&format!("Src: {} first commit", &head[..7])),
+        listed.contains(&format!(
+            "Src: {} first commit (by Pipewright Test)",
+            &head[..7]
+        )),
         "{listed}"
     );
     assert!(

@@ -1046,6 +1046,7 @@ impl Driver {
                 summary: revision.summary.clone(),
                 url: revision.url.clone(),
                 created_ms: now,
+                author: revision.author.clone(),
             };
             db::add_revision(conn, &row).await?;
         }

@@ -1152,12 +1152,14 @@ pub struct RevisionRow {
     pub summary: Option<String>,
     pub url: Option<String>,
     pub created_ms: i64,
+    /// Who made it (a git commit's author), where the source says.
+    pub author: Option<String>,
 }
 
 pub async fn add_revision(conn: &mut SqliteConnection, row: &RevisionRow) -> Result<()> {
     sqlx::query(
-        "INSERT OR REPLACE INTO execution_revisions (execution_id, action, artifact, revision_id, summary, url, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO execution_revisions (execution_id, action, artifact, revision_id, summary, url, created_ms, author)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&row.execution_id)
     .bind(&row.action)
@@ -1166,6 +1168,7 @@ pub async fn add_revision(conn: &mut SqliteConnection, row: &RevisionRow) -> Res
     .bind(&row.summary)
     .bind(&row.url)
     .bind(row.created_ms)
+    .bind(&row.author)
     .execute(&mut *conn)
     .await?;
     Ok(())

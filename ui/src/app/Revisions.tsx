@@ -1,4 +1,4 @@
-// The source revisions an execution carries (a commit's short id, its message, its page), shown
+// The source revisions an execution carries (a commit's short id, its message, its author, its page), shown
 // in the monitor and beside each approval so the approver sees what they approve.
 import type { ArtifactRevision } from "../backend";
 
@@ -18,6 +18,7 @@ export function Revisions({ revisions }: { revisions: ArtifactRevision[] }) {
             {shortRevision(r.revisionId)}
           </code>{" "}
           <span className="revision-summary">{r.revisionSummary?.split("\n")[0]}</span>
+          {r.revisionAuthor && <span className="muted"> by {r.revisionAuthor}</span>}
           {r.revisionUrl && (
             <>
               {" "}

@@ -94,6 +94,8 @@ pub struct Revision {
     pub summary: Option<String>,
     /// The revision's web page (a commit on GitHub, say), AWS's `revisionUrl`.
     pub url: Option<String>,
+    /// Who made it: a git commit's author.
+    pub author: Option<String>,
 }
 
 #[derive(Debug)]

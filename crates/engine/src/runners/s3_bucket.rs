@@ -124,6 +124,7 @@ async fn try_source(services: &Services, run: &ActionRun) -> Result<Box<Outcome>
         revision_id: revision,
         summary: Some(object.to_string()),
         url: None,
+        author: None,
     });
     run.log.note(format!(
         "Stored {artifact}: {} files, {} bytes",

@@ -167,11 +167,16 @@ pub async fn git(services: &Services, run: &ActionRun) -> Outcome {
         .await
         .ok()
         .and_then(|remote| crate::git::commit_url(&remote, &commit));
+    let author = crate::git::output(&repo, &["log", "-1", "--format=%an", &commit])
+        .await
+        .ok()
+        .filter(|name| !name.is_empty());
     outcome.revision = Some(Revision {
         artifact,
         revision_id: commit,
         summary: Some(message),
         url,
+        author,
     });
     outcome
 }
@@ -350,6 +355,7 @@ pub async fn local(services: &Services, run: &ActionRun) -> Outcome {
         revision_id: digest,
         summary: Some(path.display().to_string()),
         url: None,
+        author: None,
     });
     outcome.outputs.push((artifact, ingested));
     outcome

@@ -4,4 +4,9 @@ export type SourceRevision = { actionName: string, revisionId: string, revisionS
 /**
  * The revision's web page where its source has one (a commit on GitHub, say).
  */
-revisionUrl?: string | null, };
+revisionUrl?: string | null, 
+/**
+ * Pipewright's addition: who made it (a git commit's author) for a source run here. AWS's
+ * revisions name no author; clients of the real API ignore a field they do not know.
+ */
+revisionAuthor?: string | null, };
