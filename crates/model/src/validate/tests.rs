@@ -1,7 +1,8 @@
 use super::*;
 use crate::{Format, PipelineDocument};
 
-fn codes(json: &str) -> Vec<(Severity, &'static str, String)> {
+/// Each diagnostic of a JSON declaration as (severity, code, path).
+pub(super) fn codes(json: &str) -> Vec<(Severity, &'static str, String)> {
     let doc = PipelineDocument::parse(json, Format::Json).expect("fixture parses");
     validate(&doc.pipeline)
         .into_iter()

@@ -1,6 +1,7 @@
 //! The catalog's rules and the API's patterns, each case with the code and path `validate` gives,
 //! on pipelines shaped as `get-pipeline` prints them.
 
+use super::tests::codes as found;
 use super::*;
 use crate::{Format, PipelineDocument};
 
@@ -20,14 +21,6 @@ fn pipeline_with(pipeline_type: &str, role: &str, deploy: &str) -> String {
           ], "version": 3}},
           "metadata": {{"pipelineArn": "arn:aws:codepipeline:us-east-1:123456789012:shop"}}}}"#
     )
-}
-
-fn found(json: &str) -> Vec<(Severity, &'static str, String)> {
-    let doc = PipelineDocument::parse(json, Format::Json).expect("fixture parses");
-    validate(&doc.pipeline)
-        .into_iter()
-        .map(|d| (d.severity, d.code, d.path))
-        .collect()
 }
 
 fn deploy(provider: &str, extra: &str) -> String {
