@@ -1062,16 +1062,29 @@ impl Pipewright {
             .digest
             .parse()
             .map_err(|e| Error::new("StoreError", format!("{e}")))?;
-        let file = std::fs::File::create(to).map_err(|e| {
+        // Written beside the target and renamed over it only when whole: a failed export leaves
+        // whatever file was there as it was.
+        let partial = to.with_file_name(format!(
+            ".{}.part",
+            to.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let cannot = |e: std::io::Error| {
             Error::new(
                 "InternalError",
                 format!("cannot write {}: {e}", to.display()),
             )
-        })?;
-        self.engine
+        };
+        let file = std::fs::File::create(&partial).map_err(cannot)?;
+        let written = self
+            .engine
             .artifacts()
             .export_zip(&digest, file)
-            .map_err(|e| Error::new("InternalError", e.to_string()))?;
+            .map_err(|e| Error::new("InternalError", e.to_string()))
+            .and_then(|_| std::fs::rename(&partial, to).map_err(cannot));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        written?;
         Ok(found)
     }
 

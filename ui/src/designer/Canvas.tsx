@@ -221,10 +221,12 @@ function useVisibleStages(count: number, viewport: RefObject<HTMLDivElement | nu
     };
     update();
     element.addEventListener("scroll", update, { passive: true });
-    window.addEventListener("resize", update);
+    // The view changes size when a panel folds or the window does, or when it is shown again.
+    const resized = new ResizeObserver(update);
+    resized.observe(element);
     return () => {
       element.removeEventListener("scroll", update);
-      window.removeEventListener("resize", update);
+      resized.disconnect();
     };
   }, [count, viewport, zoom]);
   return count <= DRAW_ALL_UP_TO ? ([0, count] as [number, number]) : range;

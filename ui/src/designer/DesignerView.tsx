@@ -211,7 +211,9 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
     if (!selected || !current) return;
     const moved = nudgeAction(current, selected, direction);
     change(moved.pipeline);
-    setSelected({ ...moved.at, name: selected.name });
+    // In another stage it may have been renamed to stay unique: select it by its name now.
+    const name = moved.pipeline.stages[moved.at.stage]?.actions[moved.at.action]?.name ?? selected.name;
+    setSelected({ ...moved.at, name });
   };
 
   // Undo/redo and moving the selected action from the keyboard.

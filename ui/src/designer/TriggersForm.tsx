@@ -6,6 +6,8 @@ import type { GitPullRequestFilter, GitPushFilter, IncludeExclude, PipelineDecla
 import { ListField } from "./fields";
 
 const PULL_REQUEST_EVENTS = ["OPEN", "UPDATED", "CLOSED"];
+/** The API's limit on a trigger's push filters, and on its pull-request filters. */
+const MAX_FILTERS = 3;
 
 type Change = (pipeline: PipelineDeclaration, group?: string) => void;
 
@@ -27,6 +29,9 @@ function withKey<T extends object, K extends keyof T>(object: T, key: K, value: 
 export function TriggersForm({ pipeline, onChange }: { pipeline: PipelineDeclaration; onChange: Change }) {
   const triggers = pipeline.triggers ?? [];
   const sources = triggerSources(pipeline);
+  // A source action has one trigger: a new one goes to a source that has none yet.
+  const watched = new Set(triggers.map((t) => t.gitConfiguration.sourceActionName));
+  const unwatched = sources.filter((s) => !watched.has(s));
   const setTriggers = (next: TriggerDeclaration[], group: string) =>
     onChange(withKey(pipeline, "triggers", next.length > 0 ? next : undefined), group);
   const setTrigger = (t: number, trigger: TriggerDeclaration, group: string) =>
@@ -135,11 +140,16 @@ export function TriggersForm({ pipeline, onChange }: { pipeline: PipelineDeclara
               </Filter>
             ))}
             <div className="row">
-              <button type="button" onClick={() => setGit({ ...git, push: [...push, { branches: { includes: ["main"] } }] }, "push")}>
+              <button
+                type="button"
+                disabled={push.length >= MAX_FILTERS}
+                onClick={() => setGit({ ...git, push: [...push, { branches: { includes: ["main"] } }] }, "push")}
+              >
                 + Push filter
               </button>
               <button
                 type="button"
+                disabled={pulls.length >= MAX_FILTERS}
                 onClick={() =>
                   setGit({ ...git, pullRequest: [...pulls, { events: ["OPEN", "UPDATED"], branches: { includes: ["main"] } }] }, "pullRequest")
                 }
@@ -152,15 +162,19 @@ export function TriggersForm({ pipeline, onChange }: { pipeline: PipelineDeclara
       })}
       <button
         type="button"
-        disabled={sources.length === 0}
-        title={sources.length === 0 ? "A trigger watches a CodeStarSourceConnection action of the first stage" : undefined}
+        disabled={unwatched.length === 0}
+        title={
+          unwatched.length === 0
+            ? "A trigger watches a CodeStarSourceConnection action of the first stage, one trigger each"
+            : undefined
+        }
         onClick={() =>
           setTriggers(
             [
               ...triggers,
               {
                 providerType: "CodeStarSourceConnection",
-                gitConfiguration: { sourceActionName: sources[0] ?? "", push: [{ branches: { includes: ["main"] } }] },
+                gitConfiguration: { sourceActionName: unwatched[0] ?? "", push: [{ branches: { includes: ["main"] } }] },
               },
             ],
             "triggers",

@@ -106,7 +106,9 @@ export function useViewport(): Viewport {
       if (!event.ctrlKey) return;
       event.preventDefault();
       const box = element.getBoundingClientRect();
-      const factor = event.deltaY < 0 ? STEP : 1 / STEP;
+      // In proportion to the wheel's travel, so a touchpad's many small steps zoom smoothly; a
+      // mouse wheel's notch (about 100) is one step.
+      const factor = Math.min(STEP, Math.max(1 / STEP, Math.exp(-event.deltaY * 0.0018)));
       zoomTo(zoomRef.current * factor, { x: event.clientX - box.left, y: event.clientY - box.top });
     };
     element.addEventListener("wheel", onWheel, { passive: false });
@@ -119,18 +121,25 @@ export function useViewport(): Viewport {
     if (!element) return;
     const onDown = (event: PointerEvent) => {
       if (event.button !== 0 || (event.target as Element).closest(INTERACTIVE)) return;
+      // A press on the view's own scroll bars is theirs.
+      const box = element.getBoundingClientRect();
+      if (event.clientX - box.left >= element.clientWidth || event.clientY - box.top >= element.clientHeight) return;
       const start = { x: event.clientX, y: event.clientY, left: element.scrollLeft, top: element.scrollTop };
       element.classList.add("panning");
       const onMove = (move: PointerEvent) => {
+        // Released where no pointerup reached us (outside the window): the pan is over.
+        if (move.buttons === 0) return onUp();
         element.scrollTo(start.left - (move.clientX - start.x), start.top - (move.clientY - start.y));
       };
       const onUp = () => {
         element.classList.remove("panning");
         window.removeEventListener("pointermove", onMove);
         window.removeEventListener("pointerup", onUp);
+        window.removeEventListener("pointercancel", onUp);
       };
       window.addEventListener("pointermove", onMove);
       window.addEventListener("pointerup", onUp);
+      window.addEventListener("pointercancel", onUp);
     };
     element.addEventListener("pointerdown", onDown);
     return () => element.removeEventListener("pointerdown", onDown);
@@ -209,11 +218,13 @@ export function Minimap({ view, heights }: { view: Viewport; heights: number[] }
     };
     update();
     element.addEventListener("scroll", update, { passive: true });
-    window.addEventListener("resize", update);
+    // The view changes size when a panel folds or the window does, or when it is shown again.
+    const resized = new ResizeObserver(update);
+    resized.observe(element);
     return () => {
       cancelAnimationFrame(frame);
       element.removeEventListener("scroll", update);
-      window.removeEventListener("resize", update);
+      resized.disconnect();
     };
   }, [view.viewport, view.zoom]);
   const drawn = { width: view.size.width * view.zoom, height: view.size.height * view.zoom };

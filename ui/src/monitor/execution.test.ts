@@ -61,6 +61,18 @@ describe("critical path and V2 cost", () => {
     const path = criticalPath(steps, 10_000);
     expect([...path].sort()).toEqual(["Build-Slow-1000", "Deploy-Ship-5000", "Source-App-0"]);
     expect(path.has("Build-Fast-1000")).toBe(false);
+    // A long approval does not make a parallel action look like what the next one waited for.
+    const day = [
+      detail("Gate", "Approve", "Succeeded", 0, 86_400_000),
+      detail("Deploy", "A", "Succeeded", 86_400_100, 86_460_000),
+      detail("Deploy", "B", "Succeeded", 86_400_050, 86_400_900),
+      detail("Verify", "Check", "Succeeded", 86_460_100, 86_470_000),
+    ];
+    expect([...criticalPath(day, 0)].sort()).toEqual([
+      "Deploy-A-86400100",
+      "Gate-Approve-0",
+      "Verify-Check-86460100",
+    ]);
     expect(criticalPath([], 0).size).toBe(0);
   });
 

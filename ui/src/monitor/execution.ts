@@ -60,26 +60,29 @@ function span(detail: ActionExecutionDetail, now: number) {
   return { start, end: Math.max(end, start) };
 }
 
+/** How far an end may be recorded after the start it let happen (clocks of different hosts). */
+const CLOCK_SLACK_MS = 1000;
+
 /**
  * The critical path: the chain of attempts that set the execution's duration, as their ids. It
  * starts from the attempt that ended last and steps back, each time, to the attempt that ended
  * last before the current one started (what it waited for), so it follows stages, run orders and
- * retries as they happened. `slack` allows for the engine's own gap between one end and the next
- * start.
+ * retries as they happened. An attempt that ended after the current one started ran beside it,
+ * not before it; only when none ended before is an end up to a second after the start taken.
  */
 export function criticalPath(details: ActionExecutionDetail[], now: number): Set<string> {
   const spans = details.map((d) => ({ id: d.actionExecutionId, ...span(d, now) }));
   const path = new Set<string>();
   if (spans.length === 0) return path;
-  const total = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
-  const slack = Math.max(5, total * 0.02);
   const latest = (candidates: typeof spans) => candidates.reduce((a, b) => (b.end > a.end ? b : a));
   let current = latest(spans);
   path.add(current.id);
   for (;;) {
-    const before = spans.filter((s) => !path.has(s.id) && s.end <= current.start + slack && s.start < current.start);
-    if (before.length === 0) return path;
-    current = latest(before);
+    const earlier = spans.filter((s) => !path.has(s.id) && s.start < current.start);
+    const before = earlier.filter((s) => s.end <= current.start);
+    const near = before.length > 0 ? before : earlier.filter((s) => s.end <= current.start + CLOCK_SLACK_MS);
+    if (near.length === 0) return path;
+    current = latest(near);
     path.add(current.id);
   }
 }

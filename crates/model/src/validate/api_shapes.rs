@@ -3,7 +3,7 @@
 //! output variables. The local engine runs past all of them, so each is an AWS problem.
 
 use super::*;
-use crate::ArtifactStore;
+use crate::{ArtifactStore, IncludeExclude};
 
 const MAX_STAGES: usize = 50;
 const MAX_VARIABLES: usize = 50;
@@ -12,6 +12,10 @@ const MAX_OUTPUT_VARIABLES: usize = 15;
 const MAX_CONFIGURATION_KEY: usize = 50;
 const MAX_CONFIGURATION_VALUE: usize = 1000;
 const MAX_COMMAND: usize = 1000;
+/// A trigger's filters of each kind, and the patterns of a filter (the API's list limits).
+const MAX_TRIGGER_FILTERS: usize = 3;
+const MAX_REF_PATTERNS: usize = 8;
+const MAX_FILE_PATTERNS: usize = 10;
 
 /// `arn:aws(-[\w]+)*:iam::[0-9]{12}:role/.*`, the API's RoleArn pattern, at most 1024 characters.
 pub(super) fn role_arn_is_valid(arn: &str) -> bool {
@@ -83,6 +87,97 @@ impl Checker<'_> {
                 self.action_shapes(&format!("/stages/{s}/actions/{a}"), action);
             }
         }
+        self.trigger_shapes();
+    }
+
+    /// One trigger per source action; at most three push and three pull-request filters; a push
+    /// filter names branches or tags; the API's limits on each list of patterns.
+    fn trigger_shapes(&mut self) {
+        let mut sources = HashSet::new();
+        for (t, trigger) in self.pipeline.triggers.iter().flatten().enumerate() {
+            let git = &trigger.git_configuration;
+            let path = format!("/triggers/{t}/gitConfiguration");
+            if !sources.insert(git.source_action_name.as_str()) {
+                self.push(
+                    Severity::Aws,
+                    "duplicate-trigger",
+                    format!("{path}/sourceActionName"),
+                    format!(
+                        "another trigger already watches '{}'; a source action has one trigger",
+                        git.source_action_name
+                    ),
+                );
+            }
+            let push = git.push.as_deref().unwrap_or_default();
+            let pulls = git.pull_request.as_deref().unwrap_or_default();
+            self.at_most(
+                &format!("{path}/push"),
+                "push filters in a trigger",
+                push.len(),
+                MAX_TRIGGER_FILTERS,
+            );
+            self.at_most(
+                &format!("{path}/pullRequest"),
+                "pull-request filters in a trigger",
+                pulls.len(),
+                MAX_TRIGGER_FILTERS,
+            );
+            for (f, filter) in push.iter().enumerate() {
+                let fpath = format!("{path}/push/{f}");
+                if filter.branches.is_none() && filter.tags.is_none() {
+                    self.push(
+                        Severity::Aws,
+                        "trigger-filter-empty",
+                        fpath.clone(),
+                        "a push filter names the branches or the tags it starts on".into(),
+                    );
+                }
+                self.patterns(
+                    &format!("{fpath}/branches"),
+                    filter.branches.as_ref(),
+                    MAX_REF_PATTERNS,
+                );
+                self.patterns(
+                    &format!("{fpath}/tags"),
+                    filter.tags.as_ref(),
+                    MAX_REF_PATTERNS,
+                );
+                self.patterns(
+                    &format!("{fpath}/filePaths"),
+                    filter.file_paths.as_ref(),
+                    MAX_FILE_PATTERNS,
+                );
+            }
+            for (f, filter) in pulls.iter().enumerate() {
+                let fpath = format!("{path}/pullRequest/{f}");
+                self.patterns(
+                    &format!("{fpath}/branches"),
+                    filter.branches.as_ref(),
+                    MAX_REF_PATTERNS,
+                );
+                self.patterns(
+                    &format!("{fpath}/filePaths"),
+                    filter.file_paths.as_ref(),
+                    MAX_FILE_PATTERNS,
+                );
+            }
+        }
+    }
+
+    fn patterns(&mut self, path: &str, patterns: Option<&IncludeExclude>, max: usize) {
+        let Some(patterns) = patterns else { return };
+        for (side, list) in [
+            ("includes", &patterns.includes),
+            ("excludes", &patterns.excludes),
+        ] {
+            let count = list.as_ref().map_or(0, Vec::len);
+            self.at_most(
+                &format!("{path}/{side}"),
+                "patterns in one list",
+                count,
+                max,
+            );
+        }
     }
 
     fn action_shapes(&mut self, path: &str, action: &Action) {
@@ -130,12 +225,13 @@ impl Checker<'_> {
         }
         for (key, value) in action.configuration.iter().flatten() {
             let kpath = format!("{path}/configuration/{}", pointer_key(key));
-            if key.is_empty() || key.len() > MAX_CONFIGURATION_KEY {
+            let key_length = key.chars().count();
+            if key_length == 0 || key_length > MAX_CONFIGURATION_KEY {
                 self.push(
                     Severity::Aws,
                     "configuration-length",
                     kpath.clone(),
-                    format!("a configuration key is 1 to {MAX_CONFIGURATION_KEY} characters; '{key}' is {}", key.len()),
+                    format!("a configuration key is 1 to {MAX_CONFIGURATION_KEY} characters; '{key}' is {key_length}"),
                 );
             }
             if value.is_empty() || value.chars().count() > MAX_CONFIGURATION_VALUE {
@@ -238,7 +334,7 @@ impl Checker<'_> {
                 Severity::Aws,
                 "too-many",
                 path.into(),
-                format!("AWS allows at most {max} {what}; this pipeline has {count}"),
+                format!("AWS allows at most {max} {what}; there are {count}"),
             );
         }
     }

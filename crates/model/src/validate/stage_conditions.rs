@@ -184,6 +184,16 @@ impl Checker<'_> {
                 );
             }
         }
+        for (i, command) in rule.commands.iter().flatten().enumerate() {
+            if command.trim().is_empty() || command.chars().count() > 1000 {
+                self.push(
+                    Severity::Aws,
+                    "command-length",
+                    format!("{path}/commands/{i}"),
+                    "a command is 1 to 1000 characters, not blank".into(),
+                );
+            }
+        }
         if rule.rule_type_id.provider == "Commands"
             && rule.commands.as_deref().unwrap_or_default().is_empty()
         {

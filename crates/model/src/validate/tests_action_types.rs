@@ -305,3 +305,43 @@ fn the_api_s_patterns_and_limits() {
         )]
     );
 }
+
+#[test]
+fn triggers_keep_to_the_api_s_limits() {
+    let ok = deploy(
+        "S3",
+        r#", "configuration": {"BucketName": "site", "Extract": "true"}, "inputArtifacts": [{"name": "SourceArtifact"}]"#,
+    );
+    let mut dump: serde_json::Value =
+        serde_json::from_str(&pipeline_with("V2", ROLE, &ok)).expect("fixture is JSON");
+    dump["pipeline"]["stages"][0]["actions"][0] = serde_json::json!({
+        "name": "Source",
+        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+        "configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/x", "FullRepositoryId": "shop/web", "BranchName": "main"},
+        "outputArtifacts": [{"name": "SourceArtifact"}]
+    });
+    let main = serde_json::json!({"branches": {"includes": ["main"]}});
+    let trigger = |push: serde_json::Value| serde_json::json!({"providerType": "CodeStarSourceConnection", "gitConfiguration": {"sourceActionName": "Source", "push": push}});
+    dump["pipeline"]["triggers"] = serde_json::json!([trigger(serde_json::json!([main.clone()]))]);
+    assert_eq!(found(&dump.to_string()), []);
+    dump["pipeline"]["triggers"] = serde_json::json!([
+        trigger(
+            serde_json::json!([main.clone(), main.clone(), main.clone(), {"filePaths": {"includes": ["src/**"]}}])
+        ),
+        trigger(serde_json::json!([main])),
+    ]);
+    assert_eq!(
+        found(&dump.to_string()),
+        [
+            aws("too-many", "/triggers/0/gitConfiguration/push"),
+            aws(
+                "trigger-filter-empty",
+                "/triggers/0/gitConfiguration/push/3"
+            ),
+            aws(
+                "duplicate-trigger",
+                "/triggers/1/gitConfiguration/sourceActionName"
+            ),
+        ]
+    );
+}
