@@ -12,6 +12,7 @@ mod connections;
 mod local_runs;
 mod navigation;
 mod notifications;
+mod rendering;
 mod streams;
 mod tray;
 
@@ -59,6 +60,9 @@ pub fn run() {
                 eprintln!("pipewright-desktop: no tray icon: {error}");
             }
             notifications::start(app.handle().clone());
+            if let Some(window) = app.get_webview_window("main") {
+                rendering::apply(&window);
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { connections::restore(&handle).await });
             let handle = app.handle().clone();
