@@ -10,23 +10,24 @@ import {
   pointerWithin,
   useDraggable,
   useDroppable,
+  useDndContext,
   useSensor,
   useSensors,
   type Announcements,
   type CollisionDetection,
   type DragEndEvent,
-  type DragStartEvent,
 } from "@dnd-kit/core";
 import { memo, useLayoutEffect, useMemo, useState, type ReactNode, type RefObject } from "react";
 
 import type { Action, Diagnostic, PipelineDeclaration, Stage } from "../backend";
 import { addressOf, artifactFlow, runOrderGroups, type ActionAddress, type DropTarget, type Flow } from "./model";
 import { CATEGORIES, newAction, PROVIDERS } from "./providers";
+import { ActionChip, ArmedChipContext, useArmedChip, type DraggedAction } from "./ActionChip";
 import { Minimap, useViewport, ZoomBar } from "./Viewport";
 
 /** What is being dragged. */
 type Dragged =
-  | { type: "action"; at: ActionAddress; name: string }
+  | DraggedAction
   | { type: "palette"; provider: number; name: string }
   | { type: "stage"; stage: number; name: string };
 
@@ -75,15 +76,14 @@ const announcements: Announcements = {
 };
 
 export function Canvas(props: CanvasProps) {
-  const [dragging, setDragging] = useState<Dragged>();
   const sensors = useSensors(
     // A few pixels of movement before a drag starts, so a click still selects.
     useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
     useSensor(KeyboardSensor),
   );
-  const onDragStart = (event: DragStartEvent) => setDragging(event.active.data.current as Dragged);
+  const armed = useArmedChip();
   const onDragEnd = (event: DragEndEvent) => {
-    setDragging(undefined);
+    armed.hold(false);
     const dragged = event.active.data.current as Dragged | undefined;
     const landing = event.over?.data.current as Landing | undefined;
     if (!dragged || !landing) return;
@@ -113,63 +113,74 @@ export function Canvas(props: CanvasProps) {
     <DndContext
       sensors={sensors}
       collisionDetection={collision}
-      onDragStart={onDragStart}
+      onDragStart={() => armed.hold(true)}
       onDragEnd={onDragEnd}
-      onDragCancel={() => setDragging(undefined)}
+      onDragCancel={() => armed.hold(false)}
       accessibility={{ announcements }}
     >
-      <div className={`designer-body ${dragging ? "is-dragging" : ""}`}>
-        <Fold open={paletteOpen} onToggle={setPaletteOpen} side="left" what="palette">
-          <Palette />
-        </Fold>
-        <div className="canvas-frame">
-          <div className="canvas-viewport" ref={view.viewport}>
-            <div className="canvas-sizer" style={{ width: view.size.width * view.zoom, height: view.size.height * view.zoom }}>
-              <div
-                className="canvas"
-                aria-label="Stages"
-                data-zoom={view.zoom}
-                ref={view.drawing}
-                style={view.zoom === 1 ? undefined : { transform: `scale(${view.zoom})` }}
-              >
-                {props.pipeline.stages.map((stage, s) =>
-                  s < first || s > last ? (
-                    <div key={s} className="stage-placeholder" aria-hidden />
-                  ) : (
-                    <StageColumn
-                      key={s}
-                      stage={stage}
-                      index={s}
-                      problems={problems.get(`${s}`) ?? 0}
-                      actionProblems={problems}
-                      selected={props.selected?.stage === s ? props.selected.action : undefined}
-                      flow={flow}
-                      stageSelected={props.selectedStage === s}
-                      onSelect={props.onSelect}
-                      onSelectStage={props.onSelectStage}
-                    />
-                  ),
-                )}
-                <button className="add-stage" onClick={() => props.onAddStage(props.pipeline.stages.length)}>
-                  + Stage
-                </button>
+      <ArmedChipContext.Provider value={armed}>
+        {/* A drag changes nothing here: restyling the canvas when one starts re-rendered and
+            repainted every stage in view (the longest frame of a drag in a large pipeline). Only the
+            dragged chip, the ghost and the zone under the pointer change. */}
+        <div className="designer-body">
+          <Fold open={paletteOpen} onToggle={setPaletteOpen} side="left" what="palette">
+            <Palette />
+          </Fold>
+          <div className="canvas-frame">
+            <div className="canvas-viewport" ref={view.viewport}>
+              <div className="canvas-sizer" style={{ width: view.size.width * view.zoom, height: view.size.height * view.zoom }}>
+                <div
+                  className="canvas"
+                  aria-label="Stages"
+                  data-zoom={view.zoom}
+                  ref={view.drawing}
+                  style={view.zoom === 1 ? undefined : { transform: `scale(${view.zoom})` }}
+                >
+                  {props.pipeline.stages.map((stage, s) =>
+                    s < first || s > last ? (
+                      <div key={s} className="stage-placeholder" aria-hidden />
+                    ) : (
+                      <StageColumn
+                        key={s}
+                        stage={stage}
+                        index={s}
+                        problems={problems.get(`${s}`) ?? 0}
+                        actionProblems={problems}
+                        selected={props.selected?.stage === s ? props.selected.action : undefined}
+                        flow={flow}
+                        stageSelected={props.selectedStage === s}
+                        onSelect={props.onSelect}
+                        onSelectStage={props.onSelectStage}
+                      />
+                    ),
+                  )}
+                  <button className="add-stage" onClick={() => props.onAddStage(props.pipeline.stages.length)}>
+                    + Stage
+                  </button>
+                </div>
               </div>
             </div>
+            <ZoomBar view={view} />
+            <Minimap view={view} heights={heights} />
           </div>
-          <ZoomBar view={view} />
-          <Minimap view={view} heights={heights} />
+          {props.inspector && (
+            <Fold open={inspectorOpen} onToggle={setInspectorOpen} side="right" what="inspector">
+              {props.inspector}
+            </Fold>
+          )}
         </div>
-        {props.inspector && (
-          <Fold open={inspectorOpen} onToggle={setInspectorOpen} side="right" what="inspector">
-            {props.inspector}
-          </Fold>
-        )}
-      </div>
-      <DragOverlay dropAnimation={null}>
-        {dragging && <div className="drag-ghost">{dragging.name}</div>}
-      </DragOverlay>
+        <DragOverlay dropAnimation={null}>
+          <Ghost />
+        </DragOverlay>
+      </ArmedChipContext.Provider>
     </DndContext>
   );
+}
+
+/** What follows the pointer during a drag: the dragged thing's name. */
+function Ghost() {
+  const dragged = useDndContext().active?.data.current as Dragged | undefined;
+  return dragged ? <div className="drag-ghost">{dragged.name}</div> : null;
 }
 
 /** A side panel that folds to a thin strip with one button, giving the canvas its width. */
@@ -215,8 +226,9 @@ function useVisibleStages(count: number, viewport: RefObject<HTMLDivElement | nu
     if (!element || count <= DRAW_ALL_UP_TO) return;
     const column = COLUMN_PX * zoom;
     const update = () => {
+      // One stage more on each side than the view shows, so a scroll does not show a gap.
       const first = Math.max(0, Math.floor(element.scrollLeft / column) - 1);
-      const last = first + Math.ceil(element.clientWidth / column) + 2;
+      const last = Math.floor((element.scrollLeft + element.clientWidth) / column) + 1;
       setRange((current) => (current[0] === first && current[1] === last ? current : [first, last]));
     };
     update();
@@ -297,39 +309,24 @@ interface StageColumnProps {
 
 const NO_FLOW = new Map<string, Flow>();
 
-const FLOW_TITLES: Record<Flow, string> = {
-  produces: "Makes an input artifact of the selected action",
-  consumes: "Takes an output artifact of the selected action",
-};
+/** Drop zones keep their size during a drag (nothing restyles them), so dnd-kit need not watch
+ *  each one for resizing: that watching re-measured and re-rendered every zone after each start. */
+const STILL = { disabled: true };
 
+
+/**
+ * A stage as drawn. It takes part in no drag itself: its handle, its drop zone and its run
+ * orders' zones are components of their own, so a drag re-renders those (dnd-kit re-renders
+ * every draggable and droppable as a drag starts and moves), not the stage and its actions.
+ */
 const StageColumn = memo(function StageColumn(props: StageColumnProps) {
   const { stage, index: s } = props;
   const groups = runOrderGroups(stage);
-  const handle = useDraggable({
-    id: `stage:${s}`,
-    data: { type: "stage", stage: s, name: `stage ${stage.name}` } satisfies Dragged,
-  });
-  const drop = useDroppable({
-    id: `stage-target:${s}`,
-    data: { type: "stage-target", stage: s, name: `at the place of stage ${stage.name}` } satisfies Landing,
-  });
+  const keys = useMemo(() => chipKeys(stage.actions), [stage.actions]);
   return (
-    <section
-      ref={drop.setNodeRef}
-      className={`stage card ${props.stageSelected ? "selected" : ""} ${drop.isOver ? "over" : ""}`}
-      data-stage={stage.name}
-      aria-label={`Stage ${stage.name}`}
-    >
+    <StageDropZone stage={s} name={stage.name} selected={props.stageSelected}>
       <div className="stage-head">
-        <button
-          ref={handle.setNodeRef}
-          className="drag-handle"
-          aria-label={`Move stage ${stage.name}`}
-          {...handle.attributes}
-          {...handle.listeners}
-        >
-          ⠿
-        </button>
+        <StageHandle stage={s} name={stage.name} />
         <button className="link strong" onClick={() => props.onSelectStage(s)}>
           {stage.name}
         </button>
@@ -341,9 +338,10 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
           <Group stage={s} group={g} runOrder={group.runOrder} size={group.actions.length} stageName={stage.name}>
             {group.actions.map((a) => (
               <ActionChip
-                key={`${a}:${stage.actions[a]!.name}`}
+                key={keys[a]}
                 action={stage.actions[a]!}
-                at={{ stage: s, action: a }}
+                stage={s}
+                index={a}
                 stageName={stage.name}
                 problems={props.actionProblems.get(`${s}/${a}`) ?? 0}
                 selected={props.selected === a}
@@ -364,9 +362,60 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
         </div>
       ))}
       {groups.length === 0 && <p className="muted">Drop actions here</p>}
-    </section>
+    </StageDropZone>
   );
 });
+
+/**
+ * Each action's React key: its name, which AWS keeps unique in a stage, so a move or a removal
+ * redraws only the chips that changed, not every chip after it. A repeated name (a file that
+ * `validate` flags) gets its position added.
+ */
+function chipKeys(actions: Action[]) {
+  const seen = new Set<string>();
+  return actions.map((action, a) => {
+    const key = seen.has(action.name) ? `${action.name}#${a}` : action.name;
+    seen.add(action.name);
+    return key;
+  });
+}
+
+/** Where a dragged stage lands: the place of this one. */
+function StageDropZone(props: { stage: number; name: string; selected: boolean; children: ReactNode }) {
+  const drop = useDroppable({
+    id: `stage-target:${props.stage}`,
+    resizeObserverConfig: STILL,
+    data: { type: "stage-target", stage: props.stage, name: `at the place of stage ${props.name}` } satisfies Landing,
+  });
+  return (
+    <section
+      ref={drop.setNodeRef}
+      className={`stage card ${props.selected ? "selected" : ""} ${drop.isOver ? "over" : ""}`}
+      data-stage={props.name}
+      aria-label={`Stage ${props.name}`}
+    >
+      {props.children}
+    </section>
+  );
+}
+
+function StageHandle(props: { stage: number; name: string }) {
+  const handle = useDraggable({
+    id: `stage:${props.stage}`,
+    data: { type: "stage", stage: props.stage, name: `stage ${props.name}` } satisfies Dragged,
+  });
+  return (
+    <button
+      ref={handle.setNodeRef}
+      className="drag-handle"
+      aria-label={`Move stage ${props.name}`}
+      {...handle.attributes}
+      {...handle.listeners}
+    >
+      ⠿
+    </button>
+  );
+}
 
 function Group(props: {
   stage: number;
@@ -378,6 +427,7 @@ function Group(props: {
 }) {
   const { setNodeRef, isOver } = useDroppable({
     id: `group:${props.stage}:${props.group}`,
+    resizeObserverConfig: STILL,
     data: {
       type: "action-target",
       target: { kind: "group", stage: props.stage, group: props.group, position: props.size },
@@ -400,6 +450,7 @@ function Group(props: {
 function Between(props: { stage: number; beforeGroup: number; label: string }) {
   const { setNodeRef, isOver } = useDroppable({
     id: `between:${props.stage}:${props.beforeGroup}`,
+    resizeObserverConfig: STILL,
     data: {
       type: "action-target",
       target: { kind: "between", stage: props.stage, beforeGroup: props.beforeGroup },
@@ -412,40 +463,5 @@ function Between(props: { stage: number; beforeGroup: number; label: string }) {
       className={`between ${isOver ? "over" : ""}`}
       data-between={`${props.stage}:${props.beforeGroup}`}
     />
-  );
-}
-
-function ActionChip(props: {
-  action: Action;
-  at: ActionAddress;
-  stageName: string;
-  problems: number;
-  selected: boolean;
-  flow?: Flow;
-  onSelect: (at: ActionAddress) => void;
-}) {
-  const { action, at } = props;
-  const drag = useDraggable({
-    id: `action:${at.stage}:${at.action}`,
-    data: { type: "action", at, name: `action ${action.name}` } satisfies Dragged,
-  });
-  return (
-    <div
-      ref={drag.setNodeRef}
-      className={`action-chip ${props.selected ? "selected" : ""} ${drag.isDragging ? "dragging" : ""} ${props.flow ? `flow-${props.flow}` : ""}`}
-      data-action={`${props.stageName}/${action.name}`}
-      data-flow={props.flow}
-      title={props.flow ? FLOW_TITLES[props.flow] : undefined}
-      onClick={() => props.onSelect(at)}
-      {...drag.attributes}
-      {...drag.listeners}
-      aria-label={`${action.name}, ${action.actionTypeId.category} ${action.actionTypeId.provider}`}
-    >
-      <span className="action-name" title={action.name}>
-        {action.name}
-      </span>
-      <span className="action-meta">{action.actionTypeId.provider}</span>
-      {props.problems > 0 && <span className="problem-badge">{props.problems}</span>}
-    </div>
   );
 }
