@@ -220,7 +220,9 @@ const DRAW_ALL_UP_TO = 12;
  * columns of the same width.
  */
 function useVisibleStages(count: number, viewport: RefObject<HTMLDivElement | null>, zoom: number) {
-  const [range, setRange] = useState<[number, number]>([0, DRAW_ALL_UP_TO]);
+  // Until the view is measured (below, before the first paint): the stages a window this wide
+  // can show at 100%, where each pipeline opens, so that first drawing is not mostly thrown away.
+  const [range, setRange] = useState<[number, number]>(() => [0, Math.ceil(window.innerWidth / COLUMN_PX)]);
   useLayoutEffect(() => {
     const element = viewport.current;
     if (!element || count <= DRAW_ALL_UP_TO) return;

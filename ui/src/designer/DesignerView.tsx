@@ -1,7 +1,7 @@
 // The designer: the pipeline drawn (Canvas), the selected action's or stage's form, the pipeline's
 // own settings, the JSON/YAML text, diagnostics as you edit, undo/redo, the changes against the
 // saved version, and Save (a new version).
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 import {
   asBackendError,
@@ -78,9 +78,10 @@ type Selection = ActionAddress & { name: string };
 
 export function DesignerView({ pipeline: name, origin, active, navigate, onUnsaved }: Props) {
   const [history, setHistory] = useState<History<PipelineDeclaration>>();
-  // What is stored: its text (for the diff), its version, and the declaration it was loaded or
-  // saved as (the edits are unsaved while the present one is another).
-  const [saved, setSaved] = useState<{ text: string; version?: number; pipeline?: PipelineDeclaration }>();
+  // What is stored: its text (for the diff; it follows the declaration, which is drawn first),
+  // its version, and the declaration it was loaded or saved as (the edits are unsaved while the
+  // present one is another; none for a pipeline not saved yet).
+  const [saved, setSaved] = useState<{ text?: string; version?: number; pipeline?: PipelineDeclaration }>();
   const [diagnostics, setDiagnostics] = useState<Diagnostic[]>([]);
   const [selected, setSelected] = useState<Selection>();
   const [selectedStage, setSelectedStage] = useState<number>();
@@ -101,10 +102,16 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
         if (!live) return;
         const { version: _stored, ...declaration } = pipeline;
         const loaded = declaration as PipelineDeclaration;
-        const text = name ? await backend.renderPipeline(loaded, false) : "";
-        if (!live) return;
         setHistory(start(loaded));
-        setSaved(name ? { text, version, pipeline: loaded } : { text });
+        setSaved(name ? { version, pipeline: loaded } : { text: "" });
+        // The text only *Changes* reads: a second trip through the backend, which a large
+        // pipeline's first drawing does not wait for.
+        if (name) {
+          backend.renderPipeline(loaded, false).then(
+            (text) => live && setSaved((now) => (now?.pipeline === loaded ? { ...now, text } : now)),
+            (e) => live && setError(asBackendError(e)),
+          );
+        }
         // A notice about the pipeline shown before is not about this one; the notice of the save
         // that brought this pipeline here is.
         if (justSaved.current !== name) setNotice(undefined);
@@ -123,6 +130,22 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
   const change = useCallback((next: PipelineDeclaration, group?: string) => {
     setHistory((h) => (h ? edit(h, next, group) : h));
     setNotice(undefined);
+  }, []);
+
+  // Selecting from the canvas: the same functions across renders, because the canvas's stages and
+  // action boxes are redrawn only when their props change (a new function each render redrew every
+  // box in view whenever anything here changed). They read the present declaration from a ref.
+  const present = useRef(current);
+  useLayoutEffect(() => {
+    present.current = current;
+  });
+  const selectAction = useCallback((at: ActionAddress) => {
+    setSelected({ ...at, name: present.current?.stages[at.stage]?.actions[at.action]?.name ?? "" });
+    setSide("action");
+  }, []);
+  const selectStage = useCallback((stage: number) => {
+    setSelectedStage(stage);
+    setSide("stage");
   }, []);
 
   // Validate as the user edits, a moment after the last change. An answer about a declaration
@@ -173,7 +196,7 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
     if (current && side === "changes") backend.renderPipeline(current, false).then(setCurrentText, () => {});
   }, [current, side]);
   const diff = useMemo(
-    () => (side === "changes" && saved ? changesOnly(diffLines(saved.text, currentText)) : []),
+    () => (side === "changes" && saved?.text !== undefined ? changesOnly(diffLines(saved.text, currentText)) : []),
     [side, saved, currentText],
   );
 
@@ -291,14 +314,8 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
         diagnostics={diagnostics}
         selected={selected}
         selectedStage={selectedStage}
-        onSelect={(at) => {
-          setSelected({ ...at, name: current.stages[at.stage]?.actions[at.action]?.name ?? "" });
-          setSide("action");
-        }}
-        onSelectStage={(s) => {
-          setSelectedStage(s);
-          setSide("stage");
-        }}
+        onSelect={selectAction}
+        onSelectStage={selectStage}
         onMoveAction={(from, to) => {
           change(moveAction(current, from, to));
           setSelected(undefined);
@@ -371,8 +388,10 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
               {side === "changes" && <Deployed pipeline={current} preferred={origin === LOCAL ? undefined : origin} />}
               {side === "changes" && (
                 <div className="card diff" aria-label="Changes against the saved version">
-                  {!saved?.text && <p className="muted">Not saved yet: everything is new.</p>}
-                  {saved?.text && diff.length === 0 && <p className="muted">No changes since version {saved.version}.</p>}
+                  {!saved?.pipeline && <p className="muted">Not saved yet: everything is new.</p>}
+                  {saved?.pipeline && saved.text !== undefined && diff.length === 0 && (
+                    <p className="muted">No changes since version {saved.version}.</p>
+                  )}
                   {diff.map((line, i) =>
                     line === null ? (
                       <div key={i} className="diff-gap">
