@@ -16,8 +16,9 @@ pub struct Choice {
 
 const OVERRIDE: &str = "PIPEWRIGHT_HARDWARE_ACCELERATION";
 
-/// Decides from the override, else from whether the kernel offers a GPU render node
-/// (`/dev/dri/renderD*`, which every Mesa and NVIDIA driver with OpenGL creates).
+/// Decides from the override, else from whether the kernel offers a GPU render node this user can
+/// open (`/dev/dri/renderD*`, which the kernel's GPU drivers create, NVIDIA's with nvidia-drm;
+/// one the user may not open, outside the `render` group, is no use to WebKit either).
 pub fn choose(overridden: Option<&str>, dri: &Path) -> Result<Choice, String> {
     match overridden.map(str::trim) {
         Some("always") => Ok(Choice {
@@ -33,9 +34,14 @@ pub fn choose(overridden: Option<&str>, dri: &Path) -> Result<Choice, String> {
         )),
         None => {
             let render_node = std::fs::read_dir(dri).ok().is_some_and(|entries| {
-                entries
-                    .flatten()
-                    .any(|entry| entry.file_name().to_string_lossy().starts_with("renderD"))
+                entries.flatten().any(|entry| {
+                    entry.file_name().to_string_lossy().starts_with("renderD")
+                        && std::fs::OpenOptions::new()
+                            .read(true)
+                            .write(true)
+                            .open(entry.path())
+                            .is_ok()
+                })
             });
             Ok(Choice {
                 accelerate: render_node,
@@ -53,8 +59,12 @@ pub fn choose(overridden: Option<&str>, dri: &Path) -> Result<Choice, String> {
 }
 
 /// Applies the choice to the main window's web view and says what it chose when it turns
-/// compositing off (a GPU machine is left as WebKit sets it, and says nothing).
+/// compositing off (a GPU machine is left as WebKit sets it, and says nothing). Linux only:
+/// WebView2 (Windows) and WKWebView (macOS) choose for themselves.
 pub fn apply(window: &tauri::WebviewWindow) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
     let overridden = std::env::var(OVERRIDE).ok();
     let choice = match choose(overridden.as_deref(), Path::new("/dev/dri")) {
         Ok(choice) => choice,
@@ -89,7 +99,6 @@ fn set_policy(window: &tauri::WebviewWindow) {
     }
 }
 
-/// WebView2 (Windows) and WKWebView (macOS) choose for themselves.
 #[cfg(not(target_os = "linux"))]
 fn set_policy(_window: &tauri::WebviewWindow) {}
 

@@ -533,6 +533,9 @@ describe("an AWS connection", () => {
       const row = '[data-pipeline="remote"][data-connection="aws:default@us-east-1"]';
       await app.find(row);
       await app.press("Run", row);
+      // Run shows the execution once AWS has started it; going on before that, the window would
+      // leave the inbox for the monitor under the test.
+      await app.find('.monitor [data-action="Build/Make"]');
       await app.view("approvals");
       const approval = '[data-approval="remote/Release/Approve"][data-connection="aws:default@us-east-1"]';
       try {
@@ -708,6 +711,18 @@ describe("the designer at real size", () => {
     expect(changed[0]).toMatch(/^-\s*"runOrder": 1,?$/);
     expect(changed[1]).toMatch(/^\+\s*"runOrder": 3,?$/);
     await app.screenshot("16-designer-one-move");
+    await app.press("Undo");
+
+    // A drag from the keyboard: focus an action, Space picks it up, arrows carry it over the next
+    // stage, Space drops it there.
+    await app.driver.executeScript("arguments[0].focus()", await app.find('[data-action="Build/lint"]'));
+    await app.driver.actions().sendKeys(Key.SPACE).perform();
+    await app.find(".drag-ghost");
+    for (let step = 0; step < 40 && (await app.findAll('[data-stage="Test"] .over')).length === 0; step++) {
+      await app.driver.actions().sendKeys(Key.ARROW_RIGHT).perform();
+    }
+    await app.driver.actions().sendKeys(Key.SPACE).perform();
+    await app.find('[data-stage="Test"] [data-action="Test/lint"]');
     await app.press("Undo");
   });
 

@@ -1,12 +1,15 @@
-// An action on the canvas. Only one chip at a time is a dnd-kit draggable: the one under the
-// pointer or with the keyboard focus ("armed"). dnd-kit re-renders every draggable whenever a drag
-// starts, is measured or moves over another zone; with every chip of a large pipeline registered
-// that was hundreds of components several times per drag, the longest frames of a drag. A chip
-// is always under the pointer (or focused) before it can be picked up, so arming on a pointer
-// move over it and on `focus` loses nothing (a move, not only an entry, so a chip that a drop
-// put under a resting pointer is armed by the next nudge). Arming keeps the chip's element: the
-// draggable is a child that draws nothing and hands its listeners to the chip, so a click that
-// arms a chip on its way in still lands on the element it started on, and the focus stays.
+// An action on the canvas. Only the chips a drag can start from are dnd-kit draggables ("armed"):
+// the one the pointer last moved over with no button down, and the one with the keyboard focus.
+// dnd-kit re-renders every draggable whenever a drag starts, is measured or moves over another
+// zone; with every chip of a large pipeline registered that was hundreds of components several
+// times per drag, the longest frames of a drag. A mouse reaches a chip before pressing on it, so
+// arming on a pointer move (not only an entry, so a chip that an edit put under a resting pointer
+// is armed by the next nudge) covers a mouse drag; a press with no move at all over the chip since
+// the chips under the pointer changed (a wheel scroll, an edit) needs that nudge first.
+// A chip is armed by who it is (its stage and name), not by its place, so a chip moved from the
+// keyboard stays armed. Arming keeps the chip's element: the draggable is a child that draws
+// nothing and hands its listeners to the chip, so a click that arms a chip on its way in still
+// lands on the element it started on, and the focus stays.
 import { useDraggable } from "@dnd-kit/core";
 import {
   createContext,
@@ -30,16 +33,27 @@ export interface DraggedAction {
   name: string;
 }
 
-/** Which chip is armed; held while a drag is on, so passing over other chips changes nothing. */
+/** Which chips are armed, by the pointer and by the focus; held while a drag is on, so passing
+ *  over other chips changes nothing. */
 export class ArmedChip {
-  private key?: string;
+  private byPointer?: string;
+  private byFocus?: string;
   private held = false;
   private readonly listeners = new Set<() => void>();
 
-  arm(key: string) {
-    if (this.held || key === this.key) return;
-    this.key = key;
-    for (const listener of this.listeners) listener();
+  arm(key: string, by: "pointer" | "focus") {
+    if (this.held) return;
+    if (by === "pointer" ? this.byPointer === key : this.byFocus === key) return;
+    if (by === "pointer") this.byPointer = key;
+    else this.byFocus = key;
+    this.changed();
+  }
+
+  /** The focus left the chip `key`. */
+  blurred(key: string) {
+    if (this.held || this.byFocus !== key) return;
+    this.byFocus = undefined;
+    this.changed();
   }
 
   hold(held: boolean) {
@@ -47,13 +61,17 @@ export class ArmedChip {
   }
 
   is(key: string) {
-    return this.key === key;
+    return this.byPointer === key || this.byFocus === key;
   }
 
   subscribe = (listener: () => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   };
+
+  private changed() {
+    for (const listener of this.listeners) listener();
+  }
 }
 
 export const ArmedChipContext = createContext(new ArmedChip());
@@ -70,6 +88,8 @@ const FLOW_TITLES: Record<Flow, string> = {
 
 export interface ActionChipProps {
   action: Action;
+  /** Who the chip is, across edits: its stage's name and its key there (the action's name). */
+  identity: string;
   /** The action's place (numbers, not an address object, so an unchanged chip is not redrawn). */
   stage: number;
   index: number;
@@ -88,7 +108,7 @@ interface DragHandles {
 
 export const ActionChip = memo(function ActionChip(props: ActionChipProps) {
   const store = useContext(ArmedChipContext);
-  const key = `${props.stage}:${props.index}`;
+  const key = props.identity;
   const armed = useSyncExternalStore(store.subscribe, () => store.is(key));
   const element = useRef<HTMLDivElement | null>(null);
   const [drag, setDrag] = useState<DragHandles>();
@@ -101,8 +121,9 @@ export const ActionChip = memo(function ActionChip(props: ActionChipProps) {
         handlers={armed ? drag?.handlers : undefined}
         // Not while a button is down: a press that slides onto the next chip before the drag
         // starts must not take the draggable from the pressed one.
-        onPointerMove={(event) => event.buttons === 0 && store.arm(key)}
-        onFocus={() => store.arm(key)}
+        onPointerMove={(event) => event.buttons === 0 && store.arm(key, "pointer")}
+        onFocus={() => store.arm(key, "focus")}
+        onBlur={() => store.blurred(key)}
       />
       {armed && <ChipDraggable {...props} element={element} onChange={setDrag} />}
     </>
@@ -118,7 +139,7 @@ function ChipDraggable(
 ) {
   const { action, stage, index, element, onChange } = props;
   const { setNodeRef, attributes, listeners, isDragging } = useDraggable({
-    id: `action:${stage}:${index}`,
+    id: `action:${props.identity}`,
     data: { type: "action", at: { stage, action: index }, name: `action ${action.name}` } satisfies DraggedAction,
   });
   useLayoutEffect(() => {
@@ -132,11 +153,13 @@ function ChipDraggable(
   return null;
 }
 
-/** The chip as drawn; an unarmed chip has the same role, focus and description as an armed one. */
+/** The chip as drawn; an unarmed chip has the same role and focus as an armed one (dnd-kit's
+ *  instructions for screen readers come with arming, which taking the focus does). */
 function Chip(
   props: ActionChipProps & {
     onPointerMove?: (event: PointerEvent) => void;
     onFocus?: () => void;
+    onBlur?: () => void;
     nodeRef: RefObject<HTMLDivElement | null>;
     dragging?: boolean;
     handlers?: object;
@@ -155,6 +178,7 @@ function Chip(
       aria-roledescription="draggable"
       onPointerMove={props.onPointerMove}
       onFocus={props.onFocus}
+      onBlur={props.onBlur}
       onClick={() => props.onSelect({ stage, action: index })}
       {...props.handlers}
       aria-label={`${action.name}, ${action.actionTypeId.category} ${action.actionTypeId.provider}`}

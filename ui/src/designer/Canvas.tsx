@@ -16,8 +16,9 @@ import {
   type Announcements,
   type CollisionDetection,
   type DragEndEvent,
+  type DragStartEvent,
 } from "@dnd-kit/core";
-import { memo, useLayoutEffect, useMemo, useState, type ReactNode, type RefObject } from "react";
+import { memo, useLayoutEffect, useMemo, useRef, useState, type ReactNode, type RefObject } from "react";
 
 import type { Action, Diagnostic, PipelineDeclaration, Stage } from "../backend";
 import { addressOf, artifactFlow, runOrderGroups, type ActionAddress, type DropTarget, type Flow } from "./model";
@@ -51,8 +52,8 @@ export interface CanvasProps {
 
 /** The pointer decides where a pointer drag lands; a keyboard drag goes to the nearest zone. */
 const collision: CollisionDetection = (args) => {
-  const dragged = args.active.data.current as Dragged | undefined;
-  const wanted = dragged?.type === "stage" ? "stage-target" : "action-target";
+  // By the id, not the data: a draggable whose stage scrolled out of the drawn ones has no data.
+  const wanted = String(args.active.id).startsWith("stage:") ? "stage-target" : "action-target";
   const droppableContainers = args.droppableContainers.filter(
     (c) => (c.data.current as Landing | undefined)?.type === wanted,
   );
@@ -82,9 +83,21 @@ export function Canvas(props: CanvasProps) {
     useSensor(KeyboardSensor),
   );
   const armed = useArmedChip();
-  const onDragEnd = (event: DragEndEvent) => {
+  // What is dragged, kept from the drag's start: the draggable that said it may be gone before
+  // the drop (its stage scrolled out of the drawn ones), and dnd-kit then forgets its data. A ref,
+  // not state, so the start of a drag redraws nothing.
+  const draggedRef = useRef<Dragged>(undefined);
+  const onDragStart = (event: DragStartEvent) => {
+    draggedRef.current = event.active.data.current as Dragged | undefined;
+    armed.hold(true);
+  };
+  const onDragCancel = () => {
+    draggedRef.current = undefined;
     armed.hold(false);
-    const dragged = event.active.data.current as Dragged | undefined;
+  };
+  const onDragEnd = (event: DragEndEvent) => {
+    const dragged = draggedRef.current;
+    onDragCancel();
     const landing = event.over?.data.current as Landing | undefined;
     if (!dragged || !landing) return;
     if (dragged.type === "stage" && landing.type === "stage-target") {
@@ -113,9 +126,9 @@ export function Canvas(props: CanvasProps) {
     <DndContext
       sensors={sensors}
       collisionDetection={collision}
-      onDragStart={() => armed.hold(true)}
+      onDragStart={onDragStart}
       onDragEnd={onDragEnd}
-      onDragCancel={() => armed.hold(false)}
+      onDragCancel={onDragCancel}
       accessibility={{ announcements }}
     >
       <ArmedChipContext.Provider value={armed}>
@@ -170,7 +183,7 @@ export function Canvas(props: CanvasProps) {
           )}
         </div>
         <DragOverlay dropAnimation={null}>
-          <Ghost />
+          <Ghost dragged={draggedRef} />
         </DragOverlay>
       </ArmedChipContext.Provider>
     </DndContext>
@@ -178,9 +191,11 @@ export function Canvas(props: CanvasProps) {
 }
 
 /** What follows the pointer during a drag: the dragged thing's name. */
-function Ghost() {
-  const dragged = useDndContext().active?.data.current as Dragged | undefined;
-  return dragged ? <div className="drag-ghost">{dragged.name}</div> : null;
+function Ghost(props: { dragged: RefObject<Dragged | undefined> }) {
+  // Drawn again on every change of the drag (the context), after the start has set the ref.
+  const dragging = useDndContext().active !== null;
+  const dragged = props.dragged.current;
+  return dragging && dragged ? <div className="drag-ghost">{dragged.name}</div> : null;
 }
 
 /** A side panel that folds to a thin strip with one button, giving the canvas its width. */
@@ -341,6 +356,7 @@ const StageColumn = memo(function StageColumn(props: StageColumnProps) {
             {group.actions.map((a) => (
               <ActionChip
                 key={keys[a]}
+                identity={`${stage.name}/${keys[a]}`}
                 action={stage.actions[a]!}
                 stage={s}
                 index={a}

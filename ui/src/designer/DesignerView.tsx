@@ -389,6 +389,7 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
               {side === "changes" && (
                 <div className="card diff" aria-label="Changes against the saved version">
                   {!saved?.pipeline && <p className="muted">Not saved yet: everything is new.</p>}
+                  {saved?.pipeline && saved.text === undefined && <p className="muted">Reading the saved version…</p>}
                   {saved?.pipeline && saved.text !== undefined && diff.length === 0 && (
                     <p className="muted">No changes since version {saved.version}.</p>
                   )}
