@@ -114,20 +114,22 @@ export class App {
    * Drags one element onto another with the pointer: press, move a little (a drag starts after
    * a few pixels), move over the target in steps, release.
    */
-  async drag(sourceCss: string, targetCss: string) {
+  async drag(sourceCss: string, targetCss: string, overTarget?: () => Promise<void>) {
     const source = await this.find(sourceCss);
     const target = await this.find(targetCss);
     await this.driver.executeScript("arguments[0].scrollIntoView({block: 'center'})", target);
-    const actions = this.driver.actions({ async: true });
-    await actions
+    await this.driver
+      .actions({ async: true })
       .move({ origin: source })
       .press()
       .move({ origin: Origin.POINTER, x: 8, y: 8, duration: 100 })
       .move({ origin: target, duration: 250 })
       .move({ origin: Origin.POINTER, x: 1, y: 1, duration: 100 })
       .pause(100)
-      .release()
       .perform();
+    // The button stays down between the two performs: `overTarget` sees the drag over the target.
+    await overTarget?.();
+    await this.driver.actions({ async: true }).release().perform();
     await this.driver.sleep(150);
   }
 

@@ -41,7 +41,14 @@ describe("designing, running and approving a pipeline", () => {
     await app.find('[data-action="Stage/Approve"]');
 
     // Dragging the approval onto the first run order of Build runs it in parallel there.
-    await app.drag('[data-action="Stage/Approve"]', '[data-stage="Build"] [data-run-order="1"]');
+    // While it is over Build, the run order under the pointer is highlighted and Build's gaps
+    // between run orders (a drop there makes a new one) are outlined; the other stage's are not.
+    await app.drag('[data-action="Stage/Approve"]', '[data-stage="Build"] [data-run-order="1"]', async () => {
+      await app.find('[data-stage="Build"] [data-run-order="1"].over');
+      expect(await app.findAll('[data-stage="Build"] .between.nearby')).not.toHaveLength(0);
+      expect(await app.findAll('[data-stage="Stage"] .nearby')).toHaveLength(0);
+      await app.screenshot("01-designer-dragging");
+    });
     await app.find('[data-stage="Build"] [data-run-order="1"] [data-action="Build/Approve"]');
     // Undo puts it back in its own stage.
     await app.press("Undo");

@@ -134,7 +134,7 @@ export function Canvas(props: CanvasProps) {
       <ArmedChipContext.Provider value={armed}>
         {/* A drag changes nothing here: restyling the canvas when one starts re-rendered and
             repainted every stage in view (the longest frame of a drag in a large pipeline). Only the
-            dragged chip, the ghost and the zone under the pointer change. */}
+            dragged chip, the ghost, the zone under the pointer and its stage's gaps change. */}
         <div className="designer-body">
           <Fold open={paletteOpen} onToggle={setPaletteOpen} side="left" what="palette">
             <Palette />
@@ -435,6 +435,17 @@ function StageHandle(props: { stage: number; name: string }) {
   );
 }
 
+/**
+ * The stage an action is being dragged over, whose gaps between run orders (a drop there makes a
+ * new run order) are then outlined; the run orders themselves show by their actions. Only that
+ * stage's gaps: outlining every zone on the page when a drag started, or every zone of the stage,
+ * repainted large areas and made the longest frames of a drag in a large pipeline.
+ */
+function overStage(over: { data: { current?: unknown } } | null) {
+  const landing = over?.data.current as Landing | undefined;
+  return landing?.type === "action-target" ? landing.target.stage : undefined;
+}
+
 function Group(props: {
   stage: number;
   group: number;
@@ -466,7 +477,7 @@ function Group(props: {
 }
 
 function Between(props: { stage: number; beforeGroup: number; label: string }) {
-  const { setNodeRef, isOver } = useDroppable({
+  const { setNodeRef, isOver, over } = useDroppable({
     id: `between:${props.stage}:${props.beforeGroup}`,
     resizeObserverConfig: STILL,
     data: {
@@ -478,7 +489,7 @@ function Between(props: { stage: number; beforeGroup: number; label: string }) {
   return (
     <div
       ref={setNodeRef}
-      className={`between ${isOver ? "over" : ""}`}
+      className={`between ${isOver ? "over" : overStage(over) === props.stage ? "nearby" : ""}`}
       data-between={`${props.stage}:${props.beforeGroup}`}
     />
   );
