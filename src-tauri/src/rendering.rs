@@ -32,29 +32,32 @@ pub fn choose(overridden: Option<&str>, dri: &Path) -> Result<Choice, String> {
         Some(other) => Err(format!(
             "{OVERRIDE}={other:?} is not a choice: use `always` or `never`"
         )),
-        None => {
-            let render_node = std::fs::read_dir(dri).ok().is_some_and(|entries| {
-                entries.flatten().any(|entry| {
-                    entry.file_name().to_string_lossy().starts_with("renderD")
-                        && std::fs::OpenOptions::new()
-                            .read(true)
-                            .write(true)
-                            .open(entry.path())
-                            .is_ok()
-                })
-            });
-            Ok(Choice {
-                accelerate: render_node,
-                reason: if render_node {
-                    format!("a GPU render node is in {}", dri.display())
-                } else {
-                    format!(
-                        "no GPU render node in {} (set {OVERRIDE}=always to composite anyway)",
-                        dri.display()
-                    )
-                },
-            })
-        }
+        None => Ok(detect(dri)),
+    }
+}
+
+/// Whether a GPU render node this user can open is in `dri`.
+fn detect(dri: &Path) -> Choice {
+    let render_node = std::fs::read_dir(dri).ok().is_some_and(|entries| {
+        entries.flatten().any(|entry| {
+            entry.file_name().to_string_lossy().starts_with("renderD")
+                && std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(entry.path())
+                    .is_ok()
+        })
+    });
+    Choice {
+        accelerate: render_node,
+        reason: if render_node {
+            format!("a GPU render node is in {}", dri.display())
+        } else {
+            format!(
+                "no GPU render node in {} (set {OVERRIDE}=always to composite anyway)",
+                dri.display()
+            )
+        },
     }
 }
 
@@ -65,17 +68,12 @@ pub fn apply(window: &tauri::WebviewWindow) {
     if !cfg!(target_os = "linux") {
         return;
     }
+    let dri = Path::new("/dev/dri");
     let overridden = std::env::var(OVERRIDE).ok();
-    let choice = match choose(overridden.as_deref(), Path::new("/dev/dri")) {
-        Ok(choice) => choice,
-        Err(error) => {
-            eprintln!("pipewright-desktop: {error}; deciding as if it were not set");
-            choose(None, Path::new("/dev/dri")).unwrap_or(Choice {
-                accelerate: true,
-                reason: String::new(),
-            })
-        }
-    };
+    let choice = choose(overridden.as_deref(), dri).unwrap_or_else(|error| {
+        eprintln!("pipewright-desktop: {error}; deciding as if it were not set");
+        detect(dri)
+    });
     if choice.accelerate {
         return;
     }

@@ -78,10 +78,9 @@ type Selection = ActionAddress & { name: string };
 
 export function DesignerView({ pipeline: name, origin, active, navigate, onUnsaved }: Props) {
   const [history, setHistory] = useState<History<PipelineDeclaration>>();
-  // What is stored: its text (for the diff; it follows the declaration, which is drawn first),
-  // its version, and the declaration it was loaded or saved as (the edits are unsaved while the
-  // present one is another; none for a pipeline not saved yet).
-  const [saved, setSaved] = useState<{ text?: string; version?: number; pipeline?: PipelineDeclaration }>();
+  // What is stored: its version, and the declaration it was loaded or saved as (the edits are
+  // unsaved while the present one is another; none for a pipeline not saved yet).
+  const [saved, setSaved] = useState<{ version?: number; pipeline?: PipelineDeclaration }>();
   const [diagnostics, setDiagnostics] = useState<Diagnostic[]>([]);
   const [selected, setSelected] = useState<Selection>();
   const [selectedStage, setSelectedStage] = useState<number>();
@@ -103,15 +102,7 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
         const { version: _stored, ...declaration } = pipeline;
         const loaded = declaration as PipelineDeclaration;
         setHistory(start(loaded));
-        setSaved(name ? { version, pipeline: loaded } : { text: "" });
-        // The text only *Changes* reads: a second trip through the backend, which a large
-        // pipeline's first drawing does not wait for.
-        if (name) {
-          backend.renderPipeline(loaded, false).then(
-            (text) => live && setSaved((now) => (now?.pipeline === loaded ? { ...now, text } : now)),
-            (e) => live && setError(asBackendError(e)),
-          );
-        }
+        setSaved(name ? { version, pipeline: loaded } : {});
         // A notice about the pipeline shown before is not about this one; the notice of the save
         // that brought this pipeline here is.
         if (justSaved.current !== name) setNotice(undefined);
@@ -195,9 +186,25 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
   useEffect(() => {
     if (current && side === "changes") backend.renderPipeline(current, false).then(setCurrentText, () => {});
   }, [current, side]);
+  // The saved version as text, for *Changes* only: rendered when that tab is open, once per saved
+  // version (not when a pipeline loads: a large one's first drawing does not wait for it).
+  const [rendered, setRendered] = useState<{ of: PipelineDeclaration; text: string }>();
+  useEffect(() => {
+    const pipeline = saved?.pipeline;
+    if (side !== "changes" || !pipeline || rendered?.of === pipeline) return;
+    let live = true;
+    backend.renderPipeline(pipeline, false).then(
+      (text) => live && setRendered({ of: pipeline, text }),
+      (e) => live && setError(asBackendError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [side, saved, rendered]);
+  const savedText = !saved?.pipeline ? "" : rendered?.of === saved.pipeline ? rendered.text : undefined;
   const diff = useMemo(
-    () => (side === "changes" && saved?.text !== undefined ? changesOnly(diffLines(saved.text, currentText)) : []),
-    [side, saved, currentText],
+    () => (side === "changes" && savedText !== undefined ? changesOnly(diffLines(savedText, currentText)) : []),
+    [side, savedText, currentText],
   );
 
   const errors = diagnostics.filter((d) => d.severity === "error").length;
@@ -219,7 +226,7 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
               },
             );
       const out = await backend.savePipeline(current, storedAs);
-      setSaved({ text: await backend.renderPipeline(current, false), version: out.version, pipeline: current });
+      setSaved({ version: out.version, pipeline: current });
       setNotice(`Saved ${out.name} as version ${out.version}${origin === LOCAL ? "" : " on this machine"}.`);
       if (out.name !== name || origin !== LOCAL) {
         justSaved.current = out.name;
@@ -389,8 +396,8 @@ export function DesignerView({ pipeline: name, origin, active, navigate, onUnsav
               {side === "changes" && (
                 <div className="card diff" aria-label="Changes against the saved version">
                   {!saved?.pipeline && <p className="muted">Not saved yet: everything is new.</p>}
-                  {saved?.pipeline && saved.text === undefined && <p className="muted">Reading the saved version…</p>}
-                  {saved?.pipeline && saved.text !== undefined && diff.length === 0 && (
+                  {saved?.pipeline && savedText === undefined && <p className="muted">Reading the saved version…</p>}
+                  {saved?.pipeline && savedText !== undefined && diff.length === 0 && (
                     <p className="muted">No changes since version {saved.version}.</p>
                   )}
                   {diff.map((line, i) =>
